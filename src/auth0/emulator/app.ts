@@ -1,0 +1,106 @@
+/**
+ * Builds the emulator's Fastify instance (not listening). Request schemas are compiled with the spec's
+ * vendor formats and without Fastify's defaults that would change a request: no `removeAdditional`
+ * (Auth0 rejects unknown properties where the spec says `additionalProperties: false`) and no
+ * `useDefaults` (the spec's defaults are example values).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerAdminRoutes } from './admin-routes.js';
+import { Auth0Emulator, type Auth0EmulatorOptions } from './emulator.js';
+import { installErrorHandlers } from './error-handler.js';
+import { SPEC_FORMATS } from './formats.js';
+import { registerOAuth } from './oauth.js';
+import { registerConnectionRoutes } from './routes/connections.js';
+import { registerInvitationRoutes } from './routes/invitations.js';
+import { registerOrganizationMemberRoutes } from './routes/organization-members.js';
+import { registerOrganizationRoutes } from './routes/organizations.js';
+import { registerRoleRoutes } from './routes/roles.js';
+import { registerScimRoutes } from './routes/scim.js';
+import { registerTicketRoutes } from './routes/tickets.js';
+import { registerUserRelationRoutes } from './routes/user-relations.js';
+import { registerUserRoutes } from './routes/users.js';
+
+export interface BuildAuth0EmulatorOptions extends Auth0EmulatorOptions {
+  /** Create the default client and connections (default true). */
+  seed?: boolean;
+  /** Fastify logger option (default off). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface BuiltAuth0Emulator {
+  app: FastifyInstance;
+  emulator: Auth0Emulator;
+}
+
+/** Fields of `/oauth/token` bodies that are safe to keep in the call log. */
+const TOKEN_LOG_FIELDS = ['grant_type', 'client_id', 'audience', 'scope'];
+
+function loggableBody(operation: string | undefined, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  if (operation === 'POST /oauth/token') {
+    return Object.fromEntries(Object.entries(body).filter(([k]) => TOKEN_LOG_FIELDS.includes(k)));
+  }
+  return body;
+}
+
+/** Builds an un-listened emulator: use `app.inject()` or `app.listen()`. */
+export async function buildAuth0Emulator(options: BuildAuth0EmulatorOptions = {}): Promise<BuiltAuth0Emulator> {
+  const emulator = new Auth0Emulator(options);
+  if (options.seed !== false) emulator.seed();
+  const app = Fastify({
+    logger: options.logger ?? false,
+    forceCloseConnections: true,
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        useDefaults: false,
+        coerceTypes: 'array',
+        strict: false,
+        allErrors: false,
+        // The spec's patterns are ECMA-262 without the u flag (e.g. `\:` in GET /users `sort`).
+        unicodeRegExp: false,
+        formats: { ...SPEC_FORMATS },
+      },
+    },
+  });
+  const ctx = emulator.context;
+
+  // The SDK's token request is form-encoded (sdk7 wrapper/token-provider.js).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+  // SCIM clients send application/scim+json (RFC 7644 §3.1).
+  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+
+  app.addHook('onResponse', async (request, reply) => {
+    const operation = request.routeOptions.config.operation;
+    if (operation?.startsWith('__emulator')) return;
+    const record: Parameters<typeof ctx.calls.add>[0] = {
+      at: new Date(Date.now() - reply.elapsedTime).toISOString(),
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime),
+    };
+    if (operation !== undefined) record.operation = operation;
+    if (request.auth0Caller) record.client_id = request.auth0Caller.clientId;
+    if (request.faultKind) record.fault = request.faultKind;
+    if (request.method !== 'GET' && request.body !== undefined) record.body = loggableBody(operation, request.body);
+    ctx.calls.add(record);
+  });
+
+  installErrorHandlers(app);
+  registerOAuth(app, ctx);
+  registerUserRoutes(app, ctx);
+  registerUserRelationRoutes(app, ctx);
+  registerOrganizationRoutes(app, ctx);
+  registerOrganizationMemberRoutes(app, ctx);
+  registerInvitationRoutes(app, ctx);
+  registerRoleRoutes(app, ctx);
+  registerConnectionRoutes(app, ctx);
+  registerTicketRoutes(app, ctx);
+  registerScimRoutes(app, ctx);
+  registerAdminRoutes(app, emulator);
+  await app.ready();
+  return { app, emulator };
+}
