@@ -44,7 +44,7 @@ for (const c of table.cases) {
   t.test(c.name, async (t) => {
     const base = table.bases[c.base];
     if (!base) throw new Error(`unknown base ${c.base}`);
-    const rt = c.base === 'group' ? groupResourceType : userResourceType;
+    const rt = c.base === 'group' ? groupResourceType : userResourceType; // every other base is a User
     const input = structuredClone(base);
     const body = { schemas: [URN.patchOp], Operations: c.ops };
     const run = () => applyPatch(rt, input, parsePatchRequest(body), c.options);
