@@ -41,8 +41,11 @@ export function pagingQuery(query: unknown): PagingQuery {
   return out;
 }
 
-/** One offset page; `withLength` adds the `length` field users responses carry. */
-export function offsetPage<T>(items: readonly T[], q: PagingQuery, key: string, withLength = false): unknown {
+/**
+ * One offset page; `withLength` adds the `length` field users responses carry; `withTotal: false` for
+ * wrappers the spec defines without `total` (organization invitations).
+ */
+export function offsetPage<T>(items: readonly T[], q: PagingQuery, key: string, withLength = false, withTotal = true): unknown {
   const page = q.page ?? 0;
   const perPage = q.per_page ?? DEFAULT_PAGE_SIZE;
   if ((page + 1) * perPage > OFFSET_RECORD_CAP) throw invalidPaging();
@@ -51,7 +54,7 @@ export function offsetPage<T>(items: readonly T[], q: PagingQuery, key: string, 
   if (!q.include_totals) return slice;
   const body: Record<string, unknown> = { start, limit: perPage };
   if (withLength) body['length'] = slice.length;
-  body['total'] = items.length;
+  if (withTotal) body['total'] = items.length;
   body[key] = slice;
   return body;
 }
@@ -90,9 +93,9 @@ export function paginate<T>(
   items: readonly T[],
   query: unknown,
   key: string,
-  options: { idOf?: (item: T) => string; withLength?: boolean } = {},
+  options: { idOf?: (item: T) => string; withLength?: boolean; withTotal?: boolean } = {},
 ): unknown {
   const q = pagingQuery(query);
   if (options.idOf && (q.from !== undefined || q.take !== undefined)) return checkpointPage(items, q, key, options.idOf);
-  return offsetPage(items, q, key, options.withLength ?? false);
+  return offsetPage(items, q, key, options.withLength ?? false, options.withTotal ?? true);
 }

@@ -4,6 +4,7 @@
  * response schema of the matching (method, path template, status).
  */
 import { ManagementClient } from 'auth0';
+import type { Test } from 'tap';
 import { startAuth0Emulator, type RunningAuth0Emulator, type StartAuth0EmulatorOptions } from '../../../src/auth0/emulator/server.js';
 import { OPERATION_KEYS } from './generate-operation-schemas.js';
 import { isAuth0ErrorEnvelope, validateResponse } from './openapi.js';
@@ -30,9 +31,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-interface Assert {
-  ok(value: unknown, message?: string, extra?: Record<string, unknown>): boolean;
-}
+type Assert = Pick<Test, 'ok'>;
 
 /** Path templates ordered so static segments win over parameters (`/organizations/name/{name}`). */
 const TEMPLATES = [...new Set(OPERATION_KEYS.map((k) => k.split(' ')[1] ?? ''))]

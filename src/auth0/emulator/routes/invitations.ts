@@ -64,7 +64,7 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: EmulatorCont
   registerOperation(app, ctx, 'GET /organizations/{id}/invitations', ({ params, query }) => {
     const org = state.organization(params['id'] ?? '');
     const items = [...state.invitations.values()].filter((i) => i.organization_id === org.id).map(view);
-    return { status: 200, body: paginate(items, query, 'invitations') };
+    return { status: 200, body: paginate(items, query, 'invitations', { withTotal: false }) };
   });
 
   const find = (orgId: string, invitationId: string): EmuInvitation => {
