@@ -55,7 +55,8 @@ export function registerRoleRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     state.roles.delete(role.id);
     for (const u of state.users.values()) u.roles = u.roles.filter((r) => r !== role.id);
     for (const o of state.organizations.values()) for (const m of o.members) m.roles = m.roles.filter((r) => r !== role.id);
-    return { status: 204 };
+    // The spec documents 200 (not 204) for DELETE /roles/{id}.
+    return { status: 200 };
   });
 
   registerOperation(app, ctx, 'GET /roles/{id}/users', ({ params, query }) => {
