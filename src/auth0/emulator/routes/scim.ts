@@ -65,6 +65,8 @@ export function registerScimRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       return { connection, user };
     };
     const send = (reply: FastifyReply, status: number, body?: unknown): FastifyReply => {
+      // An `errorPhase: 'after'` fault: the change above is applied, the client still sees a 5xx.
+      if (reply.request.faultAfter) throw new ScimEmuError(reply.request.faultStatus ?? 500, 'Injected fault');
       reply.status(status);
       return body === undefined ? reply.send() : reply.type(SCIM_CONTENT_TYPE).send(body);
     };
