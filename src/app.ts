@@ -1,0 +1,48 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { DatabaseHandle } from './db/client.js';
+import { migrationsApplied } from './db/migrate.js';
+import { loggerOptions } from './log.js';
+import { scimPlugin } from './scim/plugin.js';
+
+export interface AppDependencies {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  /** A logger to use instead of building one from `config.logLevel` (tests pass a silent one). */
+  readonly logger?: Logger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP application without listening (tests use `inject()`); `src/cli/serve.ts` listens. */
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, database } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
+    // Honour a caller's X-Request-Id when it is sane, so one id follows a request across systems.
+    requestIdHeader: 'x-request-id',
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    bodyLimit: config.scim.maxBodyBytes,
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      const ready = await migrationsApplied(database.db);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'migrations pending', database: database.kind });
+    } catch {
+      return reply.code(503).send({ status: 'database unreachable', database: database.kind });
+    }
+  });
+
+  await app.register(scimPlugin, { db: database.db, settings: config.scim, publicUrl: config.publicUrl });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,85 @@
+/**
+ * The only reader of `process.env`. Every setting is validated here, at start, with a message that
+ * names the variable; nothing else in the code looks at the environment.
+ */
+import path from 'node:path';
+
+export interface Config {
+  /** PostgreSQL connection string; when absent the embedded PGlite database in `dataDir` is used. */
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  readonly pgPoolMax: number;
+  readonly port: number;
+  readonly host: string;
+  /** Public base URL (scheme://host[:port]) used in `meta.location`; derived from the request when unset. */
+  readonly publicUrl?: string;
+  readonly logLevel: string;
+  readonly scim: ScimSettings;
+}
+
+export interface ScimSettings {
+  /** Page size when the client sends no `count` (RFC 7644 §3.4.2.4 lets the server choose). */
+  readonly defaultPageSize: number;
+  /** Largest page the server returns; advertised as `filter.maxResults` in ServiceProviderConfig. */
+  readonly maxPageSize: number;
+  /** Largest accepted request body in bytes; a bigger one is a 413 SCIM error. */
+  readonly maxBodyBytes: number;
+  /** How long a verified bearer token is cached in memory before it is looked up again. */
+  readonly tokenCacheMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${key} must be an integer, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(`${key} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function url(env: Env, key: string, protocols: readonly string[]): string | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${key} must be a URL, got a value that does not parse`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${key} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
+  const maxPageSize = integer(env, 'SCIM_MAX_PAGE_SIZE', 1000, 1, 10_000);
+  const defaultPageSize = integer(env, 'SCIM_DEFAULT_PAGE_SIZE', Math.min(100, maxPageSize), 1, maxPageSize);
+  return {
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: path.resolve(env.DATA_DIR ?? './data'),
+    pgPoolMax: integer(env, 'PG_POOL_MAX', 20, 1, 1000),
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    publicUrl,
+    logLevel,
+    scim: {
+      defaultPageSize,
+      maxPageSize,
+      maxBodyBytes: integer(env, 'SCIM_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+      tokenCacheMs: integer(env, 'SCIM_TOKEN_CACHE_MS', 5000, 0, 3_600_000),
+    },
+  };
+}

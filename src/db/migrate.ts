@@ -1,0 +1,34 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import * as m0001 from './migrations/0001-initial.js';
+
+/**
+ * Migrations are imported statically (not read from a folder) so the same list works from `src/`
+ * under tsx and from `dist/` in the container. Append new ones; never reorder or edit.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** `schema` keeps the migration bookkeeping beside the tables when working in a non-default schema. */
+export function migrator(db: Kysely<any>, schema?: string): Migrator {
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
+/** Applies every pending migration; throws with the failing migration's name on error. */
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
+  const result = await migrator(db, schema).migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const cause = result.error instanceof Error ? result.error.message : String(result.error);
+    throw new Error(`migration ${failed} failed: ${cause}`, { cause: result.error });
+  }
+  return result;
+}
+
+/** True when every known migration has been applied (used by readiness checks). */
+export async function migrationsApplied(db: Kysely<any>, schema?: string): Promise<boolean> {
+  const applied = await migrator(db, schema).getMigrations();
+  return applied.every((m) => m.executedAt !== undefined);
+}

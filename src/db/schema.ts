@@ -1,0 +1,81 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Kysely's view of the database. Migrations in `migrations/` are the truth; keep these in step. */
+export interface Database {
+  tenants: TenantTable;
+  scim_tokens: ScimTokenTable;
+  users: UserTable;
+  groups: GroupTable;
+  group_members: GroupMemberTable;
+}
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface TenantTable {
+  id: string;
+  /** URL slug: `/scim/v2/<name>`. */
+  name: string;
+  display_name: string;
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface ScimTokenTable {
+  tenant_id: string;
+  id: string;
+  label: string;
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  token_hash: Buffer;
+  /** First characters of the token, to recognise it in listings. */
+  token_prefix: string;
+  scopes: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+}
+
+export interface UserTable {
+  tenant_id: string;
+  id: string;
+  user_name: string;
+  external_id: string | null;
+  display_name: string | null;
+  active: boolean;
+  /** Lower-cased primary (or first) email, kept in a column for lookups by the Auth0 sync. */
+  email: string | null;
+  /** The SCIM resource as stored: canonical attribute names, no `id`/`meta`/`groups`. */
+  data: ColumnType<Record<string, unknown>, string, string>;
+  version: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface GroupTable {
+  tenant_id: string;
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  /** The SCIM resource as stored, without `id`/`meta`/`members` (members live in `group_members`). */
+  data: ColumnType<Record<string, unknown>, string, string>;
+  version: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export type MemberType = 'User' | 'Group';
+
+export interface GroupMemberTable {
+  tenant_id: string;
+  group_id: string;
+  member_id: string;
+  member_type: MemberType;
+}
+
+export type TenantRow = Selectable<TenantTable>;
+export type NewTenant = Insertable<TenantTable>;
+export type TenantUpdate = Updateable<TenantTable>;
+export type ScimTokenRow = Selectable<ScimTokenTable>;
+export type UserRow = Selectable<UserTable>;
+export type GroupRow = Selectable<GroupTable>;

@@ -1,0 +1,143 @@
+import type { Transaction } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import * as repo from '../db/groups.js';
+import type { Database, MemberType } from '../db/schema.js';
+import type { ScimContext, Rendered } from './context.js';
+import { ScimError } from './errors.js';
+import { etagOf, groupToResource, listResponse } from './mapping.js';
+import { checkVersion, expectedVersion } from './preconditions.js';
+import { checkProjection, project, projectionIncludes } from './projection.js';
+import type { ListQuery, Projection } from './query.js';
+import { groupResourceType as rt } from './registry.js';
+import { normalizeResource } from './resource.js';
+import type { ScimResource } from './schemas/types.js';
+import { isResourceId } from './users.js';
+
+/** A normalised Group split into its columns, its stored document and its requested members. */
+interface GroupInput {
+  readonly fields: repo.GroupFields;
+  /** Undefined when the body has no `members` key at all (membership is then left as it is). */
+  readonly memberIds?: string[];
+}
+
+function groupInput(body: unknown): GroupInput {
+  const { members, ...data } = normalizeResource(rt, body);
+  const fields: repo.GroupFields = {
+    displayName: String(data.displayName),
+    externalId: typeof data.externalId === 'string' ? data.externalId : null,
+    data,
+  };
+  if (members === undefined && !hasMembersKey(body)) return { fields };
+  const list = Array.isArray(members) ? (members as { value?: unknown }[]) : [];
+  const ids = new Set<string>();
+  for (const m of list) {
+    if (typeof m.value !== 'string') throw ScimError.invalidValue('Every member needs a "value" with the member\'s id');
+    ids.add(m.value.toLowerCase());
+  }
+  return { fields, memberIds: [...ids] };
+}
+
+/** `"members": []` and `"members": null` both mean "no members" — distinct from leaving the key out. */
+function hasMembersKey(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Object.keys(body).some((k) => k.toLowerCase() === 'members');
+}
+
+/**
+ * Checks that every id names a user or group of this tenant (one query) and returns them typed.
+ * An unknown member is the client's mistake: 400, never 500 (Entra retries 500s forever).
+ */
+export async function resolveMemberIds(trx: Transaction<Database>, tenantId: string, groupId: string, ids: readonly string[]): Promise<Map<string, MemberType>> {
+  const malformed = ids.filter((id) => !isResourceId(id));
+  if (malformed.length > 0) throw ScimError.invalidValue(`Unknown member id(s): ${preview(malformed)}`);
+  if (ids.includes(groupId)) throw ScimError.invalidValue('A group cannot be a member of itself');
+  const found = await repo.resolveMembers(trx, tenantId, ids);
+  const missing = ids.filter((id) => !found.has(id));
+  if (missing.length > 0) throw ScimError.invalidValue(`Unknown member id(s): ${preview(missing)}`);
+  return found;
+}
+
+function preview(ids: readonly string[]): string {
+  return ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more`;
+}
+
+function notFound(id: string): ScimError {
+  return ScimError.notFound(`Group ${id} not found`);
+}
+
+async function renderById(ctx: ScimContext, db: ScimContext['db'] | Transaction<Database>, id: string, projection: Projection): Promise<Rendered> {
+  const row = await repo.findGroup(db, ctx.tenantId, id, { members: projectionIncludes(rt, projection, 'members') });
+  if (!row) throw notFound(id);
+  return { resource: project(rt, groupToResource(row, ctx.baseUrl), projection), etag: etagOf(row.version) };
+}
+
+/** POST /Groups: the group and its `members` in one transaction (Okta AIW sends members on create). */
+export async function createGroup(ctx: ScimContext, body: unknown, projection: Projection): Promise<Rendered> {
+  checkProjection(rt, projection);
+  const input = groupInput(body);
+  const id = uuidv7();
+  return ctx.db.transaction().execute(async (trx) => {
+    await repo.insertGroup(trx, ctx.tenantId, id, input.fields);
+    if (input.memberIds && input.memberIds.length > 0) {
+      await repo.addMembers(trx, ctx.tenantId, id, await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds));
+    }
+    return renderById(ctx, trx, id, projection);
+  });
+}
+
+export async function getGroup(ctx: ScimContext, id: string, projection: Projection): Promise<Rendered> {
+  checkProjection(rt, projection);
+  if (!isResourceId(id)) throw notFound(id);
+  return renderById(ctx, ctx.db, id, projection);
+}
+
+/**
+ * PUT /Groups (RFC 7644 §3.5.1). With `members` the membership becomes exactly that list (set-wise).
+ * Without a `members` key membership is left unchanged: a rename-only PUT must never wipe a group
+ * (the most reported SCIM bug class); send `"members": []` to empty it.
+ */
+export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string): Promise<Rendered> {
+  checkProjection(rt, projection);
+  if (!isResourceId(id)) throw notFound(id);
+  const input = groupInput(body);
+  const expected = expectedVersion(ifMatch);
+  return ctx.db.transaction().execute(async (trx) => {
+    // Row lock: concurrent writes to one group's membership are serialised, never lost.
+    const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });
+    if (!current) throw notFound(id);
+    checkVersion(expected, current.version, `Group ${id}`);
+    await repo.updateGroup(trx, ctx.tenantId, id, input.fields);
+    if (input.memberIds) {
+      const members = await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds);
+      await repo.removeMembersExcept(trx, ctx.tenantId, id, input.memberIds);
+      await repo.addMembers(trx, ctx.tenantId, id, members);
+    }
+    return renderById(ctx, trx, id, projection);
+  });
+}
+
+export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+  if (!isResourceId(id)) throw notFound(id);
+  const expected = expectedVersion(ifMatch);
+  await ctx.db.transaction().execute(async (trx) => {
+    if (expected !== undefined) {
+      const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });
+      if (!current) throw notFound(id);
+      checkVersion(expected, current.version, `Group ${id}`);
+    }
+    if (!(await repo.deleteGroup(trx, ctx.tenantId, id))) throw notFound(id);
+  });
+}
+
+export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
+  checkProjection(rt, query);
+  const page = await repo.listGroups(ctx.db, ctx.tenantId, {
+    filter: query.filter,
+    sortBy: query.sortBy,
+    sortOrder: query.sortOrder,
+    startIndex: query.startIndex,
+    count: query.count,
+    withMembers: projectionIncludes(rt, query, 'members'),
+  });
+  const resources = page.rows.map((row) => project(rt, groupToResource(row, ctx.baseUrl), query));
+  return listResponse(resources, page.total, query.startIndex);
+}

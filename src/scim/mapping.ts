@@ -1,0 +1,75 @@
+import { URN } from './urn.js';
+import type { ScimResource } from './schemas/types.js';
+
+/**
+ * The one place that turns stored rows into SCIM resources (RFC 7643 §3.1 meta). Rows are typed
+ * structurally here so the protocol layer does not import the database layer.
+ */
+export interface StoredRow {
+  readonly id: string;
+  readonly data: Record<string, unknown>;
+  readonly version: number;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+}
+
+export interface StoredUser extends StoredRow {
+  readonly active: boolean;
+  readonly groups?: readonly { value: string; display: string }[];
+}
+
+export interface StoredGroup extends StoredRow {
+  readonly members?: readonly { value: string; type: string; display: string | null }[];
+}
+
+/** `W/"<n>"`: a weak entity tag from the row version (RFC 7644 §3.14). */
+export function etagOf(version: number): string {
+  return `W/"${version}"`;
+}
+
+function meta(resourceType: string, row: StoredRow, location: string): ScimResource {
+  return {
+    resourceType,
+    created: row.created_at.toISOString(),
+    lastModified: row.updated_at.toISOString(),
+    location,
+    version: etagOf(row.version),
+  };
+}
+
+/** `baseUrl` is the tenant's SCIM root, e.g. `https://host/scim/v2/acme`. */
+export function userToResource(row: StoredUser, baseUrl: string): ScimResource {
+  const schemas: string[] = [URN.user];
+  if (row.data[URN.enterpriseUser] !== undefined) schemas.push(URN.enterpriseUser);
+  const resource: ScimResource = { schemas, id: row.id, ...row.data, active: row.active };
+  if (row.groups) {
+    resource.groups = row.groups.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }));
+  }
+  resource.meta = meta('User', row, `${baseUrl}/Users/${row.id}`);
+  return resource;
+}
+
+export function groupToResource(row: StoredGroup, baseUrl: string): ScimResource {
+  const resource: ScimResource = { schemas: [URN.group], id: row.id, ...row.data };
+  if (row.members) {
+    resource.members = row.members.map((m) => ({
+      value: m.value,
+      $ref: `${baseUrl}/${m.type === 'Group' ? 'Groups' : 'Users'}/${m.value}`,
+      type: m.type,
+      ...(m.display !== null ? { display: m.display } : {}),
+    }));
+  }
+  resource.meta = meta('Group', row, `${baseUrl}/Groups/${row.id}`);
+  return resource;
+}
+
+/** The RFC 7644 §3.4.2 ListResponse envelope. */
+export function listResponse(resources: ScimResource[], total: number, startIndex: number): ScimResource {
+  return {
+    schemas: [URN.listResponse],
+    totalResults: total,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Kysely } from 'kysely';
+import type { ScimSettings } from '../config.js';
+import type { Database } from '../db/schema.js';
+import { TokenVerifier, type ScimPrincipal } from './auth.js';
+import type { ScimContext } from './context.js';
+import { errorBody, toScimError } from './error-response.js';
+import { ScimError } from './errors.js';
+import { registerDiscoveryRoutes } from './routes/discovery.js';
+import { registerResourceRoutes } from './routes/resources.js';
+import { registerSearchRoute } from './routes/search.js';
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+export interface ScimPluginOptions {
+  readonly db: Kysely<Database>;
+  readonly settings: ScimSettings;
+  /** Public origin for URLs in responses; derived from the request when absent. */
+  readonly publicUrl?: string;
+  readonly verifier?: TokenVerifier;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scimPrincipal?: ScimPrincipal;
+  }
+}
+
+/** The per-request service context; only valid after authentication. */
+export function scimContext(request: FastifyRequest, options: ScimPluginOptions): ScimContext {
+  const principal = request.scimPrincipal;
+  if (!principal) throw ScimError.unauthorized();
+  const origin = options.publicUrl ?? `${request.protocol}://${request.host}`;
+  return { db: options.db, tenantId: principal.tenantId, baseUrl: `${origin}/scim/v2/${principal.tenantName}`, settings: options.settings };
+}
+
+export function sendScim(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+/**
+ * SCIM 2.0 under `/scim/v2/:tenant` (RFC 7644). Encapsulated: its JSON parser, error handler and
+ * 404 handler apply to SCIM routes only, so other APIs keep their own error contract.
+ */
+async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Promise<void> {
+  const verifier = options.verifier ?? new TokenVerifier(options.db, options.settings.tokenCacheMs);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    ['application/scim+json', 'application/json'],
+    { parseAs: 'string', bodyLimit: options.settings.maxBodyBytes },
+    (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(ScimError.invalidSyntax('The request body is not valid JSON'), undefined);
+      }
+    },
+  );
+
+  app.addHook('onRequest', async (request) => {
+    const { tenant } = request.params as { tenant?: string };
+    request.scimPrincipal = await verifier.verify(tenant ?? '', request.headers.authorization);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const scimError = toScimError(err);
+    if (!scimError) {
+      request.log.error({ err }, 'unhandled error in SCIM request');
+      return sendScim(reply, 500, errorBody(new ScimError(500, 'Internal server error; the request was not applied')));
+    }
+    if (scimError.status >= 500) request.log.error({ err }, 'SCIM request failed');
+    else request.log.info({ status: scimError.status, scimType: scimError.scimType, detail: scimError.message }, 'SCIM client error');
+    for (const [name, value] of Object.entries(scimError.headers)) reply.header(name, value);
+    return sendScim(reply, scimError.status, errorBody(scimError));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendScim(reply, 404, errorBody(ScimError.notFound(`No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`)));
+  });
+
+  registerResourceRoutes(app, options, 'User');
+  registerResourceRoutes(app, options, 'Group');
+  registerSearchRoute(app, options);
+  registerDiscoveryRoutes(app, options);
+}
+
+export const scimPlugin = fp(
+  async (app: FastifyInstance, options: ScimPluginOptions) => {
+    await app.register(scimRoutes, { ...options, prefix: '/scim/v2/:tenant' });
+  },
+  { name: 'provisio-scim', fastify: '5.x' },
+);

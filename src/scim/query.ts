@@ -1,0 +1,112 @@
+import { parse, type Filter } from 'scim2-parse-filter';
+import type { ScimSettings } from '../config.js';
+import { ScimError } from './errors.js';
+import { isPlainObject } from './resource.js';
+
+/** A list request, from GET query parameters or a POST `/.search` body (RFC 7644 §3.4.2, §3.4.3). */
+export interface ListQuery {
+  readonly filter?: Filter;
+  readonly sortBy?: string;
+  readonly sortOrder: 'ascending' | 'descending';
+  /** 1-based (RFC 7644 §3.4.2.4). */
+  readonly startIndex: number;
+  readonly count: number;
+  readonly attributes?: readonly string[];
+  readonly excludedAttributes?: readonly string[];
+}
+
+/** Attribute selection only, for GET by id and write responses (RFC 7644 §3.9). */
+export interface Projection {
+  readonly attributes?: readonly string[];
+  readonly excludedAttributes?: readonly string[];
+}
+
+type Params = Record<string, unknown>;
+
+/** Parses a SCIM filter string into an AST; any parse failure is a 400 invalidFilter. */
+export function parseFilter(text: string): Filter {
+  if (text.trim() === '') throw ScimError.invalidFilter('Filter is empty');
+  try {
+    return parse(text);
+  } catch (err) {
+    throw ScimError.invalidFilter(`Invalid filter "${text}": ${(err as Error).message}`);
+  }
+}
+
+/** Reads a parameter case-insensitively (Entra and Okta vary the case of `startIndex`/`count`). */
+function param(params: Params, name: string): unknown {
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(params)) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}
+
+function stringParam(params: Params, name: string): string | undefined {
+  const value = param(params, name);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  throw ScimError.invalidValue(`"${name}" must be a string`);
+}
+
+function integerParam(params: Params, name: string): number | undefined {
+  const value = param(params, name);
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw ScimError.invalidValue(`"${name}" must be an integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** `attributes=a,b` on the query string or `"attributes":["a","b"]` in a search body. */
+function listParam(params: Params, name: string): string[] | undefined {
+  const value = param(params, name);
+  if (value === undefined || value === null) return undefined;
+  const parts = Array.isArray(value) ? value : [value];
+  if (parts.some((p) => typeof p !== 'string')) throw ScimError.invalidValue(`"${name}" must be a list of attribute names`);
+  const names = (parts as string[]).flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+  return names.length > 0 ? names : undefined;
+}
+
+/** Parses `attributes`/`excludedAttributes`; giving both is ambiguous and rejected. */
+export function parseProjection(params: Params): Projection {
+  const attributes = listParam(params, 'attributes');
+  const excludedAttributes = listParam(params, 'excludedAttributes');
+  if (attributes && excludedAttributes) {
+    throw ScimError.invalidValue('"attributes" and "excludedAttributes" cannot be used together');
+  }
+  return { attributes, excludedAttributes };
+}
+
+/**
+ * Parses list parameters. RFC 7644 §3.4.2.4: a `startIndex` below 1 is read as 1, a negative `count`
+ * as 0, and a `count` above the server's maximum is capped (not an error); non-integers are a 400.
+ */
+export function parseListQuery(params: Params, settings: ScimSettings): ListQuery {
+  const filterText = stringParam(params, 'filter');
+  const sortOrderText = stringParam(params, 'sortOrder');
+  let sortOrder: ListQuery['sortOrder'] = 'ascending';
+  if (sortOrderText !== undefined) {
+    const lower = sortOrderText.toLowerCase();
+    if (lower !== 'ascending' && lower !== 'descending') {
+      throw ScimError.invalidValue('"sortOrder" must be "ascending" or "descending"');
+    }
+    sortOrder = lower;
+  }
+  const startIndex = Math.max(1, integerParam(params, 'startIndex') ?? 1);
+  const count = Math.min(settings.maxPageSize, Math.max(0, integerParam(params, 'count') ?? settings.defaultPageSize));
+  const sortBy = stringParam(params, 'sortBy')?.trim() || undefined;
+  return {
+    filter: filterText === undefined ? undefined : parseFilter(filterText),
+    sortBy,
+    sortOrder,
+    startIndex,
+    count,
+    ...parseProjection(params),
+  };
+}
+
+/** Validates a POST `/.search` body (RFC 7644 §3.4.3) and returns its parameters. */
+export function searchRequestParams(body: unknown): Params {
+  if (body === undefined || body === null) return {};
+  if (!isPlainObject(body)) throw ScimError.invalidSyntax('Search request body must be a JSON object');
+  return body;
+}

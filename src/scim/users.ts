@@ -1,0 +1,105 @@
+import { v7 as uuidv7 } from 'uuid';
+import * as repo from '../db/users.js';
+import type { ScimContext, Rendered } from './context.js';
+import { ScimError } from './errors.js';
+import { etagOf, listResponse, userToResource } from './mapping.js';
+import { checkVersion, expectedVersion } from './preconditions.js';
+import { checkProjection, project, projectionIncludes } from './projection.js';
+import type { ListQuery, Projection } from './query.js';
+import { userResourceType as rt } from './registry.js';
+import { normalizeResource } from './resource.js';
+import type { ScimResource } from './schemas/types.js';
+
+/** Splits a normalised User into the indexed columns and the stored document. */
+export function userFields(resource: ScimResource): repo.UserFields {
+  const { active, ...data } = resource;
+  const emails = Array.isArray(data.emails) ? (data.emails as { value?: unknown; primary?: unknown }[]) : [];
+  const email = (emails.find((e) => e.primary === true) ?? emails[0])?.value;
+  return {
+    userName: String(data.userName),
+    externalId: typeof data.externalId === 'string' ? data.externalId : null,
+    displayName: typeof data.displayName === 'string' ? data.displayName : null,
+    // RFC 7643 §4.1.1 leaves a missing `active` to the server: a provisioned user is active until told otherwise.
+    active: active === undefined ? true : Boolean(active),
+    email: typeof email === 'string' ? email.toLowerCase() : null,
+    data,
+  };
+}
+
+function render(ctx: ScimContext, row: repo.UserWithGroups, projection: Projection): Rendered {
+  return { resource: project(rt, userToResource(row, ctx.baseUrl), projection), etag: etagOf(row.version) };
+}
+
+function notFound(id: string): ScimError {
+  return ScimError.notFound(`User ${id} not found`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else cannot name a user, so it is a 404 without a query. */
+export function isResourceId(id: string): boolean {
+  return UUID.test(id);
+}
+
+export async function createUser(ctx: ScimContext, body: unknown, projection: Projection): Promise<Rendered> {
+  checkProjection(rt, projection);
+  const fields = userFields(normalizeResource(rt, body));
+  const row = await repo.insertUser(ctx.db, ctx.tenantId, uuidv7(), fields);
+  return render(ctx, row, projection);
+}
+
+export async function getUser(ctx: ScimContext, id: string, projection: Projection): Promise<Rendered> {
+  checkProjection(rt, projection);
+  if (!isResourceId(id)) throw notFound(id);
+  const row = await repo.findUser(ctx.db, ctx.tenantId, id, { groups: projectionIncludes(rt, projection, 'groups') });
+  if (!row) throw notFound(id);
+  return render(ctx, row, projection);
+}
+
+/** PUT (RFC 7644 §3.5.1): the body replaces every writable attribute; `If-Match` is honoured. */
+export async function replaceUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string): Promise<Rendered> {
+  checkProjection(rt, projection);
+  if (!isResourceId(id)) throw notFound(id);
+  const fields = userFields(normalizeResource(rt, body));
+  const expected = expectedVersion(ifMatch);
+  if (expected === undefined) {
+    const row = await repo.updateUser(ctx.db, ctx.tenantId, id, fields);
+    if (!row) throw notFound(id);
+    return render(ctx, row, projection);
+  }
+  return ctx.db.transaction().execute(async (trx) => {
+    const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });
+    if (!current) throw notFound(id);
+    checkVersion(expected, current.version, `User ${id}`);
+    const row = await repo.updateUser(trx, ctx.tenantId, id, fields);
+    if (!row) throw notFound(id);
+    return render(ctx, row, projection);
+  });
+}
+
+export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+  if (!isResourceId(id)) throw notFound(id);
+  const expected = expectedVersion(ifMatch);
+  await ctx.db.transaction().execute(async (trx) => {
+    if (expected !== undefined) {
+      const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });
+      if (!current) throw notFound(id);
+      checkVersion(expected, current.version, `User ${id}`);
+    }
+    if (!(await repo.deleteUser(trx, ctx.tenantId, id))) throw notFound(id);
+  });
+}
+
+export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
+  checkProjection(rt, query);
+  const page = await repo.listUsers(ctx.db, ctx.tenantId, {
+    filter: query.filter,
+    sortBy: query.sortBy,
+    sortOrder: query.sortOrder,
+    startIndex: query.startIndex,
+    count: query.count,
+    withGroups: projectionIncludes(rt, query, 'groups'),
+  });
+  const resources = page.rows.map((row) => project(rt, userToResource(row, ctx.baseUrl), query));
+  return listResponse(resources, page.total, query.startIndex);
+}

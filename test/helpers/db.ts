@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { openDatabase, wrapPglite, type DatabaseHandle } from '../../src/db/client.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+
+/** Which backend this test run uses: `TEST_DB=postgres` (default) or `TEST_DB=pglite`. CI runs both. */
+export const TEST_BACKEND: 'postgres' | 'pglite' = process.env.TEST_DB === 'pglite' ? 'pglite' : 'postgres';
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let shared: Promise<PGlite> | undefined;
+
+/**
+ * One in-memory PGlite per test process (initdb costs ~2.5 s), each test in its own schema. PGlite has
+ * a single session, so tests in one file must not run concurrently (tap's default).
+ */
+function sharedPglite(): Promise<PGlite> {
+  shared ??= PGlite.create();
+  return shared;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/**
+ * A migrated database owned by one test: a fresh schema in the test PostgreSQL, or a fresh in-memory
+ * PGlite. Dropped at teardown, so tests run in parallel and never share rows.
+ */
+export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
+  if (TEST_BACKEND === 'pglite') {
+    const pglite = await sharedPglite();
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    await pglite.exec(`create schema ${schema}; set search_path to ${schema}`);
+    const database = await wrapPglite(pglite, schema);
+    await migrateToLatest(database.db, schema);
+    t.teardown(async () => {
+      await database.close();
+      await pglite.exec(`drop schema ${schema} cascade`);
+    });
+    return database;
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, searchPath: schema, poolMax: 5 });
+  await migrateToLatest(database.db, schema);
+  t.teardown(async () => {
+    await database.close();
+    const drop = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await drop.connect();
+    await drop.query(`drop schema ${schema} cascade`);
+    await drop.end();
+  });
+  return database;
+}
