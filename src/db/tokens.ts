@@ -32,12 +32,15 @@ export async function insertToken(db: Db, token: NewToken): Promise<ScimTokenRow
 }
 
 /** The token with this hash and the name of its tenant; revoked and expired ones too (the caller decides). */
-export async function findTokenByHash(db: Db, hash: Buffer): Promise<(ScimTokenRow & { tenant_name: string }) | undefined> {
+export async function findTokenByHash(
+  db: Db,
+  hash: Buffer,
+): Promise<(ScimTokenRow & { tenant_name: string; tenant_settings: Record<string, unknown> }) | undefined> {
   return db
     .selectFrom('scim_tokens as t')
     .innerJoin('tenants as n', 'n.id', 't.tenant_id')
     .selectAll('t')
-    .select('n.name as tenant_name')
+    .select(['n.name as tenant_name', 'n.settings as tenant_settings'])
     .where('t.token_hash', '=', hash)
     .executeTakeFirst();
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { hashToken, type ScimScope } from '../admin/tokens.js';
 import type { Database } from '../db/schema.js';
 import { findTokenByHash, touchToken } from '../db/tokens.js';
+import { SCIM_DIALECTS, type ScimDialectSetting } from './compat/dialect.js';
 import { ScimError } from './errors.js';
 
 /** Who is calling: the tenant the token belongs to and what it may do. */
@@ -11,6 +12,8 @@ export interface ScimPrincipal {
   readonly tenantName: string;
   readonly tokenId: string;
   readonly scopes: ReadonlySet<string>;
+  /** The tenant's IdP dialect setting (`auto` unless an operator pinned one). */
+  readonly dialect: ScimDialectSetting;
 }
 
 interface CachedToken {
@@ -72,7 +75,13 @@ export class TokenVerifier {
     const cachedUntil = now + this.cacheMs;
     if (!row || row.revoked_at) return { principal: null, hash, expiresAt: null, cachedUntil };
     return {
-      principal: { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, scopes: new Set(row.scopes) },
+      principal: {
+        tenantId: row.tenant_id,
+        tenantName: row.tenant_name,
+        tokenId: row.id,
+        scopes: new Set(row.scopes),
+        dialect: dialectSetting(row.tenant_settings.scimDialect),
+      },
       hash: row.token_hash,
       expiresAt: row.expires_at?.getTime() ?? null,
       cachedUntil,
@@ -86,6 +95,10 @@ export class TokenVerifier {
     this.touched.set(principal.tokenId, now);
     touchToken(this.db, principal.tenantId, principal.tokenId, new Date(now)).catch(() => undefined);
   }
+}
+
+function dialectSetting(value: unknown): ScimDialectSetting {
+  return typeof value === 'string' && (SCIM_DIALECTS as readonly string[]).includes(value) ? (value as ScimDialectSetting) : 'auto';
 }
 
 function bearer(header: string | undefined): string | undefined {

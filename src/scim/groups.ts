@@ -9,6 +9,8 @@ import { checkVersion, expectedVersion } from './preconditions.js';
 import { checkProjection, project, projectionIncludes } from './projection.js';
 import type { ListQuery, Projection } from './query.js';
 import { groupResourceType as rt } from './registry.js';
+import type { MemberOp } from './patch.js';
+import { coerceBody, patchResource, type RequestDialect } from './patching.js';
 import { normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 import { isResourceId } from './users.js';
@@ -20,8 +22,8 @@ interface GroupInput {
   readonly memberIds?: string[];
 }
 
-function groupInput(body: unknown): GroupInput {
-  const { members, ...data } = normalizeResource(rt, body);
+function groupInput(body: unknown, dialect?: RequestDialect): GroupInput {
+  const { members, ...data } = normalizeResource(rt, coerceBody(rt, body, dialect));
   const fields: repo.GroupFields = {
     displayName: String(data.displayName),
     externalId: typeof data.externalId === 'string' ? data.externalId : null,
@@ -71,9 +73,9 @@ async function renderById(ctx: ScimContext, db: ScimContext['db'] | Transaction<
 }
 
 /** POST /Groups: the group and its `members` in one transaction (Okta AIW sends members on create). */
-export async function createGroup(ctx: ScimContext, body: unknown, projection: Projection): Promise<Rendered> {
+export async function createGroup(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
-  const input = groupInput(body);
+  const input = groupInput(body, dialect);
   const id = uuidv7();
   return ctx.db.transaction().execute(async (trx) => {
     await repo.insertGroup(trx, ctx.tenantId, id, input.fields);
@@ -95,10 +97,10 @@ export async function getGroup(ctx: ScimContext, id: string, projection: Project
  * Without a `members` key membership is left unchanged: a rename-only PUT must never wipe a group
  * (the most reported SCIM bug class); send `"members": []` to empty it.
  */
-export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string): Promise<Rendered> {
+export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
-  const input = groupInput(body);
+  const input = groupInput(body, dialect);
   const expected = expectedVersion(ifMatch);
   return ctx.db.transaction().execute(async (trx) => {
     // Row lock: concurrent writes to one group's membership are serialised, never lost.
@@ -112,6 +114,65 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
       await repo.addMembers(trx, ctx.tenantId, id, members);
     }
     return renderById(ctx, trx, id, projection);
+  });
+}
+
+/** Runs PATCH membership changes in order, each one set-wise (one or two statements whatever its size). */
+async function applyMemberOps(trx: Transaction<Database>, tenantId: string, groupId: string, ops: readonly MemberOp[]): Promise<void> {
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'add': {
+        const ids = uniqueIds(op.members.map((m) => m.value));
+        await repo.addMembers(trx, tenantId, groupId, await resolveMemberIds(trx, tenantId, groupId, ids));
+        break;
+      }
+      case 'replace': {
+        const ids = uniqueIds(op.members.map((m) => m.value));
+        const members = await resolveMemberIds(trx, tenantId, groupId, ids);
+        await repo.removeMembersExcept(trx, tenantId, groupId, ids);
+        await repo.addMembers(trx, tenantId, groupId, members);
+        break;
+      }
+      case 'removeAll':
+        await repo.removeMembersExcept(trx, tenantId, groupId, []);
+        break;
+      case 'remove': {
+        // An id that is not a UUID cannot be a member; removing it is a no-op, like any non-member.
+        const removed = await repo.removeMembers(trx, tenantId, groupId, uniqueIds(op.values).filter(isResourceId));
+        if (op.requireMatch && removed === 0) throw ScimError.noTarget('No member matches the filter of this replace');
+        break;
+      }
+    }
+  }
+}
+
+function uniqueIds(values: readonly string[]): string[] {
+  return [...new Set(values.map((v) => v.toLowerCase()))];
+}
+
+/**
+ * PATCH /Groups (RFC 7644 §3.5.2). The group row is locked first, so concurrent PATCHes on one group
+ * queue behind each other and all take effect (no lost update, no 409 for the IdP). Membership
+ * changes are set-wise SQL; attribute changes go through the same validation as PUT.
+ * Returns undefined when the caller asked for no body (204).
+ */
+export async function patchGroup(ctx: ScimContext, id: string, body: unknown, projection: Projection | undefined, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered | undefined> {
+  if (projection) checkProjection(rt, projection);
+  if (!isResourceId(id)) throw notFound(id);
+  const expected = expectedVersion(ifMatch);
+  return ctx.db.transaction().execute(async (trx) => {
+    const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });
+    if (!current) throw notFound(id);
+    checkVersion(expected, current.version, `Group ${id}`);
+    const { resource, memberOps } = patchResource(rt, current.data, id, body, dialect);
+    const { members: _ignored, ...data } = normalizeResource(rt, resource);
+    await repo.updateGroup(trx, ctx.tenantId, id, {
+      displayName: String(data.displayName),
+      externalId: typeof data.externalId === 'string' ? data.externalId : null,
+      data,
+    });
+    await applyMemberOps(trx, ctx.tenantId, id, memberOps);
+    return projection ? renderById(ctx, trx, id, projection) : undefined;
   });
 }
 

@@ -7,6 +7,7 @@ import { checkVersion, expectedVersion } from './preconditions.js';
 import { checkProjection, project, projectionIncludes } from './projection.js';
 import type { ListQuery, Projection } from './query.js';
 import { userResourceType as rt } from './registry.js';
+import { coerceBody, patchResource, type RequestDialect } from './patching.js';
 import { normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 
@@ -41,9 +42,9 @@ export function isResourceId(id: string): boolean {
   return UUID.test(id);
 }
 
-export async function createUser(ctx: ScimContext, body: unknown, projection: Projection): Promise<Rendered> {
+export async function createUser(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
-  const fields = userFields(normalizeResource(rt, body));
+  const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect)));
   const row = await repo.insertUser(ctx.db, ctx.tenantId, uuidv7(), fields);
   return render(ctx, row, projection);
 }
@@ -57,10 +58,10 @@ export async function getUser(ctx: ScimContext, id: string, projection: Projecti
 }
 
 /** PUT (RFC 7644 §3.5.1): the body replaces every writable attribute; `If-Match` is honoured. */
-export async function replaceUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string): Promise<Rendered> {
+export async function replaceUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
-  const fields = userFields(normalizeResource(rt, body));
+  const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect)));
   const expected = expectedVersion(ifMatch);
   if (expected === undefined) {
     const row = await repo.updateUser(ctx.db, ctx.tenantId, id, fields);
@@ -72,6 +73,26 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
     if (!current) throw notFound(id);
     checkVersion(expected, current.version, `User ${id}`);
     const row = await repo.updateUser(trx, ctx.tenantId, id, fields);
+    if (!row) throw notFound(id);
+    return render(ctx, row, projection);
+  });
+}
+
+/**
+ * PATCH (RFC 7644 §3.5.2): every operation applies to the locked row in one transaction, or none does.
+ * The patched resource is validated exactly like a PUT body before it is written.
+ */
+export async function patchUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered> {
+  checkProjection(rt, projection);
+  if (!isResourceId(id)) throw notFound(id);
+  const expected = expectedVersion(ifMatch);
+  return ctx.db.transaction().execute(async (trx) => {
+    const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });
+    if (!current) throw notFound(id);
+    checkVersion(expected, current.version, `User ${id}`);
+    const stored: ScimResource = { ...current.data, active: current.active };
+    const { resource } = patchResource(rt, stored, id, body, dialect);
+    const row = await repo.updateUser(trx, ctx.tenantId, id, userFields(normalizeResource(rt, resource)));
     if (!row) throw notFound(id);
     return render(ctx, row, projection);
   });

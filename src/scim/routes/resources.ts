@@ -4,15 +4,17 @@ import { requireScope } from '../auth.js';
 import type { Rendered, ScimContext } from '../context.js';
 import * as groups from '../groups.js';
 import { scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
+import type { RequestDialect } from '../patching.js';
 import { parseListQuery, parseProjection, searchRequestParams, type ListQuery, type Projection } from '../query.js';
 import type { ScimResource, ScimResourceTypeName } from '../schemas/types.js';
 import * as users from '../users.js';
 
 /** The operations a resource endpoint needs; Users and Groups each provide them. */
 interface ResourceService {
-  create(ctx: ScimContext, body: unknown, projection: Projection): Promise<Rendered>;
+  create(ctx: ScimContext, body: unknown, projection: Projection, dialect: RequestDialect): Promise<Rendered>;
   get(ctx: ScimContext, id: string, projection: Projection): Promise<Rendered>;
-  replace(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string): Promise<Rendered>;
+  replace(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered>;
+  patch(ctx: ScimContext, id: string, body: unknown, projection: Projection | undefined, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered | undefined>;
   remove(ctx: ScimContext, id: string, ifMatch?: string): Promise<void>;
   list(ctx: ScimContext, query: ListQuery): Promise<ScimResource>;
 }
@@ -22,17 +24,40 @@ const SERVICES: Record<ScimResourceTypeName, { endpoint: string; read: ScimScope
     endpoint: '/Users',
     read: 'users:read',
     write: 'users:write',
-    service: { create: users.createUser, get: users.getUser, replace: users.replaceUser, remove: users.deleteUser, list: users.listUsers },
+    service: {
+      create: users.createUser,
+      get: users.getUser,
+      replace: users.replaceUser,
+      patch: (ctx, id, body, projection, ifMatch, dialect) => users.patchUser(ctx, id, body, projection ?? {}, ifMatch, dialect),
+      remove: users.deleteUser,
+      list: users.listUsers,
+    },
   },
   Group: {
     endpoint: '/Groups',
     read: 'groups:read',
     write: 'groups:write',
-    service: { create: groups.createGroup, get: groups.getGroup, replace: groups.replaceGroup, remove: groups.deleteGroup, list: groups.listGroups },
+    service: {
+      create: groups.createGroup,
+      get: groups.getGroup,
+      replace: groups.replaceGroup,
+      patch: groups.patchGroup,
+      remove: groups.deleteGroup,
+      list: groups.listGroups,
+    },
   },
 };
 
 type IdRequest = FastifyRequest<{ Params: { tenant: string; id: string } }>;
+
+/** The IdP dialect facts of a request: the tenant's setting, the User-Agent and the query (Entra's flag). */
+function dialectOf(request: FastifyRequest): RequestDialect {
+  return {
+    setting: request.scimPrincipal?.dialect ?? 'auto',
+    userAgent: header(request, 'user-agent'),
+    query: request.query as Record<string, unknown>,
+  };
+}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -59,7 +84,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
 
   app.post(endpoint, async (request, reply) => {
     requireScope(request.scimPrincipal!, write);
-    const { resource, etag } = await service.create(scimContext(request, options), request.body, parseProjection(query(request)));
+    const { resource, etag } = await service.create(scimContext(request, options), request.body, parseProjection(query(request)), dialectOf(request));
     const location = (resource.meta as { location?: string } | undefined)?.location;
     reply.header('etag', etag);
     if (location) reply.header('location', location);
@@ -79,9 +104,25 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
   app.put(`${endpoint}/:id`, async (request: IdRequest, reply) => {
     requireScope(request.scimPrincipal!, write);
     const ctx = scimContext(request, options);
-    const { resource, etag } = await service.replace(ctx, request.params.id, request.body, parseProjection(query(request)), header(request, 'if-match'));
+    const { resource, etag } = await service.replace(ctx, request.params.id, request.body, parseProjection(query(request)), header(request, 'if-match'), dialectOf(request));
     reply.header('etag', etag);
     return sendScim(reply, 200, resource);
+  });
+
+  /**
+   * PATCH answers 200 with the resource for Users. For Groups it answers 204 (RFC 7644 §3.5.2 allows
+   * either; Entra prefers 204 and a large group's member list is costly to send after every change)
+   * unless the client asks for a body with `attributes` or `excludedAttributes`.
+   */
+  app.patch(`${endpoint}/:id`, async (request: IdRequest, reply) => {
+    requireScope(request.scimPrincipal!, write);
+    const projection = parseProjection(query(request));
+    const wantsBody = type === 'User' || projection.attributes !== undefined || projection.excludedAttributes !== undefined;
+    const ctx = scimContext(request, options);
+    const result = await service.patch(ctx, request.params.id, request.body, wantsBody ? projection : undefined, header(request, 'if-match'), dialectOf(request));
+    if (!result) return reply.code(204).send();
+    reply.header('etag', result.etag);
+    return sendScim(reply, 200, result.resource);
   });
 
   app.delete(`${endpoint}/:id`, async (request: IdRequest, reply) => {
