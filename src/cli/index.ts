@@ -6,6 +6,7 @@ import { TokenInputError } from '../admin/tokens.js';
 import { ConfigError } from '../config.js';
 import { DatabaseLockedError } from '../db/client.js';
 import { CliError, processIo, type CliIo } from './io.js';
+import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerTenantCommands } from './tenant.js';
@@ -22,6 +23,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerMigrateCommand(program, io);
   registerTenantCommands(program, io);
   registerTokenCommands(program, io);
+  registerAuth0EmulatorCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -89,7 +89,7 @@ t.test('a missing or wrongly typed attribute is a 400 invalidValue', async (t) =
     userBody('x', { active: 'maybe' }),
     userBody('x', { name: 'not an object' }),
     userBody('x', { displayName: { nested: true } }),
-    userBody('x', { emails: [{ value: 'a@b', type: 'work' }, 42] }),
+    userBody('x', { emails: [{ value: 'a@b', type: 'work' }, true] }),
   ]) {
     const res = await scim.json('POST', '/Users', body);
     t.equal(res.status, 400, JSON.stringify(body));
