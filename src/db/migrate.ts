@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-initial.js';
 
 /**
@@ -16,9 +16,18 @@ export function migrator(db: Kysely<any>, schema?: string): Migrator {
   return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
+/**
+ * The schema tables are created in (first of `search_path`). Kysely's bookkeeping tables must live there
+ * too, or a database with the bookkeeping in `public` and the app in another schema confuses it.
+ */
+async function currentSchema(db: Kysely<any>): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? 'public';
+}
+
 /** Applies every pending migration; throws with the failing migration's name on error. */
 export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
-  const result = await migrator(db, schema).migrateToLatest();
+  const result = await migrator(db, schema ?? (await currentSchema(db))).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     const cause = result.error instanceof Error ? result.error.message : String(result.error);
@@ -29,6 +38,6 @@ export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise
 
 /** True when every known migration has been applied (used by readiness checks). */
 export async function migrationsApplied(db: Kysely<any>, schema?: string): Promise<boolean> {
-  const applied = await migrator(db, schema).getMigrations();
+  const applied = await migrator(db, schema ?? (await currentSchema(db))).getMigrations();
   return applied.every((m) => m.executedAt !== undefined);
 }

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { TEST_BACKEND } from '../helpers/db.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `provisio serve` as a new user would (no configuration but a data dir and a port) and waits for the banner. */
+async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; ready: Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (/Demo tenant/.test(text)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${text}`)));
+  });
+  return { child, output: () => text, ready };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+t.test('zero-config start: demo tenant printed once, its token works, survives a restart', { skip: TEST_BACKEND !== 'pglite' && 'runs in the PGlite pass (zero-config is PGlite)', timeout: 90_000 }, async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'provisio-serve-'));
+  const port = await freePort();
+  const first = await serve({ DATA_DIR: dataDir, PORT: String(port) });
+  await first.ready;
+  await new Promise((r) => setTimeout(r, 200));
+  const url = /SCIM base URL: (\S+)/.exec(first.output())?.[1];
+  const token = /bearer token:\s+(prv_\S+)/.exec(first.output())?.[1];
+  t.equal(url, `http://localhost:${port}/scim/v2/demo`);
+  t.ok(token, 'token printed');
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+  const created = await fetch(`${url}/Users`, { method: 'POST', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'alice@example.com' }) });
+  t.equal(created.status, 201);
+  const health = await fetch(`http://127.0.0.1:${port}/readyz`);
+  t.same(await health.json(), { status: 'ready', database: 'pglite' });
+  t.equal(await stop(first.child), 0, 'SIGTERM shuts down cleanly');
+
+  const second = await serve({ DATA_DIR: dataDir, PORT: String(port) });
+  await second.ready;
+  t.notMatch(second.output(), /bearer token:/, 'the token is not printed again (only its hash is stored)');
+  const list = await fetch(`${url}/Users?filter=${encodeURIComponent('userName eq "alice@example.com"')}`, { headers });
+  t.equal(list.status, 200);
+  t.equal(((await list.json()) as { totalResults: number }).totalResults, 1, 'data survived the restart');
+  await stop(second.child);
+});
