@@ -209,7 +209,9 @@ function predicate(operand: Operand, filter: Comparison): RawBuilder<boolean> {
       throw ScimError.invalidFilter(`"${filter.op}" is not defined for dateTime "${filter.attrPath}"`);
     }
     if (Number.isNaN(Date.parse(text))) throw ScimError.invalidFilter(`"${text}" is not a dateTime`);
-    const left = operand.kind === 'timestamp' ? operand.expr : sql`(${operand.expr} #>> '{}')::timestamptz`;
+    // Columns hold microseconds but resources show milliseconds (toISOString): compare what clients see,
+    // so `meta.lastModified eq <returned value>` matches and `gt <own value>` excludes the resource.
+    const left = operand.kind === 'timestamp' ? sql`date_trunc('milliseconds', ${operand.expr})` : sql`(${operand.expr} #>> '{}')::timestamptz`;
     return wrap(sql`${left} ${sql.raw(SQL_OPS[filter.op])} ${new Date(text).toISOString()}::timestamptz`, filter.op);
   }
 
