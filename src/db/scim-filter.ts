@@ -15,8 +15,8 @@ import type { ScimAttribute, ScimResourceType } from '../scim/schemas/types.js';
  * - multi-valued attributes (`emails.value`, `emails[type eq "work"]`) become `EXISTS` over
  *   `jsonb_array_elements`, so "some value matches" semantics hold (RFC 7644 §3.4.2.2);
  * - User `groups` and Group `members` are relational: `EXISTS` over `group_members`.
- * `caseExact: false` attributes compare with `lower()` on both sides. Every comparison is wrapped so an
- * absent attribute is false (not SQL NULL), which keeps `not (...)` correct.
+ * `caseExact: false` attributes compare with `lower()` on both sides. A comparison on an absent attribute
+ * is SQL NULL, read as false: `not (...)` coalesces it first, so negation stays correct.
  */
 export function compileFilter(rt: ScimResourceType, filter: Filter): RawBuilder<boolean> {
   return compile(rt, filter, undefined);
@@ -64,7 +64,9 @@ function compile(rt: ScimResourceType, filter: Filter, scope: ElementScope | und
       return sql<boolean>`(${sql.join(parts, filter.op === 'and' ? sql` and ` : sql` or `)})`;
     }
     case 'not':
-      return sql<boolean>`(not ${compile(rt, filter.filter, scope)})`;
+      // Comparisons on an absent attribute yield SQL NULL, which WHERE treats as false. Only a negation
+      // must turn that NULL into false first; elsewhere the bare comparison keeps indexes usable.
+      return sql<boolean>`(not coalesce(${compile(rt, filter.filter, scope)}, false))`;
     case '[]': {
       if (scope) throw ScimError.invalidFilter('Nested value filters ("a[b[...]]") are not allowed');
       const resolved = resolve(rt, filter.attrPath);
@@ -198,7 +200,7 @@ function predicate(operand: Operand, filter: Comparison): RawBuilder<boolean> {
     if (typeof value !== 'boolean') throw ScimError.invalidFilter(`"${filter.attrPath}" is boolean; compare with true or false`);
     const expr = operand.kind === 'bool' ? operand.expr : sql`(${operand.expr} = ${JSON.stringify(value)}::jsonb)`;
     const test = operand.kind === 'bool' ? sql`${expr} = ${value}` : expr;
-    return filter.op === 'eq' ? sql<boolean>`coalesce(${test}, false)` : sql<boolean>`not coalesce(${test}, false)`;
+    return filter.op === 'eq' ? sql<boolean>`(${test})` : sql<boolean>`not coalesce(${test}, false)`;
   }
   if (attribute.type === 'binary') throw ScimError.invalidFilter(`Binary attribute "${filter.attrPath}" cannot be filtered`);
   if (typeof value === 'object') throw ScimError.invalidFilter(`Invalid comparison value for "${filter.attrPath}"`);
@@ -233,15 +235,18 @@ function predicate(operand: Operand, filter: Comparison): RawBuilder<boolean> {
   if (filter.op === 'co' || filter.op === 'sw' || filter.op === 'ew') {
     // lower() in SQL on both sides, so folding matches the unique index on lower(user_name) exactly.
     const pattern = likePattern(text, filter.op);
-    return sql<boolean>`coalesce(${left} like ${fold ? sql`lower(${pattern})` : pattern}, false)`;
+    return sql<boolean>`(${left} like ${fold ? sql`lower(${pattern})` : pattern})`;
   }
   const right = fold ? sql`lower(${text})` : text;
   return wrap(sql`${left} ${sql.raw(SQL_OPS[filter.op])} ${right}`, filter.op);
 }
 
-/** `ne` treats an absent attribute as "not equal" (true); every other operator treats it as false. */
+/**
+ * `ne` treats an absent attribute as "not equal" (true); every other operator leaves SQL NULL, which
+ * counts as false (see `not`) and keeps the comparison sargable (`lower(user_name) = lower($1)`).
+ */
 function wrap(test: Sql, op: keyof typeof SQL_OPS): RawBuilder<boolean> {
-  return op === 'ne' ? sql<boolean>`coalesce(${test}, true)` : sql<boolean>`coalesce(${test}, false)`;
+  return op === 'ne' ? sql<boolean>`coalesce(${test}, true)` : sql<boolean>`(${test})`;
 }
 
 function presentExpr(operand: Operand): Sql {

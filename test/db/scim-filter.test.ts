@@ -74,21 +74,21 @@ t.test('compiled SQL and parameters, then the rows they select', async (t) => {
   const cases: { filter: string; sql: string; parameters: unknown[]; rows: string[] }[] = [
     {
       filter: 'userName eq "alice"',
-      sql: 'coalesce(lower("r"."user_name") = lower($1), false)',
+      sql: '(lower("r"."user_name") = lower($1))',
       parameters: ['alice'],
       rows: ['Alice'],
     },
     {
       // caseExact: no lower(); the value is a parameter.
       filter: 'externalId eq "EXT-B"',
-      sql: 'coalesce("r"."external_id" = $1, false)',
+      sql: '("r"."external_id" = $1)',
       parameters: ['EXT-B'],
       rows: ['bob'],
     },
-    { filter: 'externalId eq "ext-b"', sql: 'coalesce("r"."external_id" = $1, false)', parameters: ['ext-b'], rows: [] },
+    { filter: 'externalId eq "ext-b"', sql: '("r"."external_id" = $1)', parameters: ['ext-b'], rows: [] },
     {
       filter: `id eq "${ids.bob}"`,
-      sql: 'coalesce("r"."id" = $1::uuid, false)',
+      sql: '("r"."id" = $1::uuid)',
       parameters: [ids.bob],
       rows: ['bob'],
     },
@@ -103,31 +103,31 @@ t.test('compiled SQL and parameters, then the rows they select', async (t) => {
     {
       // Attribute names in SQL are the schema's canonical names, never the client's text.
       filter: 'NAME.GIVENNAME sw "al"',
-      sql: `coalesce(lower((r.data -> 'name' -> 'givenName' #>> '{}')) like lower($1), false)`,
+      sql: `(lower((r.data -> 'name' -> 'givenName' #>> '{}')) like lower($1))`,
       parameters: ['al%'],
       rows: ['Alice'],
     },
     {
       filter: `${ENTERPRISE.toUpperCase()}:MANAGER.VALUE eq "M-1"`,
-      sql: `coalesce(lower((r.data -> '${ENTERPRISE}' -> 'manager' -> 'value' #>> '{}')) = lower($1), false)`,
+      sql: `(lower((r.data -> '${ENTERPRISE}' -> 'manager' -> 'value' #>> '{}')) = lower($1))`,
       parameters: ['M-1'],
       rows: ['Alice'],
     },
     {
       filter: 'emails[type eq "work" and value co "@x"]',
-      sql: `exists (select 1 from jsonb_array_elements(coalesce(r.data -> 'emails', '[]'::jsonb)) as e(v) where (coalesce(lower((e.v -> 'type' #>> '{}')) = lower($1), false) and coalesce(lower((e.v -> 'value' #>> '{}')) like lower($2), false)))`,
+      sql: `exists (select 1 from jsonb_array_elements(coalesce(r.data -> 'emails', '[]'::jsonb)) as e(v) where ((lower((e.v -> 'type' #>> '{}')) = lower($1)) and (lower((e.v -> 'value' #>> '{}')) like lower($2))))`,
       parameters: ['work', '%@x%'],
       rows: ['Alice'],
     },
     {
       filter: 'emails co "@X.TEST"',
-      sql: `exists (select 1 from jsonb_array_elements(coalesce(r.data -> 'emails', '[]'::jsonb)) as e(v) where coalesce(lower((e.v -> 'value' #>> '{}')) like lower($1), false))`,
+      sql: `exists (select 1 from jsonb_array_elements(coalesce(r.data -> 'emails', '[]'::jsonb)) as e(v) where (lower((e.v -> 'value' #>> '{}')) like lower($1)))`,
       parameters: ['%@X.TEST%'],
       rows: ['Alice', 'bob'],
     },
     {
       filter: 'active eq false',
-      sql: 'coalesce("r"."active" = $1, false)',
+      sql: '("r"."active" = $1)',
       parameters: [false],
       rows: ['bob'],
     },
@@ -139,13 +139,13 @@ t.test('compiled SQL and parameters, then the rows they select', async (t) => {
     },
     {
       filter: 'meta.created gt "2000-01-01T00:00:00+02:00"',
-      sql: `coalesce(date_trunc('milliseconds', "r"."created_at") > $1::timestamptz, false)`,
+      sql: `(date_trunc('milliseconds', "r"."created_at") > $1::timestamptz)`,
       parameters: ['1999-12-31T22:00:00.000Z'],
       rows: ['100%_off', '100xyoff', 'Alice', 'bob', 'CORP\\alice', 'CORPXalice', `o'brien"q`],
     },
     {
       filter: 'not (userName sw "a") and (externalId pr or active eq false)',
-      sql: `((not coalesce(lower("r"."user_name") like lower($1), false)) and ((("r"."external_id" is not null and "r"."external_id" <> '')) or coalesce("r"."active" = $2, false)))`,
+      sql: `((not coalesce((lower("r"."user_name") like lower($1)), false)) and ((("r"."external_id" is not null and "r"."external_id" <> '')) or ("r"."active" = $2)))`,
       parameters: ['a%', false],
       rows: ['bob'],
     },
@@ -156,9 +156,9 @@ t.test('compiled SQL and parameters, then the rows they select', async (t) => {
   }
 
   const groupsValue = compiled(db, `groups.value eq "${ids.bob}"`);
-  t.match(groupsValue.sql, /^exists \(select 1 from group_members gm join groups g .* where gm\.tenant_id = r\.tenant_id and gm\.member_id = r\.id and coalesce\("gm"\."group_id" = \$1::uuid, false\)\)$/);
+  t.match(groupsValue.sql, /^exists \(select 1 from group_members gm join groups g .* where gm\.tenant_id = r\.tenant_id and gm\.member_id = r\.id and \("gm"\."group_id" = \$1::uuid\)\)$/);
   t.same(compiled(db, `members.value eq "${ids.bob}"`, groupResourceType).sql,
-    `exists (select 1 from group_members gm where gm.tenant_id = r.tenant_id and gm.group_id = r.id and coalesce("gm"."member_id" = $1::uuid, false))`);
+    `exists (select 1 from group_members gm where gm.tenant_id = r.tenant_id and gm.group_id = r.id and ("gm"."member_id" = $1::uuid))`);
 });
 
 t.test('sort keys', async (t) => {
