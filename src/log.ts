@@ -8,6 +8,12 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
+  // pino's `*.x` matches one level down only, so a top-level `{ token }` needs its own path.
+  'token',
+  'clientSecret',
+  'client_secret',
+  'password',
+  'secret',
   '*.token',
   '*.clientSecret',
   '*.client_secret',
