@@ -134,7 +134,10 @@ function causeText(err: unknown, depth = 0): string {
 /** Turns anything thrown by an SDK call (or `fetch`) into an `Auth0Error`; already-classified errors pass through. */
 export function classifyAuth0Error(err: unknown, ctx: ClassifyContext): Auth0Error {
   if (err instanceof Auth0RetryableError || err instanceof Auth0PermanentError) return err;
-  if (err instanceof ManagementTimeoutError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
+  // SDK 7.1.0 aborts its timer with the *string* 'timeout', so fetch rejects with that string and the SDK
+  // wraps it as ManagementError{cause:'timeout', message:'"timeout"'} — never its ManagementTimeoutError.
+  const sdkTimeout = err instanceof ManagementError && err.statusCode === undefined && err.cause === 'timeout';
+  if (sdkTimeout || err instanceof ManagementTimeoutError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return new Auth0RetryableError(ctx.operation, 'timeout', undefined, ctx.now + DEFAULT_RETRY_MS, `Auth0 ${ctx.operation}: timed out`);
   }
   if (err instanceof ManagementError && typeof err.statusCode === 'number') {

@@ -1,0 +1,108 @@
+/**
+ * The narrow shapes the sync needs from Auth0 responses (research/auth0.md §1.4), and the functions that
+ * check SDK results into them. The SDK's generated types carry `[key: string]: any` index signatures and
+ * optional ids; nothing past this file sees them.
+ */
+import { Auth0PermanentError } from './errors.js';
+
+/** One identity of an Auth0 user (`{provider, user_id, connection}`). */
+export interface Auth0Identity {
+  provider: string;
+  user_id: string;
+  connection: string;
+}
+
+/** The user fields the sync reads. */
+export interface Auth0User {
+  user_id: string;
+  email: string | undefined;
+  email_verified: boolean;
+  name: string | undefined;
+  blocked: boolean;
+  app_metadata: Record<string, unknown>;
+  identities: Auth0Identity[];
+}
+
+/** An organization as the sync reads it. */
+export interface Auth0Organization {
+  id: string;
+  name: string;
+  display_name: string | undefined;
+  metadata: Record<string, string>;
+}
+
+type Rec = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Rec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function malformed(operation: string, what: string): Auth0PermanentError {
+  return new Auth0PermanentError(operation, undefined, 'malformed_response', `Auth0 ${operation}: response without ${what}`);
+}
+
+/** Checks a user object (`GET /users/{id}`, `POST /users`, `PATCH …`). */
+export function toUser(data: unknown, operation: string): Auth0User {
+  if (!isRecord(data) || !str(data['user_id'])) throw malformed(operation, 'user_id');
+  const identities = Array.isArray(data['identities']) ? data['identities'] : [];
+  return {
+    user_id: str(data['user_id']) ?? '',
+    email: str(data['email']),
+    email_verified: data['email_verified'] === true,
+    name: str(data['name']),
+    blocked: data['blocked'] === true,
+    app_metadata: isRecord(data['app_metadata']) ? { ...data['app_metadata'] } : {},
+    identities: identities.filter(isRecord).map((i) => ({
+      provider: str(i['provider']) ?? '',
+      user_id: String(i['user_id'] ?? ''),
+      connection: str(i['connection']) ?? '',
+    })),
+  };
+}
+
+/** Checks an organization object. */
+export function toOrganization(data: unknown, operation: string): Auth0Organization {
+  if (!isRecord(data) || !str(data['id']) || !str(data['name'])) throw malformed(operation, 'id/name');
+  const metadata: Record<string, string> = {};
+  if (isRecord(data['metadata'])) for (const [k, v] of Object.entries(data['metadata'])) if (typeof v === 'string') metadata[k] = v;
+  return { id: str(data['id']) ?? '', name: str(data['name']) ?? '', display_name: str(data['display_name']), metadata };
+}
+
+/** The string `key` of each element that has one (`user_id` of members, `id` of roles and orgs). */
+export function idsOf(items: readonly unknown[], key: string): string[] {
+  const out: string[] = [];
+  for (const item of items) {
+    const v = isRecord(item) ? str(item[key]) : undefined;
+    if (v) out.push(v);
+  }
+  return out;
+}
+
+/** `{id, name}` pairs of role objects. */
+export function rolesOf(items: readonly unknown[]): { id: string; name: string }[] {
+  const out: { id: string; name: string }[] = [];
+  for (const item of items) {
+    if (!isRecord(item)) continue;
+    const id = str(item['id']);
+    const name = str(item['name']);
+    if (id && name) out.push({ id, name });
+  }
+  return out;
+}
+
+/** A string field of an object response (`ticket`, `invitation_url`, `id`). */
+export function stringField(data: unknown, key: string, operation: string): string {
+  const v = isRecord(data) ? str(data[key]) : undefined;
+  if (!v) throw malformed(operation, key);
+  return v;
+}
+
+/** A boolean field (undefined when absent). */
+export function boolField(data: unknown, key: string): boolean | undefined {
+  const v = isRecord(data) ? data[key] : undefined;
+  return typeof v === 'boolean' ? v : undefined;
+}
