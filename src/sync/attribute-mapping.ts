@@ -89,11 +89,11 @@ export function readScimPath(resource: Record<string, unknown>, path: string): u
 }
 
 /** Coerces a SCIM value for a root profile field: strings only, '' is "unset" (Auth0 rejects empty names). */
-function profileValue(v: unknown, target: string, warnings: string[]): string | null | undefined {
+function profileValue(v: unknown, label: string, warnings: string[]): string | null | undefined {
   if (v === undefined || v === null || v === '') return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  warnings.push(`mapping to ${target} skipped: the SCIM value is not a string`);
+  warnings.push(`mapping ${label} skipped: the SCIM value is not a string`);
   return undefined;
 }
 
@@ -166,7 +166,7 @@ export function mapAttributes(
       warnings.push(`mapping ${m.scim} → ${m.auth0} skipped: "${m.auth0}" is not an Auth0 profile field (${AUTH0_PROFILE_FIELDS.join(', ')}) or app_metadata.<key>`);
       continue;
     }
-    const v = profileValue(raw, m.auth0, warnings);
+    const v = profileValue(raw, `${m.scim} → ${m.auth0}`, warnings);
     if (v === undefined) continue;
     if (profile[m.auth0] === undefined || profile[m.auth0] === null) profile[m.auth0] = v;
   }

@@ -110,6 +110,9 @@ export function deriveDesiredState(user: DirectoryUser, binding: TenantAuth0Bind
     if (policy === 'block') {
       blocked = true;
     } else {
+      // remove-from-org leaves the block as `active` says: Entra deactivates before it deletes, and a
+      // delete must never unblock.
+      blocked = policy === 'remove-from-org' && !user.active;
       organizations = [];
       tenantRoles = [];
       if (policy === 'delete') {
