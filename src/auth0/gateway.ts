@@ -10,7 +10,10 @@ import { createManagementClient, type Auth0Settings } from './client.js';
 import { Auth0ConflictError, Auth0NotFoundError, classifyAuth0Error, type Auth0RetryableError } from './errors.js';
 import { createInboundScimUser, type InboundScimUser } from './inbound-scim.js';
 import { RateBudget, type Auth0Bucket, type BudgetClock } from './rate-budget.js';
-import { boolField, idsOf, rolesOf, stringField, toOrganization, toUser, type Auth0Organization, type Auth0User } from './types.js';
+import {
+  boolField, idsOf, rolesOf, stringField, toOrganization, toUser,
+  type Auth0Organization, type Auth0User, type Auth0UserPatch, type CreateDatabaseUserInput, type InvitationInput, type ResolvedRoles,
+} from './types.js';
 
 /** Options of `Auth0Gateway`. */
 export interface Auth0GatewayOptions {
@@ -24,52 +27,6 @@ export interface Auth0GatewayOptions {
   /** How long resolved role ids are trusted (default 60 s): roles are rarely renamed, never re-id'd. */
   roleCacheTtlMs?: number;
   scimTimeoutMs?: number;
-}
-
-/** Fields of `POST /users` on a database connection (§1.4). */
-export interface CreateDatabaseUserInput {
-  connection: string;
-  email: string;
-  password: string;
-  name?: string;
-  given_name?: string;
-  family_name?: string;
-  nickname?: string;
-  email_verified?: boolean;
-  /** Default false: Provisio sends its own ticket or invitation instead of Auth0's verification email. */
-  verify_email?: boolean;
-  app_metadata?: Record<string, unknown>;
-}
-
-/** `PATCH /users/{id}`: root fields replaced (`null` unsets), `app_metadata` merged at the first level by Auth0 (§1.4). */
-export interface Auth0UserPatch {
-  blocked?: boolean;
-  name?: string | null;
-  given_name?: string | null;
-  family_name?: string | null;
-  nickname?: string | null;
-  email?: string;
-  email_verified?: boolean;
-  /** Only the keys given change; a key set to `null` is removed. */
-  app_metadata?: Record<string, unknown>;
-}
-
-/** Result of `resolveRoleIds`: names found, and names Auth0 does not have (reported, never created). */
-export interface ResolvedRoles {
-  ids: Map<string, string>;
-  unknown: string[];
-}
-
-/** Body of an organization invitation (§1.4). */
-export interface InvitationInput {
-  inviterName: string;
-  email: string;
-  clientId: string;
-  connectionId?: string;
-  roles?: string[];
-  ttlSec?: number;
-  sendEmail?: boolean;
-  app_metadata?: Record<string, unknown>;
 }
 
 /** Auth0 caps `POST /organizations/{id}/members` at 10 ids (§0.3); DELETE has no documented cap — same, to be safe. */

@@ -31,6 +31,52 @@ export interface Auth0Organization {
   metadata: Record<string, string>;
 }
 
+/** Fields of `POST /users` on a database connection (§1.4). */
+export interface CreateDatabaseUserInput {
+  connection: string;
+  email: string;
+  password: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  nickname?: string;
+  email_verified?: boolean;
+  /** Default false: Provisio sends its own ticket or invitation instead of Auth0's verification email. */
+  verify_email?: boolean;
+  app_metadata?: Record<string, unknown>;
+}
+
+/** `PATCH /users/{id}`: root fields replaced (`null` unsets), `app_metadata` merged at the first level by Auth0 (§1.4). */
+export interface Auth0UserPatch {
+  blocked?: boolean;
+  name?: string | null;
+  given_name?: string | null;
+  family_name?: string | null;
+  nickname?: string | null;
+  email?: string;
+  email_verified?: boolean;
+  /** Only the keys given change; a key set to `null` is removed. */
+  app_metadata?: Record<string, unknown>;
+}
+
+/** Result of `resolveRoleIds`: names found, and names Auth0 does not have (reported, never created). */
+export interface ResolvedRoles {
+  ids: Map<string, string>;
+  unknown: string[];
+}
+
+/** Body of an organization invitation (§1.4). */
+export interface InvitationInput {
+  inviterName: string;
+  email: string;
+  clientId: string;
+  connectionId?: string;
+  roles?: string[];
+  ttlSec?: number;
+  sendEmail?: boolean;
+  app_metadata?: Record<string, unknown>;
+}
+
 type Rec = Record<string, unknown>;
 
 function isRecord(v: unknown): v is Rec {

@@ -88,6 +88,22 @@ t.test('fairness: tenant B\'s single call is granted within a couple of grants o
   t.equal(budget.snapshot().granted, 1001);
 });
 
+t.test('fairness at scale: 50,000 queued calls of one tenant delay another tenant\'s single call by one grant', async (t) => {
+  const clock = new FakeClock();
+  const budget = new RateBudget({ plan: 'enterprise', clock });
+  const log: { key: string; at: number }[] = [];
+  const started = Date.now();
+  enqueue(budget, clock, log, 'write_users', 'import', 50_000); // global bucket only on Enterprise
+  await flush();
+  t.equal(log.length, 50);
+  enqueue(budget, clock, log, 'read_users', 'deactivate', 1); // another bucket, same global bucket
+  await clock.advance(200);
+  const at = log.findIndex((g) => g.key === 'deactivate');
+  t.ok(at >= 50 && at <= 51, `granted as the first or second call after the burst (#${at})`);
+  t.equal(budget.snapshot().waitingByKey['import'], 50_000 - (log.length - 1));
+  t.ok(Date.now() - started < 3000, 'queueing 50,000 calls is cheap');
+});
+
 t.test('fairness: three flooding tenants alternate; a later tenant joins the rotation at once', async (t) => {
   const clock = new FakeClock();
   const budget = new RateBudget({ plan: 'free', clock });
