@@ -3,8 +3,7 @@ import { ScimError } from '../scim/errors.js';
 import { groupResourceType } from '../scim/registry.js';
 import { isUniqueViolation } from './errors.js';
 import type { Database, GroupRow, MemberType } from './schema.js';
-import { compileFilter, compileSortKey } from './scim-filter.js';
-import type { ListOptions, ListPage } from './users.js';
+import { listPage, type ListPage, type PageOptions } from './list.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -130,24 +129,7 @@ export async function removeMembersExcept(db: Db, tenantId: string, groupId: str
   return Number(result.numAffectedRows ?? 0);
 }
 
-export async function listGroups(db: Db, tenantId: string, options: Omit<ListOptions, 'withGroups'> & { withMembers: boolean }): Promise<ListPage<GroupWithMembers>> {
-  const where = options.filter ? compileFilter(groupResourceType, options.filter) : sql<boolean>`true`;
-  const totalQuery = sql<{ total: string }>`select count(*) as total from groups r where r.tenant_id = ${tenantId} and ${where}`;
-  if (options.count === 0) {
-    const total = await totalQuery.execute(db);
-    return { total: Number(total.rows[0]?.total ?? 0), rows: [] };
-  }
-  const direction = sql.raw(options.sortOrder === 'descending' ? 'desc' : 'asc');
-  const key = options.sortBy ? compileSortKey(groupResourceType, options.sortBy) : sql`null::text`;
-  const members = options.withMembers ? sql`, ${membersOf('g')} as members` : sql``;
-  const page = sql<GroupWithMembers>`
-    select g.* ${members} from (
-      select r.id, ${key} as sort_key from groups r
-      where r.tenant_id = ${tenantId} and ${where}
-      order by sort_key ${direction}, r.id ${direction}
-      limit ${options.count} offset ${options.startIndex - 1}
-    ) p join groups g on g.tenant_id = ${tenantId} and g.id = p.id
-    order by p.sort_key ${direction}, p.id ${direction}`;
-  const [total, rows] = await Promise.all([totalQuery.execute(db), page.execute(db)]);
-  return { total: Number(total.rows[0]?.total ?? 0), rows: rows.rows };
+/** One page of groups and the total matching count (see `listPage`). */
+export async function listGroups(db: Db, tenantId: string, options: PageOptions & { withMembers: boolean }): Promise<ListPage<GroupWithMembers>> {
+  return listPage<GroupWithMembers>(db, 'groups', groupResourceType, tenantId, options, options.withMembers ? sql`${membersOf('u')} as members` : undefined);
 }

@@ -44,17 +44,33 @@ export class TokenVerifier {
 
   /** Resolves the principal for `tenantName`, or throws a 401 SCIM error. */
   async verify(tenantName: string, authorization: string | undefined): Promise<ScimPrincipal> {
+    return this.verifyCached(tenantName, authorization) ?? this.verifyLoaded(tenantName, authorization);
+  }
+
+  /**
+   * The synchronous fast path: the principal when the token is in the cache (or a thrown 401),
+   * undefined when the database must be asked. Lets the request hook avoid a promise per request.
+   */
+  verifyCached(tenantName: string, authorization: string | undefined): ScimPrincipal | undefined {
     const token = bearer(authorization);
     if (!token) throw ScimError.unauthorized();
     const hash = hashToken(token);
-    const key = hash.toString('base64');
     const now = this.now();
-    let entry = this.cache.get(key);
-    if (!entry || entry.cachedUntil <= now) {
-      entry = await this.load(hash, now);
-      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
-      this.cache.set(key, entry);
-    }
+    const entry = this.cache.get(hash.toString('base64'));
+    if (!entry || entry.cachedUntil <= now) return undefined;
+    return this.check(entry, hash, tenantName, now);
+  }
+
+  private async verifyLoaded(tenantName: string, authorization: string | undefined): Promise<ScimPrincipal> {
+    const hash = hashToken(bearer(authorization) ?? '');
+    const now = this.now();
+    const entry = await this.load(hash, now);
+    if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
+    this.cache.set(hash.toString('base64'), entry);
+    return this.check(entry, hash, tenantName, now);
+  }
+
+  private check(entry: CachedToken, hash: Buffer, tenantName: string, now: number): ScimPrincipal {
     const { principal } = entry;
     // Constant-time comparison of the stored hash, and the same 401 for unknown, expired, revoked and
     // other-tenant tokens so a caller learns nothing about which it was.

@@ -61,9 +61,26 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
     },
   );
 
-  app.addHook('onRequest', async (request) => {
-    const { tenant } = request.params as { tenant?: string };
-    request.scimPrincipal = await verifier.verify(tenant ?? '', request.headers.authorization);
+  // Callback-style hook: a cached token is verified without creating a promise per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const tenant = (request.params as { tenant?: string }).tenant ?? '';
+    let principal: ScimPrincipal | undefined;
+    try {
+      principal = verifier.verifyCached(tenant, request.headers.authorization);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (principal) {
+      request.scimPrincipal = principal;
+      return done();
+    }
+    verifier.verify(tenant, request.headers.authorization).then(
+      (loaded) => {
+        request.scimPrincipal = loaded;
+        done();
+      },
+      (err: Error) => done(err),
+    );
   });
 
   app.setErrorHandler((err, request, reply) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import tap from 'tap';
 import { openDatabase, wrapPglite, type DatabaseHandle } from '../../src/db/client.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
@@ -15,8 +16,30 @@ let shared: Promise<PGlite> | undefined;
  * a single session, so tests in one file must not run concurrently (tap's default).
  */
 function sharedPglite(): Promise<PGlite> {
-  shared ??= PGlite.create();
+  if (!shared) {
+    shared = PGlite.create();
+    // PGlite arms a 10 s timer inside its WASM; close it when the file's tests are done, or the process lingers.
+    const instance = shared;
+    tap.teardown(async () => (await instance).close());
+  }
   return shared;
+}
+
+/**
+ * Kysely's migrator introspects every table of the database; another test process dropping its schema
+ * at that moment makes the introspection fail with "schema … does not exist" (3F000). That is the
+ * other test's schema, not ours: retry.
+ */
+async function migrateWithRetry(database: DatabaseHandle, schema: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(database.db, schema);
+      return;
+    } catch (err) {
+      const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
+      if (code !== '3F000' || attempt >= 5) throw err;
+    }
+  }
 }
 
 interface Teardown {
@@ -32,7 +55,8 @@ export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
     const pglite = await sharedPglite();
     const schema = `t_${randomBytes(6).toString('hex')}`;
     await pglite.exec(`create schema ${schema}; set search_path to ${schema}`);
-    const database = await wrapPglite(pglite, schema);
+    // The `set search_path` above is the session's (PGlite has one), so the pool needs no hook of its own.
+    const database = await wrapPglite(pglite);
     await migrateToLatest(database.db, schema);
     t.teardown(async () => {
       await database.close();
@@ -46,7 +70,7 @@ export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
   await admin.query(`create schema ${schema}`);
   await admin.end();
   const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, searchPath: schema, poolMax: 5 });
-  await migrateToLatest(database.db, schema);
+  await migrateWithRetry(database, schema);
   t.teardown(async () => {
     await database.close();
     const drop = new pg.Client({ connectionString: TEST_DATABASE_URL });
