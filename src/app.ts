@@ -6,12 +6,15 @@ import type { DatabaseHandle } from './db/client.js';
 import { migrationsApplied } from './db/migrate.js';
 import { loggerOptions } from './log.js';
 import { scimPlugin } from './scim/plugin.js';
+import type { DirectoryEvents } from './sync/events.js';
 
 export interface AppDependencies {
   readonly config: Config;
   readonly database: DatabaseHandle;
   /** A logger to use instead of building one from `config.logLevel` (tests pass a silent one). */
   readonly logger?: Logger;
+  /** SCIM writes notify the Auth0 sync through this (see src/sync/events.ts). */
+  readonly events?: DirectoryEvents;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,6 +47,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     }
   });
 
-  await app.register(scimPlugin, { db: database.db, settings: config.scim, publicUrl: config.publicUrl });
+  await app.register(scimPlugin, {
+    db: database.db,
+    settings: config.scim,
+    publicUrl: config.publicUrl,
+    ...(deps.events ? { events: deps.events } : {}),
+  });
   return app as unknown as FastifyInstance;
 }

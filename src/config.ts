@@ -15,6 +15,28 @@ export interface Config {
   readonly publicUrl?: string;
   readonly logLevel: string;
   readonly scim: ScimSettings;
+  /** The Auth0 tenant to sync into; absent means the built-in emulator (zero-config, said loudly). */
+  readonly auth0?: Auth0Config;
+  readonly sync: SyncSettings;
+}
+
+export interface Auth0Config {
+  readonly domain: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Only for the emulator or a proxy: where `https://<domain>` requests really go. */
+  readonly baseUrl?: string;
+  /** Which documented rate-limit table the budget follows. */
+  readonly plan: 'free' | 'essentials' | 'enterprise';
+}
+
+export interface SyncSettings {
+  readonly enabled: boolean;
+  /** PostgreSQL schema of the pg-boss job queue. */
+  readonly queueSchema: string;
+  readonly retryLimit: number;
+  /** A job active this long (its process died) is handed out again. */
+  readonly jobExpireSeconds: number;
 }
 
 export interface ScimSettings {
@@ -58,6 +80,31 @@ function url(env: Env, key: string, protocols: readonly string[]): string | unde
   return raw;
 }
 
+function identifier(env: Env, key: string, fallback: string): string {
+  const value = env[key] ?? fallback;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) throw new ConfigError(`${key} must be a lower-case SQL identifier, got "${value}"`);
+  return value;
+}
+
+/** The domain `provisio auth0-emulator` answers to unless started with another. */
+export const EMULATOR_DOMAIN = 'provisio-emulator.auth0.local';
+
+/** AUTH0_DOMAIN + AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET together, or none of them. */
+function auth0Config(env: Env): Auth0Config | undefined {
+  const domain = env.AUTH0_DOMAIN;
+  const clientId = env.AUTH0_CLIENT_ID;
+  const clientSecret = env.AUTH0_CLIENT_SECRET;
+  const baseUrl = url(env, 'AUTH0_BASE_URL', ['http:', 'https:']);
+  if (!domain && !clientId && !clientSecret && !baseUrl) return undefined;
+  if (!clientId || !clientSecret) throw new ConfigError('AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET must both be set (an M2M application of the Auth0 tenant)');
+  // With only AUTH0_BASE_URL (pointing at `provisio auth0-emulator`), the domain is the emulator's default.
+  const host = domain ?? (baseUrl ? EMULATOR_DOMAIN : undefined);
+  if (!host || /[/?#]/.test(host)) throw new ConfigError('AUTH0_DOMAIN must be a bare host name such as example.eu.auth0.com');
+  const plan = env.AUTH0_PLAN ?? 'enterprise';
+  if (plan !== 'free' && plan !== 'essentials' && plan !== 'enterprise') throw new ConfigError(`AUTH0_PLAN must be free, essentials or enterprise, got "${plan}"`);
+  return { domain: host, clientId, clientSecret, ...(baseUrl ? { baseUrl } : {}), plan };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
@@ -68,6 +115,13 @@ export function loadConfig(env: Env = process.env): Config {
   const maxPageSize = integer(env, 'SCIM_MAX_PAGE_SIZE', 1000, 1, 10_000);
   const defaultPageSize = integer(env, 'SCIM_DEFAULT_PAGE_SIZE', Math.min(100, maxPageSize), 1, maxPageSize);
   return {
+    auth0: auth0Config(env),
+    sync: {
+      enabled: (env.SYNC_ENABLED ?? 'true') !== 'false',
+      queueSchema: identifier(env, 'QUEUE_SCHEMA', 'pgboss'),
+      retryLimit: integer(env, 'SYNC_RETRY_LIMIT', 8, 0, 100),
+      jobExpireSeconds: integer(env, 'SYNC_JOB_EXPIRE_SECONDS', 300, 10, 86_400),
+    },
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(env.DATA_DIR ?? './data'),
     pgPoolMax: integer(env, 'PG_POOL_MAX', 20, 1, 1000),

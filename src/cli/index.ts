@@ -5,10 +5,12 @@ import { TenantInputError } from '../admin/tenants.js';
 import { TokenInputError } from '../admin/tokens.js';
 import { ConfigError } from '../config.js';
 import { DatabaseLockedError } from '../db/client.js';
+import { SyncConfigError } from '../sync/config.js';
 import { CliError, processIo, type CliIo } from './io.js';
 import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
+import { registerSyncCommands } from './sync.js';
 import { registerTenantCommands } from './tenant.js';
 import { registerTokenCommands } from './token.js';
 
@@ -23,6 +25,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerMigrateCommand(program, io);
   registerTenantCommands(program, io);
   registerTokenCommands(program, io);
+  registerSyncCommands(program, io);
   registerAuth0EmulatorCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride();
@@ -42,7 +45,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       io.err(`error: ${err.message}`);
       return err.exitCode;
     }
-    if (err instanceof ConfigError || err instanceof TenantInputError || err instanceof TokenInputError) {
+    if (err instanceof ConfigError || err instanceof TenantInputError || err instanceof TokenInputError || err instanceof SyncConfigError) {
       io.err(`error: ${err.message}`);
       return 2;
     }

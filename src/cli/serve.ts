@@ -6,6 +6,7 @@ import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { findTenantByName } from '../db/tenants.js';
 import { createLogger } from '../log.js';
+import { startSync } from '../sync/runtime.js';
 import { advertisedUrl, type CliIo } from './io.js';
 
 const DEMO_TENANT = 'demo';
@@ -44,13 +45,15 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       const logger = createLogger(config.logLevel);
       const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.pgPoolMax });
       await migrateToLatest(database.db);
-      const app = await buildApp({ config, database, logger });
+      const sync = config.sync.enabled ? await startSync(config, database, logger) : undefined;
+      const app = await buildApp({ config, database, logger, ...(sync ? { events: sync.events } : {}) });
       let closing = false;
       const shutdown = async (signal: string) => {
         if (closing) return;
         closing = true;
         logger.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
         await app.close();
+        await sync?.stop();
         await database.close();
         logger.info('stopped');
       };

@@ -102,31 +102,31 @@ export async function resolveMembers(db: Db, tenantId: string, ids: readonly str
   return new Map(rows.rows.map((r) => [r.id, r.type]));
 }
 
-/** Adds members set-wise; existing memberships are kept (add merges, RFC 7644 §3.5.2.1). */
-export async function addMembers(db: Db, tenantId: string, groupId: string, members: ReadonlyMap<string, MemberType>): Promise<number> {
-  if (members.size === 0) return 0;
+/** Adds members set-wise; existing memberships are kept (add merges, RFC 7644 §3.5.2.1). Returns the new ones. */
+export async function addMembers(db: Db, tenantId: string, groupId: string, members: ReadonlyMap<string, MemberType>): Promise<string[]> {
+  if (members.size === 0) return [];
   const ids = [...members.keys()];
   const types = ids.map((id) => members.get(id) as MemberType);
-  const result = await sql`
+  const result = await sql<{ member_id: string }>`
     insert into group_members (tenant_id, group_id, member_id, member_type)
     select ${tenantId}, ${groupId}, m.id, m.type from unnest(${ids}::uuid[], ${types}::text[]) as m(id, type)
-    on conflict do nothing`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+    on conflict do nothing returning member_id`.execute(db);
+  return result.rows.map((r) => r.member_id);
 }
 
-/** Removes the listed members (those not in the group are ignored); one statement. */
-export async function removeMembers(db: Db, tenantId: string, groupId: string, ids: readonly string[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const result = await sql`delete from group_members where tenant_id = ${tenantId} and group_id = ${groupId}
-    and member_id = any(${ids}::uuid[])`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+/** Removes the listed members (those not in the group are ignored); one statement. Returns the removed ones. */
+export async function removeMembers(db: Db, tenantId: string, groupId: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const result = await sql<{ member_id: string }>`delete from group_members where tenant_id = ${tenantId} and group_id = ${groupId}
+    and member_id = any(${ids}::uuid[]) returning member_id`.execute(db);
+  return result.rows.map((r) => r.member_id);
 }
 
-/** Removes every member except `keep`; with `keep` empty the group is emptied. */
-export async function removeMembersExcept(db: Db, tenantId: string, groupId: string, keep: readonly string[]): Promise<number> {
-  const result = await sql`delete from group_members where tenant_id = ${tenantId} and group_id = ${groupId}
-    and not (member_id = any(${keep}::uuid[]))`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+/** Removes every member except `keep`; with `keep` empty the group is emptied. Returns the removed ones. */
+export async function removeMembersExcept(db: Db, tenantId: string, groupId: string, keep: readonly string[]): Promise<string[]> {
+  const result = await sql<{ member_id: string }>`delete from group_members where tenant_id = ${tenantId} and group_id = ${groupId}
+    and not (member_id = any(${keep}::uuid[])) returning member_id`.execute(db);
+  return result.rows.map((r) => r.member_id);
 }
 
 /** One page of groups and the total matching count (see `listPage`). */

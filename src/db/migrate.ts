@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-sync.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -7,6 +8,7 @@ import * as m0001 from './migrations/0001-initial.js';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
+  '0002-sync': m0002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -7,6 +7,46 @@ export interface Database {
   users: UserTable;
   groups: GroupTable;
   group_members: GroupMemberTable;
+  tenant_sync_config: TenantSyncConfigTable;
+  user_sync: UserSyncTable;
+  sync_holds: SyncHoldTable;
+}
+
+type Json<T> = ColumnType<T, string, string>;
+
+/** A tenant's Auth0 binding and role rules (shapes in src/sync/types.ts), validated before they are stored. */
+export interface TenantSyncConfigTable {
+  tenant_id: string;
+  binding: Json<Record<string, unknown>>;
+  rules: Json<Record<string, unknown>>;
+  /** Mass-deprovision guard settings: `{ maxShare, windowMinutes, minUsers }`. */
+  guard: ColumnType<Record<string, unknown>, string | undefined, string>;
+  updated_at: Timestamp;
+}
+
+export type UserSyncStatus = 'pending' | 'synced' | 'awaiting-login' | 'held' | 'failed' | 'deleted' | 'unbound';
+
+/** Applied state per directory user: what Provisio last confirmed in Auth0, and the last plan and error. */
+export interface UserSyncTable {
+  tenant_id: string;
+  user_id: string;
+  auth0_user_id: string | null;
+  status: UserSyncStatus;
+  applied: Json<Record<string, unknown>> | null;
+  last_plan: Json<unknown[]> | null;
+  last_error: string | null;
+  attempts: Generated<number>;
+  deleted_at: Date | null;
+  tombstone: Json<Record<string, unknown>> | null;
+  changed_at: Timestamp;
+  synced_at: Date | null;
+}
+
+export interface SyncHoldTable {
+  tenant_id: string;
+  user_id: string;
+  reason: string;
+  held_at: Generated<Date>;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;

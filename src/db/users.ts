@@ -85,14 +85,22 @@ export async function updateUser(db: Db, tenantId: string, id: string, fields: U
   }
 }
 
-/** Deletes the user and its memberships; false when it did not exist. */
-const DELETE_USER = `with gone as (delete from users where tenant_id = $1 and id = $2 returning id),
+const DELETE_USER = `with gone as (delete from users where tenant_id = $1 and id = $2 returning id, user_name, external_id, email),
   memberships as (delete from group_members where tenant_id = $1 and member_id in (select id from gone))
-  select id from gone`;
+  select id, user_name, external_id, email from gone`;
 
-export async function deleteUser(db: Db, tenantId: string, id: string): Promise<boolean> {
-  const result = await db.executeQuery<{ id: string }>(CompiledQuery.raw(DELETE_USER, [tenantId, id]));
-  return result.rows.length > 0;
+/** What a deleted user leaves behind for deprovisioning (the sync's tombstone). */
+export interface DeletedUser {
+  readonly id: string;
+  readonly user_name: string;
+  readonly external_id: string | null;
+  readonly email: string | null;
+}
+
+/** Deletes the user and its memberships; undefined when it did not exist. */
+export async function deleteUser(db: Db, tenantId: string, id: string): Promise<DeletedUser | undefined> {
+  const result = await db.executeQuery<DeletedUser>(CompiledQuery.raw(DELETE_USER, [tenantId, id]));
+  return result.rows[0];
 }
 
 export interface ListOptions extends PageOptions {

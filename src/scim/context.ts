@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ScimSettings } from '../config.js';
 import type { Database } from '../db/schema.js';
+import type { DirectoryEvents } from '../sync/events.js';
 
 /** What a SCIM service call needs: the database, the tenant it acts for, and where its URLs point. */
 export interface ScimContext {
@@ -9,6 +10,8 @@ export interface ScimContext {
   /** The tenant's SCIM root, e.g. `https://host/scim/v2/acme`, for `meta.location` and `$ref`. */
   readonly baseUrl: string;
   readonly settings: ScimSettings;
+  /** Tells the Auth0 sync which users changed, inside the write's transaction; absent when no sync runs. */
+  readonly events?: DirectoryEvents;
 }
 
 /** A resource and its entity tag, for the `ETag` response header. */

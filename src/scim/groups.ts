@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
+import { usersUnderGroups } from '../db/directory.js';
 import * as repo from '../db/groups.js';
 import type { Database, MemberType } from '../db/schema.js';
 import type { ScimContext, Rendered } from './context.js';
@@ -80,7 +81,8 @@ export async function createGroup(ctx: ScimContext, body: unknown, projection: P
   return ctx.db.transaction().execute(async (trx) => {
     await repo.insertGroup(trx, ctx.tenantId, id, input.fields);
     if (input.memberIds && input.memberIds.length > 0) {
-      await repo.addMembers(trx, ctx.tenantId, id, await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds));
+      const added = await repo.addMembers(trx, ctx.tenantId, id, await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds));
+      await notifyGroupChanged(ctx, trx, id, added, false);
     }
     return renderById(ctx, trx, id, projection);
   });
@@ -108,41 +110,58 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
     if (!current) throw notFound(id);
     checkVersion(expected, current.version, `Group ${id}`);
     await repo.updateGroup(trx, ctx.tenantId, id, input.fields);
+    const changed: string[] = [];
     if (input.memberIds) {
       const members = await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds);
-      await repo.removeMembersExcept(trx, ctx.tenantId, id, input.memberIds);
-      await repo.addMembers(trx, ctx.tenantId, id, members);
+      changed.push(...(await repo.removeMembersExcept(trx, ctx.tenantId, id, input.memberIds)));
+      changed.push(...(await repo.addMembers(trx, ctx.tenantId, id, members)));
     }
+    await notifyGroupChanged(ctx, trx, id, changed, identityChanged(current, input.fields));
     return renderById(ctx, trx, id, projection);
   });
 }
 
 /** Runs PATCH membership changes in order, each one set-wise (one or two statements whatever its size). */
-async function applyMemberOps(trx: Transaction<Database>, tenantId: string, groupId: string, ops: readonly MemberOp[]): Promise<void> {
+async function applyMemberOps(trx: Transaction<Database>, tenantId: string, groupId: string, ops: readonly MemberOp[]): Promise<string[]> {
+  const changed: string[] = [];
   for (const op of ops) {
     switch (op.kind) {
       case 'add': {
         const ids = uniqueIds(op.members.map((m) => m.value));
-        await repo.addMembers(trx, tenantId, groupId, await resolveMemberIds(trx, tenantId, groupId, ids));
+        changed.push(...(await repo.addMembers(trx, tenantId, groupId, await resolveMemberIds(trx, tenantId, groupId, ids))));
         break;
       }
       case 'replace': {
         const ids = uniqueIds(op.members.map((m) => m.value));
         const members = await resolveMemberIds(trx, tenantId, groupId, ids);
-        await repo.removeMembersExcept(trx, tenantId, groupId, ids);
-        await repo.addMembers(trx, tenantId, groupId, members);
+        changed.push(...(await repo.removeMembersExcept(trx, tenantId, groupId, ids)));
+        changed.push(...(await repo.addMembers(trx, tenantId, groupId, members)));
         break;
       }
       case 'removeAll':
-        await repo.removeMembersExcept(trx, tenantId, groupId, []);
+        changed.push(...(await repo.removeMembersExcept(trx, tenantId, groupId, [])));
         break;
       case 'remove': {
         // An id that is not a UUID cannot be a member; removing it is a no-op, like any non-member.
         const removed = await repo.removeMembers(trx, tenantId, groupId, uniqueIds(op.values).filter(isResourceId));
-        if (op.requireMatch && removed === 0) throw ScimError.noTarget('No member matches the filter of this replace');
+        if (op.requireMatch && removed.length === 0) throw ScimError.noTarget('No member matches the filter of this replace');
+        changed.push(...removed);
         break;
       }
     }
+  }
+  return changed;
+}
+
+/** A rename or externalId change can change every member's roles (rules match on them). */
+function identityChanged(current: { display_name: string; external_id: string | null }, fields: repo.GroupFields): boolean {
+  return current.display_name !== fields.displayName || current.external_id !== fields.externalId;
+}
+
+async function notifyGroupChanged(ctx: ScimContext, trx: Transaction<Database>, groupId: string, memberIds: string[], wholeGroup: boolean): Promise<void> {
+  if (memberIds.length === 0 && !wholeGroup) return;
+  if (ctx.events && (await ctx.events.isBound(trx, ctx.tenantId))) {
+    await ctx.events.groupChanged(trx, ctx.tenantId, { groupId, memberIds, wholeGroup });
   }
 }
 
@@ -166,12 +185,14 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
     checkVersion(expected, current.version, `Group ${id}`);
     const { resource, memberOps } = patchResource(rt, current.data, id, body, dialect);
     const { members: _ignored, ...data } = normalizeResource(rt, resource);
-    await repo.updateGroup(trx, ctx.tenantId, id, {
+    const fields: repo.GroupFields = {
       displayName: String(data.displayName),
       externalId: typeof data.externalId === 'string' ? data.externalId : null,
       data,
-    });
-    await applyMemberOps(trx, ctx.tenantId, id, memberOps);
+    };
+    await repo.updateGroup(trx, ctx.tenantId, id, fields);
+    const changed = await applyMemberOps(trx, ctx.tenantId, id, memberOps);
+    await notifyGroupChanged(ctx, trx, id, changed, identityChanged(current, fields));
     return projection ? renderById(ctx, trx, id, projection) : undefined;
   });
 }
@@ -185,7 +206,11 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
       if (!current) throw notFound(id);
       checkVersion(expected, current.version, `Group ${id}`);
     }
+    // Who loses roles must be known before the membership rows go with the group.
+    const bound = ctx.events ? await ctx.events.isBound(trx, ctx.tenantId) : false;
+    const affected = bound ? await usersUnderGroups(trx, ctx.tenantId, [id]) : [];
     if (!(await repo.deleteGroup(trx, ctx.tenantId, id))) throw notFound(id);
+    if (bound && ctx.events) await ctx.events.usersChanged(trx, ctx.tenantId, affected);
   });
 }
 

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { ScimSettings } from '../config.js';
 import type { Database } from '../db/schema.js';
+import type { DirectoryEvents } from '../sync/events.js';
 import { TokenVerifier, type ScimPrincipal } from './auth.js';
 import type { ScimContext } from './context.js';
 import { errorBody, toScimError } from './error-response.js';
@@ -19,6 +20,8 @@ export interface ScimPluginOptions {
   /** Public origin for URLs in responses; derived from the request when absent. */
   readonly publicUrl?: string;
   readonly verifier?: TokenVerifier;
+  /** The Auth0 sync's hook into SCIM writes; absent when no sync runs. */
+  readonly events?: DirectoryEvents;
 }
 
 declare module 'fastify' {
@@ -32,7 +35,13 @@ export function scimContext(request: FastifyRequest, options: ScimPluginOptions)
   const principal = request.scimPrincipal;
   if (!principal) throw ScimError.unauthorized();
   const origin = options.publicUrl ?? `${request.protocol}://${request.host}`;
-  return { db: options.db, tenantId: principal.tenantId, baseUrl: `${origin}/scim/v2/${principal.tenantName}`, settings: options.settings };
+  return {
+    db: options.db,
+    tenantId: principal.tenantId,
+    baseUrl: `${origin}/scim/v2/${principal.tenantName}`,
+    settings: options.settings,
+    ...(options.events ? { events: options.events } : {}),
+  };
 }
 
 export function sendScim(reply: FastifyReply, status: number, body: unknown): FastifyReply {

@@ -42,10 +42,24 @@ export function isResourceId(id: string): boolean {
   return UUID.test(id);
 }
 
+/**
+ * Runs a single-user write: alone when the tenant does not sync to Auth0 (the benchmarked hot path),
+ * or in a transaction together with the sync notification, so a rollback enqueues nothing.
+ */
+async function writeUser<T>(ctx: ScimContext, write: (db: ScimContext['db']) => Promise<T & { id: string }>): Promise<T> {
+  const { events } = ctx;
+  if (!events || !(await events.isBound(ctx.db, ctx.tenantId))) return write(ctx.db);
+  return ctx.db.transaction().execute(async (trx) => {
+    const row = await write(trx);
+    await events.usersChanged(trx, ctx.tenantId, [row.id]);
+    return row;
+  });
+}
+
 export async function createUser(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect)));
-  const row = await repo.insertUser(ctx.db, ctx.tenantId, uuidv7(), fields);
+  const row = await writeUser(ctx, (db) => repo.insertUser(db, ctx.tenantId, uuidv7(), fields));
   return render(ctx, row, projection);
 }
 
@@ -64,8 +78,11 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
   const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect)));
   const expected = expectedVersion(ifMatch);
   if (expected === undefined) {
-    const row = await repo.updateUser(ctx.db, ctx.tenantId, id, fields);
-    if (!row) throw notFound(id);
+    const row = await writeUser(ctx, async (db) => {
+      const updated = await repo.updateUser(db, ctx.tenantId, id, fields);
+      if (!updated) throw notFound(id);
+      return updated;
+    });
     return render(ctx, row, projection);
   }
   return ctx.db.transaction().execute(async (trx) => {
@@ -74,6 +91,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
     checkVersion(expected, current.version, `User ${id}`);
     const row = await repo.updateUser(trx, ctx.tenantId, id, fields);
     if (!row) throw notFound(id);
+    await notifyChanged(ctx, trx, [id]);
     return render(ctx, row, projection);
   });
 }
@@ -94,8 +112,14 @@ export async function patchUser(ctx: ScimContext, id: string, body: unknown, pro
     const { resource } = patchResource(rt, stored, id, body, dialect);
     const row = await repo.updateUser(trx, ctx.tenantId, id, userFields(normalizeResource(rt, resource)));
     if (!row) throw notFound(id);
+    await notifyChanged(ctx, trx, [id]);
     return render(ctx, row, projection);
   });
+}
+
+/** Inside an already open transaction: tell the sync, when the tenant has one. */
+async function notifyChanged(ctx: ScimContext, trx: ScimContext['db'], userIds: string[]): Promise<void> {
+  if (ctx.events && (await ctx.events.isBound(trx, ctx.tenantId))) await ctx.events.usersChanged(trx, ctx.tenantId, userIds);
 }
 
 export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
@@ -107,7 +131,11 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
       if (!current) throw notFound(id);
       checkVersion(expected, current.version, `User ${id}`);
     }
-    if (!(await repo.deleteUser(trx, ctx.tenantId, id))) throw notFound(id);
+    const deleted = await repo.deleteUser(trx, ctx.tenantId, id);
+    if (!deleted) throw notFound(id);
+    if (ctx.events && (await ctx.events.isBound(trx, ctx.tenantId))) {
+      await ctx.events.userDeleted(trx, ctx.tenantId, id, { userName: deleted.user_name, externalId: deleted.external_id, email: deleted.email });
+    }
   });
 }
 

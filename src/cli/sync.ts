@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { requireTenant } from '../admin/tenants.js';
+import { loadConfig } from '../config.js';
+import type { DatabaseHandle } from '../db/client.js';
+import { findUserSync, listHolds, releaseHolds, syncStatusCounts } from '../db/sync.js';
+import { bindTenant } from '../sync/binding.js';
+import { parseRules, parseSyncConfig, SyncConfigError } from '../sync/config.js';
+import { deriveDesiredState } from '../sync/desired-state.js';
+import { SyncQueue } from '../sync/queue.js';
+import { describeBecause, explainRules } from '../sync/rules.js';
+import { loadDirectoryUser, loadSyncConfig } from '../sync/sync-user.js';
+import { CliError, printJson, withDatabase, type CliIo } from './io.js';
+import { findSyncConfig } from '../db/sync.js';
+
+function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 2);
+  }
+}
+
+/** Runs `fn` with the queue open on the same database (binding enqueues the initial import). */
+async function withQueue<T>(io: CliIo, database: DatabaseHandle, fn: (queue: SyncQueue) => Promise<T>): Promise<T> {
+  const config = loadConfig(io.env);
+  const queue = await SyncQueue.start(database.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds });
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.stop();
+  }
+}
+
+function configError(err: unknown): never {
+  if (err instanceof SyncConfigError) throw new CliError(err.message, 2);
+  throw err;
+}
+
+export function registerSyncCommands(program: Command, io: CliIo): void {
+  const tenant = program.commands.find((c) => c.name() === 'tenant');
+  tenant
+    ?.command('bind <name>')
+    .description('bind a tenant to Auth0 (organization, connections, policies, mapping) and start the initial import')
+    .requiredOption('--file <binding.json>', 'JSON: {"binding": {...}, "rules": {...}, "guard": {...}} (docs/sync.md)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { file: string; json?: boolean }) => {
+      const input = readJsonFile(opts.file) as { binding?: unknown; rules?: unknown; guard?: unknown };
+      await withDatabase(io, async (database) => {
+        const row = await requireTenant(database.db, name);
+        const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, { binding: input.binding, rules: input.rules, guard: input.guard })).catch(configError);
+        if (opts.json) return printJson(io, config);
+        io.out(`Tenant "${name}" bound to Auth0 organization "${config.binding.organization.name}"; its users are queued for sync.`);
+      });
+    });
+
+  const rules = program.command('rules').description('group → role rules of a tenant');
+  rules
+    .command('list <tenant>')
+    .description('show the rules')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      await withDatabase(io, async ({ db }) => {
+        const row = await requireTenant(db, name);
+        const stored = await findSyncConfig(db, row.id);
+        if (!stored) throw new CliError(`tenant "${name}" is not bound to Auth0 (provisio tenant bind)`);
+        const config = parseSyncConfig(stored);
+        if (opts.json) return printJson(io, config.rules);
+        io.out(`mode: ${config.rules.mode}${config.rules.requireMappedGroup ? ', membership requires a mapped group' : ''}`);
+        for (const r of config.rules.rules) {
+          io.out(`${r.position}\t${r.id}\t${r.match.by}=${r.match.value}\torg roles: ${r.grant.orgRoles.join(',') || '-'}\ttenant roles: ${r.grant.tenantRoles.join(',') || '-'}\torgs: ${r.grant.organizations.join(',') || '-'}`);
+        }
+      });
+    });
+  rules
+    .command('set <tenant>')
+    .description('replace the rules (re-evaluates every user)')
+    .requiredOption('--file <rules.json>', 'JSON rules document (docs/sync.md)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { file: string; json?: boolean }) => {
+      const input = readJsonFile(opts.file);
+      await withDatabase(io, async (database) => {
+        const row = await requireTenant(database.db, name);
+        const stored = await findSyncConfig(database.db, row.id);
+        if (!stored) throw new CliError(`tenant "${name}" is not bound to Auth0 (provisio tenant bind)`);
+        const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, { binding: stored.binding, rules: input, guard: stored.guard })).catch(configError);
+        if (opts.json) return printJson(io, config.rules);
+        io.out(`Rules of "${name}" replaced (${config.rules.rules.length}); every user is queued for re-evaluation.`);
+      });
+    });
+  rules
+    .command('test <tenant>')
+    .description('show what roles a set of groups would produce')
+    .requiredOption('--groups <names>', 'comma-separated group names, ids or externalIds')
+    .option('--file <rules.json>', 'test these rules instead of the stored ones')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { groups: string; file?: string; json?: boolean }) => {
+      await withDatabase(io, async ({ db }) => {
+        const row = await requireTenant(db, name);
+        let config;
+        try {
+          config = opts.file ? parseRules(readJsonFile(opts.file)) : (await loadSyncConfig(db, row.id))?.rules;
+        } catch (err) {
+          configError(err);
+        }
+        if (!config) throw new CliError(`tenant "${name}" has no rules (provisio tenant bind, or --file)`);
+        const explanation = explainRules(opts.groups.split(',').map((g) => g.trim()).filter(Boolean), config);
+        if (opts.json) return printJson(io, explanation);
+        for (const line of explanation.lines) io.out(line);
+      });
+    });
+
+  program
+    .command('status <tenant> [userName]')
+    .description('explain a user (desired state with the rule behind each role, applied state, last error), or the tenant\'s sync counts')
+    .option('--json', 'print JSON')
+    .action(async (name: string, userName: string | undefined, opts: { json?: boolean }) => {
+      await withDatabase(io, async ({ db }) => {
+        const row = await requireTenant(db, name);
+        if (!userName) {
+          const counts = await syncStatusCounts(db, row.id);
+          const holds = await listHolds(db, row.id);
+          if (opts.json) return printJson(io, { counts, held: holds.length });
+          io.out(Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join('\n') || 'no users synced yet');
+          if (holds.length) io.out(`${holds.length} deprovisioning(s) held by the guard: provisio sync release ${name}`);
+          return;
+        }
+        const found = await db.selectFrom('users').select('id').where('tenant_id', '=', row.id).where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.toLowerCase())).executeTakeFirst();
+        const sync = found ? await findUserSync(db, row.id, found.id) : undefined;
+        if (!found) throw new CliError(`no user "${userName}" in tenant "${name}"`);
+        const config = await loadSyncConfig(db, row.id);
+        const user = await loadDirectoryUser(db, row.id, found.id);
+        const desired = config && user ? deriveDesiredState(user, config.binding, config.rules) : undefined;
+        const report = {
+          user: { id: found.id, userName, active: user?.active, groups: user?.groups.map((g) => g.displayName) },
+          desired: desired && {
+            exists: desired.exists,
+            blocked: desired.blocked,
+            organizations: desired.organizations.map((o) => ({ name: o.name, because: describeBecause(o.because), roles: o.roles.map((r) => ({ name: r.name, because: describeBecause(r.because) })) })),
+            tenantRoles: desired.tenantRoles.map((r) => ({ name: r.name, because: describeBecause(r.because) })),
+            warnings: desired.warnings,
+          },
+          applied: sync && { status: sync.status, auth0UserId: sync.auth0_user_id, state: sync.applied, syncedAt: sync.synced_at, lastError: sync.last_error, lastPlan: sync.last_plan },
+        };
+        if (opts.json) return printJson(io, report);
+        io.out(`${userName} (${found.id}) ${user?.active ? 'active' : 'inactive'}; groups: ${report.user.groups?.join(', ') || '-'}`);
+        if (!desired) io.out('  tenant not bound to Auth0');
+        else {
+          io.out(`  desired: ${desired.exists ? (desired.blocked ? 'blocked' : 'active') : 'absent'}`);
+          for (const o of report.desired!.organizations) {
+            io.out(`  org ${o.name} — ${o.because}`);
+            for (const r of o.roles) io.out(`    role ${r.name} — ${r.because}`);
+          }
+          for (const r of report.desired!.tenantRoles) io.out(`  tenant role ${r.name} — ${r.because}`);
+          for (const w of desired.warnings) io.out(`  warning: ${w}`);
+        }
+        if (sync) io.out(`  applied: ${sync.status}${sync.auth0_user_id ? ` as ${sync.auth0_user_id}` : ''}${sync.synced_at ? ` at ${sync.synced_at.toISOString()}` : ''}${sync.last_error ? `\n  last error: ${sync.last_error}` : ''}`);
+      });
+    });
+
+  const sync = program.command('sync').description('sync operations');
+  sync
+    .command('release <tenant>')
+    .description('confirm deprovisionings held by the mass-deprovisioning guard (they are applied)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      await withDatabase(io, async (database) => {
+        const row = await requireTenant(database.db, name);
+        const released = await withQueue(io, database, async (queue) => {
+          await queue.ensureTenantQueue(row.id);
+          return database.db.transaction().execute(async (trx) => {
+            const ids = await releaseHolds(trx, row.id);
+            // Released users sync without the guard: their job finds no hold and the guard only counts new changes.
+            await trx.updateTable('user_sync').set({ status: 'pending', changed_at: new Date(0) }).where('tenant_id', '=', row.id).where('user_id', 'in', ids.length ? ids : ['00000000-0000-0000-0000-000000000000']).execute();
+            await queue.enqueue(trx, row.id, ids);
+            return ids;
+          });
+        });
+        if (opts.json) return printJson(io, { released: released.length });
+        io.out(`${released.length} held deprovisioning(s) released.`);
+      });
+    });
+}

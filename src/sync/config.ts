@@ -1,0 +1,145 @@
+import type { Grant, RoleRule, RulesConfig, TenantAuth0Binding, TenantConnection } from './types.js';
+
+/** A binding or rules document that cannot be used; the message names the field. */
+export class SyncConfigError extends Error {
+  override name = 'SyncConfigError';
+}
+
+/** Mass-deprovision guard (issue 6): more than `maxShare` of the tenant deprovisioned within the window is held. */
+export interface GuardSettings {
+  readonly maxShare: number;
+  readonly windowMinutes: number;
+  /** Below this many deprovisions in the window the guard never holds (small tenants, single departures). */
+  readonly minUsers: number;
+}
+
+export const DEFAULT_GUARD: GuardSettings = { maxShare: 0.2, windowMinutes: 60, minUsers: 10 };
+
+/** The tenant's whole sync configuration, validated. */
+export interface SyncConfig {
+  readonly binding: TenantAuth0Binding & { onboardingClientId?: string };
+  readonly rules: RulesConfig;
+  readonly guard: GuardSettings;
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(value: unknown, where: string): Obj {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SyncConfigError(`${where} must be an object`);
+  return value as Obj;
+}
+
+function str(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new SyncConfigError(`${where} must be a non-empty string`);
+  return value;
+}
+
+function optStr(value: unknown, where: string): string | undefined {
+  return value === undefined || value === null ? undefined : str(value, where);
+}
+
+function oneOf<T extends string>(value: unknown, options: readonly T[], fallback: T, where: string): T {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) throw new SyncConfigError(`${where} must be one of ${options.join(', ')}`);
+  return value as T;
+}
+
+function strings(value: unknown, where: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new SyncConfigError(`${where} must be a list of names`);
+  return value as string[];
+}
+
+const ORG_NAME = /^[a-z0-9_-]{1,50}$/;
+
+/** Validates a binding document (defaults: isolated model, block on delete, password ticket, no mapping). */
+export function parseBinding(input: unknown): SyncConfig['binding'] {
+  const b = obj(input, 'binding');
+  const org = obj(b.organization, 'binding.organization');
+  const name = str(org.name, 'binding.organization.name');
+  if (!ORG_NAME.test(name)) throw new SyncConfigError('binding.organization.name must be 1-50 lower-case letters, digits, "_" or "-" (Auth0 organization names)');
+  const connectionsInput = b.connections;
+  if (!Array.isArray(connectionsInput) || connectionsInput.length === 0) throw new SyncConfigError('binding.connections must list at least one Auth0 connection');
+  const connections: TenantConnection[] = connectionsInput.map((c, i) => {
+    const conn = obj(c, `binding.connections[${i}]`);
+    return {
+      id: str(conn.id, `binding.connections[${i}].id`),
+      name: str(conn.name, `binding.connections[${i}].name`),
+      mode: oneOf(conn.mode, ['enterprise-scim', 'enterprise', 'database'] as const, 'database', `binding.connections[${i}].mode`),
+      assignMembershipOnLogin: conn.assignMembershipOnLogin === true,
+    };
+  });
+  const mappingInput = b.attributeMapping ?? [];
+  if (!Array.isArray(mappingInput)) throw new SyncConfigError('binding.attributeMapping must be a list of {scim, auth0}');
+  const metadata = org.metadata === undefined ? undefined : Object.fromEntries(Object.entries(obj(org.metadata, 'binding.organization.metadata')).map(([k, v]) => [k, str(v, `binding.organization.metadata.${k}`)]));
+  return {
+    organization: {
+      name,
+      ...(optStr(org.displayName, 'binding.organization.displayName') ? { displayName: org.displayName as string } : {}),
+      ...(metadata ? { metadata } : {}),
+      ...(optStr(org.id, 'binding.organization.id') ? { id: org.id as string } : {}),
+    },
+    connections,
+    userModel: oneOf(b.userModel, ['isolated', 'shared'] as const, 'isolated', 'binding.userModel'),
+    deprovision: oneOf(b.deprovision, ['block', 'remove-from-org', 'delete'] as const, 'block', 'binding.deprovision'),
+    onboarding: oneOf(b.onboarding, ['password-ticket', 'invitation', 'none'] as const, 'none', 'binding.onboarding'),
+    attributeMapping: mappingInput.map((m, i) => {
+      const entry = obj(m, `binding.attributeMapping[${i}]`);
+      return { scim: str(entry.scim, `binding.attributeMapping[${i}].scim`), auth0: str(entry.auth0, `binding.attributeMapping[${i}].auth0`) };
+    }),
+    ...(optStr(b.onboardingClientId, 'binding.onboardingClientId') ? { onboardingClientId: b.onboardingClientId as string } : {}),
+  };
+}
+
+function parseGrant(input: unknown, where: string): Grant {
+  const g = obj(input, where);
+  return { orgRoles: strings(g.orgRoles, `${where}.orgRoles`), tenantRoles: strings(g.tenantRoles, `${where}.tenantRoles`), organizations: strings(g.organizations, `${where}.organizations`) };
+}
+
+/** Validates a rules document; rule ids default to their position, positions to list order. */
+export function parseRules(input: unknown): RulesConfig {
+  const r = input === undefined ? {} : obj(input, 'rules');
+  const list = r.rules ?? [];
+  if (!Array.isArray(list)) throw new SyncConfigError('rules.rules must be a list');
+  const rules: RoleRule[] = list.map((item, i) => {
+    const rule = obj(item, `rules.rules[${i}]`);
+    const match = obj(rule.match, `rules.rules[${i}].match`);
+    return {
+      id: optStr(rule.id, `rules.rules[${i}].id`) ?? `rule-${i + 1}`,
+      position: typeof rule.position === 'number' ? rule.position : i,
+      match: { by: oneOf(match.by, ['externalId', 'id', 'displayName'] as const, 'displayName', `rules.rules[${i}].match.by`), value: str(match.value, `rules.rules[${i}].match.value`) },
+      grant: parseGrant(rule.grant ?? {}, `rules.rules[${i}].grant`),
+    };
+  });
+  const ids = new Set<string>();
+  for (const rule of rules) {
+    if (ids.has(rule.id)) throw new SyncConfigError(`rules: two rules have the id "${rule.id}"`);
+    ids.add(rule.id);
+  }
+  return {
+    rules,
+    mode: oneOf(r.mode, ['all-matching', 'first-match'] as const, 'all-matching', 'rules.mode'),
+    ...(r.defaultGrant !== undefined ? { defaultGrant: parseGrant(r.defaultGrant, 'rules.defaultGrant') } : {}),
+    requireMappedGroup: r.requireMappedGroup === true,
+  };
+}
+
+export function parseGuard(input: unknown): GuardSettings {
+  if (input === undefined || input === null) return DEFAULT_GUARD;
+  const g = obj(input, 'guard');
+  const num = (v: unknown, fallback: number, where: string, min: number, max: number) => {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !(v >= min && v <= max)) throw new SyncConfigError(`${where} must be a number from ${min} to ${max}`);
+    return v;
+  };
+  return {
+    maxShare: num(g.maxShare, DEFAULT_GUARD.maxShare, 'guard.maxShare', 0, 1),
+    windowMinutes: num(g.windowMinutes, DEFAULT_GUARD.windowMinutes, 'guard.windowMinutes', 1, 7 * 24 * 60),
+    minUsers: num(g.minUsers, DEFAULT_GUARD.minUsers, 'guard.minUsers', 0, 1_000_000),
+  };
+}
+
+/** Validates a stored or submitted configuration. */
+export function parseSyncConfig(input: { binding: unknown; rules?: unknown; guard?: unknown }): SyncConfig {
+  return { binding: parseBinding(input.binding), rules: parseRules(input.rules), guard: parseGuard(input.guard) };
+}

@@ -1,0 +1,46 @@
+import type { Auth0Gateway } from '../auth0/gateway.js';
+import { MEMBERS_PER_REQUEST } from '../auth0/gateway.js';
+import { callAuth0 } from './executor.js';
+
+interface Pending {
+  readonly userId: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Collects organization member adds from concurrently running user syncs and sends them at most ten
+ * per Auth0 call (the documented cap, research/auth0.md §0.3): a batch of ten new users costs one
+ * POST instead of ten. A batch leaves when it is full or after `lingerMs`.
+ */
+export class MemberBatcher {
+  private readonly pending = new Map<string, { tenantId: string; items: Pending[]; timer?: NodeJS.Timeout }>();
+
+  constructor(private readonly gateway: Auth0Gateway, private readonly lingerMs = 25) {}
+
+  add(tenantId: string, orgId: string, userId: string): Promise<void> {
+    const key = `${tenantId}\u0000${orgId}`;
+    return new Promise((resolve, reject) => {
+      let batch = this.pending.get(key);
+      if (!batch) {
+        batch = { tenantId, items: [] };
+        this.pending.set(key, batch);
+      }
+      batch.items.push({ userId, resolve, reject });
+      if (batch.items.length >= MEMBERS_PER_REQUEST) this.flush(key, orgId);
+      else batch.timer ??= setTimeout(() => this.flush(key, orgId), this.lingerMs);
+    });
+  }
+
+  private flush(key: string, orgId: string): void {
+    const batch = this.pending.get(key);
+    if (!batch) return;
+    this.pending.delete(key);
+    if (batch.timer) clearTimeout(batch.timer);
+    const ids = [...new Set(batch.items.map((i) => i.userId))];
+    callAuth0(() => this.gateway.addMembers(orgId, ids, batch.tenantId)).then(
+      () => batch.items.forEach((i) => i.resolve()),
+      (err: unknown) => batch.items.forEach((i) => i.reject(err)),
+    );
+  }
+}

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import { Auth0Gateway } from '../auth0/gateway.js';
+import type { Config } from '../config.js';
+import type { DatabaseHandle } from '../db/client.js';
+import { queueDirectoryEvents, type DirectoryEvents } from './events.js';
+import { SyncQueue } from './queue.js';
+import { SyncWorker } from './worker.js';
+
+/** The running sync: queue, Auth0 gateway, worker, and the emulator when no Auth0 tenant is configured. */
+export interface SyncRuntime {
+  readonly queue: SyncQueue;
+  readonly gateway: Auth0Gateway;
+  readonly worker: SyncWorker;
+  readonly events: DirectoryEvents;
+  /** Where Auth0 calls go: the configured domain, or the in-process emulator's URL. */
+  readonly target: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the sync for `serve`. With no Auth0 settings the built-in emulator runs in-process (zero-config
+ * start), and the log says so loudly: nothing reaches a real Auth0 tenant then.
+ */
+export async function startSync(config: Config, database: DatabaseHandle, logger: Logger): Promise<SyncRuntime> {
+  let auth0 = config.auth0;
+  let closeEmulator: (() => Promise<void>) | undefined;
+  if (!auth0) {
+    const { startAuth0Emulator } = await import('../auth0/emulator/server.js');
+    const emulator = await startAuth0Emulator({ plan: 'enterprise' });
+    closeEmulator = () => emulator.close();
+    auth0 = { domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' };
+    logger.warn(
+      { emulator: emulator.baseUrl, databaseConnection: emulator.connections.database, enterpriseConnection: { id: emulator.connections.enterprise.id, name: emulator.connections.enterprise.name } },
+      'NO AUTH0 TENANT CONFIGURED: syncing into the built-in Auth0 emulator (in memory). Set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET for a real tenant.',
+    );
+  }
+  const gateway = Auth0Gateway.fromSettings(auth0);
+  const queue = await SyncQueue.start(database.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds });
+  const worker = new SyncWorker({ db: database.db, queue, gateway, logger });
+  worker.start();
+  return {
+    queue,
+    gateway,
+    worker,
+    events: queueDirectoryEvents(queue),
+    target: auth0.baseUrl ?? `https://${auth0.domain}`,
+    stop: async () => {
+      await worker.stop();
+      await queue.stop();
+      await closeEmulator?.();
+    },
+  };
+}

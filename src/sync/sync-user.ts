@@ -1,0 +1,162 @@
+import { sql, type Kysely } from 'kysely';
+import type { Auth0Gateway } from '../auth0/gateway.js';
+import { groupsOfUser } from '../db/directory.js';
+import type { Database } from '../db/schema.js';
+import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, saveSyncConfig } from '../db/sync.js';
+import { findUser } from '../db/users.js';
+import { parseSyncConfig, type SyncConfig } from './config.js';
+import { deriveDesiredState } from './desired-state.js';
+import { executePlan, readSnapshot, type ExecutionContext } from './executor.js';
+import { planUserSync } from './planner.js';
+import type { DirectoryUser, SyncAction } from './types.js';
+
+/** What one user's sync did, for logs, tests and `provisio status`. */
+export interface UserSyncResult {
+  readonly status: 'synced' | 'awaiting-login' | 'held' | 'deleted' | 'unbound' | 'gone';
+  readonly actions: readonly SyncAction[];
+  readonly auth0UserId: string | null;
+}
+
+export interface SyncDeps {
+  readonly db: Kysely<Database>;
+  readonly gateway: Auth0Gateway;
+  /** Adds a member through the worker's cross-user batcher (≤10 per Auth0 call). */
+  readonly addMember: (tenantId: string, orgId: string, userId: string) => Promise<void>;
+  /** Plan only: read Auth0, compute the actions, change nothing (reconcile --dry-run). */
+  readonly dryRun?: boolean;
+}
+
+/** Loads the directory facts about a user; a deleted user comes back from its tombstone. */
+export async function loadDirectoryUser(db: Kysely<Database>, tenantId: string, userId: string): Promise<DirectoryUser | undefined> {
+  const row = await findUser(db, tenantId, userId, { groups: false });
+  if (row) {
+    const data = row.data as Record<string, unknown>;
+    const name = (data.name ?? {}) as Record<string, unknown>;
+    const groups = await groupsOfUser(db, tenantId, userId);
+    return {
+      id: row.id,
+      userName: row.user_name,
+      externalId: row.external_id,
+      active: row.active,
+      email: row.email,
+      // IdPs assert the addresses they push; Auth0 users created for them start verified (research §c10).
+      emailVerified: row.email !== null,
+      displayName: row.display_name,
+      givenName: typeof name.givenName === 'string' ? name.givenName : null,
+      familyName: typeof name.familyName === 'string' ? name.familyName : null,
+      resource: { ...data, active: row.active },
+      groups: groups.map((g) => ({ id: g.id, externalId: g.external_id, displayName: g.display_name, ...(g.via.length ? { via: g.via } : {}) })),
+      deleted: false,
+    };
+  }
+  const sync = await findUserSync(db, tenantId, userId);
+  if (!sync?.tombstone) return undefined;
+  const t = sync.tombstone as { userName?: string; externalId?: string | null; email?: string | null };
+  return {
+    id: userId, userName: t.userName ?? userId, externalId: t.externalId ?? null, active: false, email: t.email ?? null,
+    emailVerified: false, displayName: null, givenName: null, familyName: null, resource: {}, groups: [], deleted: true,
+  };
+}
+
+const configCache = new Map<string, { config: SyncConfig; until: number }>();
+
+/** The tenant's validated sync configuration (cached for a second: every job of a batch needs it). */
+export async function loadSyncConfig(db: Kysely<Database>, tenantId: string): Promise<SyncConfig | undefined> {
+  const cached = configCache.get(tenantId);
+  if (cached && cached.until > Date.now()) return cached.config;
+  const stored = await findSyncConfig(db, tenantId);
+  if (!stored) return undefined;
+  const config = parseSyncConfig(stored);
+  configCache.set(tenantId, { config, until: Date.now() + 1000 });
+  return config;
+}
+
+function isDeprovision(actions: readonly SyncAction[]): boolean {
+  return actions.some((a) => a.type === 'deleteUser' || a.type === 'removeMembership' || (a.type === 'updateUser' && a.patch.blocked === true));
+}
+
+/** True when this deprovision would take the tenant over its guard (share of users in the window). */
+async function guardTrips(db: Kysely<Database>, tenantId: string, config: SyncConfig): Promise<boolean> {
+  const since = new Date(Date.now() - config.guard.windowMinutes * 60_000);
+  const { rows } = await sql<{ recent: string; total: string }>`
+    select count(*) filter (where s.changed_at >= ${since} and (s.deleted_at is not null or u.active = false)) as recent,
+           count(*) as total
+    from user_sync s left join users u on u.tenant_id = s.tenant_id and u.id = s.user_id
+    where s.tenant_id = ${tenantId}`.execute(db);
+  const recent = Number(rows[0]?.recent ?? 0);
+  const total = Number(rows[0]?.total ?? 0);
+  return recent > config.guard.minUsers && recent > config.guard.maxShare * total;
+}
+
+/**
+ * Brings one directory user's Auth0 state to the desired state: derive, read Auth0, plan the fewest
+ * calls, execute, record. Idempotent — a replayed job plans nothing once Auth0 matches — so a job
+ * retried after a crash neither loses nor duplicates anything.
+ */
+export async function syncUser(deps: SyncDeps, tenantId: string, userId: string, options: { releaseHold?: boolean } = {}): Promise<UserSyncResult> {
+  const startedAt = new Date();
+  const config = await loadSyncConfig(deps.db, tenantId);
+  if (!config) return { status: 'unbound', actions: [], auth0UserId: null };
+  const user = await loadDirectoryUser(deps.db, tenantId, userId);
+  if (!user) return { status: 'gone', actions: [], auth0UserId: null };
+  const sync = await findUserSync(deps.db, tenantId, userId);
+  let auth0UserId = sync?.auth0_user_id ?? null;
+
+  const known = new Map<string, string>();
+  if (config.binding.organization.id) known.set(config.binding.organization.name, config.binding.organization.id);
+  const ctx: ExecutionContext = {
+    gateway: deps.gateway,
+    tenantId,
+    binding: config.binding,
+    onboardingClientId: config.binding.onboardingClientId,
+    addMember: (orgId, auth0Id) => deps.addMember(tenantId, orgId, auth0Id),
+    knownOrganizations: known,
+    rememberOrganization: (name, id) => known.set(name, id),
+  };
+  const desired = deriveDesiredState(user, config.binding, config.rules);
+  const snapshot = await readSnapshot(ctx, auth0UserId, desired);
+  if (auth0UserId && !snapshot.user) auth0UserId = null;
+  const actions = planUserSync(desired, snapshot, config.binding);
+  if (deps.dryRun) return { status: 'synced', actions, auth0UserId };
+
+  if (!options.releaseHold && isDeprovision(actions) && ((await isHeld(deps.db, tenantId, userId)) || (await guardTrips(deps.db, tenantId, config)))) {
+    await holdUser(deps.db, tenantId, userId, 'mass deprovisioning guard: confirm with `provisio sync release <tenant>`');
+    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: 'held by the mass-deprovisioning guard' });
+    return { status: 'held', actions, auth0UserId };
+  }
+  if (actions.some((a) => a.type === 'holdForReview')) {
+    const reason = actions.find((a) => a.type === 'holdForReview')?.reason ?? 'needs review';
+    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: reason });
+    return { status: 'held', actions, auth0UserId };
+  }
+
+  try {
+    const result = await executePlan(ctx, actions, auth0UserId);
+    const bindingOrgId = known.get(config.binding.organization.name);
+    if (bindingOrgId && !config.binding.organization.id) {
+      // Remember the org id so later jobs skip the lookup (the binding keeps its name as the key).
+      const stored = { binding: { ...config.binding, organization: { ...config.binding.organization, id: bindingOrgId } }, rules: config.rules, guard: config.guard };
+      await saveSyncConfig(deps.db, tenantId, stored as unknown as { binding: Record<string, unknown>; rules: Record<string, unknown>; guard: Record<string, unknown> });
+      configCache.delete(tenantId);
+    }
+    const status = user.deleted ? 'deleted' : actions.some((a) => a.type === 'awaitFirstLogin') && !result.auth0UserId ? 'awaiting-login' : 'synced';
+    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, {
+      status,
+      auth0UserId: result.auth0UserId,
+      applied: {
+        blocked: desired.blocked,
+        organizations: desired.organizations.map((o) => ({ name: o.name, roles: o.roles.map((r) => r.name) })),
+        tenantRoles: desired.tenantRoles.map((r) => r.name),
+        ...(result.onboarding ? { onboarding: result.onboarding } : {}),
+      },
+      plan: actions,
+      error: null,
+    });
+    return { status, actions, auth0UserId: result.auth0UserId };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'failed', plan: actions, error: message });
+    throw err;
+  }
+}
+

@@ -1,0 +1,113 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Auth0Gateway } from '../auth0/gateway.js';
+import type { Database } from '../db/schema.js';
+import { boundTenantIds } from '../db/sync.js';
+import { MemberBatcher } from './member-batcher.js';
+import type { SyncJobData, SyncQueue } from './queue.js';
+import { syncUser } from './sync-user.js';
+
+export interface WorkerOptions {
+  readonly db: Kysely<Database>;
+  readonly queue: SyncQueue;
+  readonly gateway: Auth0Gateway;
+  readonly logger: Logger;
+  /** Jobs one tenant's loop takes at a time (they run concurrently; the rate budget paces them). */
+  readonly batchSize?: number;
+  readonly pollMs?: number;
+}
+
+type State = 'created' | 'active' | 'stopping' | 'stopped';
+
+/**
+ * The sync worker: one polling loop per bound tenant over that tenant's queue, so a tenant's 50,000-user
+ * import never stands in front of another tenant's single change; within Auth0 calls the rate budget
+ * shares capacity round-robin between tenants. A small state machine: created → active → stopping →
+ * stopped; `stop()` lets running jobs finish.
+ */
+export class SyncWorker {
+  private state: State = 'created';
+  private readonly loops = new Map<string, Promise<void>>();
+  private readonly batcher: MemberBatcher;
+  private discovery?: Promise<void>;
+  /** Jobs finished since start, by outcome (for metrics and tests). */
+  readonly counts = { completed: 0, failed: 0 };
+
+  constructor(private readonly options: WorkerOptions) {
+    this.batcher = new MemberBatcher(options.gateway);
+  }
+
+  start(): void {
+    if (this.state !== 'created') return;
+    this.state = 'active';
+    this.discovery = this.discoverTenants();
+  }
+
+  get running(): boolean {
+    return this.state === 'active';
+  }
+
+  /** Starts a loop for every bound tenant, and keeps looking for newly bound ones. */
+  private async discoverTenants(): Promise<void> {
+    while (this.state === 'active') {
+      try {
+        for (const tenantId of await boundTenantIds(this.options.db)) {
+          if (!this.loops.has(tenantId)) {
+            await this.options.queue.ensureTenantQueue(tenantId);
+            this.loops.set(tenantId, this.tenantLoop(tenantId));
+          }
+        }
+      } catch (err) {
+        this.options.logger.warn({ err }, 'sync: tenant discovery failed; retrying');
+      }
+      await delay(2000);
+    }
+  }
+
+  private async tenantLoop(tenantId: string): Promise<void> {
+    const { queue, logger } = this.options;
+    const name = await queue.ensureTenantQueue(tenantId);
+    const poll = this.options.pollMs ?? 250;
+    while (this.state === 'active') {
+      let jobs;
+      try {
+        jobs = await queue.boss.fetch<SyncJobData>(name, { batchSize: this.options.batchSize ?? 10 });
+      } catch (err) {
+        logger.warn({ err, tenantId }, 'sync: fetching jobs failed; retrying');
+        await delay(1000);
+        continue;
+      }
+      if (jobs.length === 0) {
+        await delay(poll);
+        continue;
+      }
+      await Promise.all(jobs.map(async (job) => {
+        try {
+          const result = await syncUser(
+            { db: this.options.db, gateway: this.options.gateway, addMember: (t, o, u) => this.batcher.add(t, o, u) },
+            job.data.tenantId,
+            job.data.userId,
+          );
+          await queue.boss.complete(name, job.id);
+          this.counts.completed++;
+          logger.debug({ tenantId, userId: job.data.userId, status: result.status, calls: result.actions.length }, 'sync: user synced');
+        } catch (err) {
+          this.counts.failed++;
+          const message = err instanceof Error ? err.message : String(err);
+          logger.warn({ tenantId, userId: job.data.userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
+          await queue.boss.fail(name, job.id, { message }).catch(() => undefined);
+        }
+      }));
+    }
+  }
+
+  /** Stops fetching, lets in-flight jobs finish. */
+  async stop(): Promise<void> {
+    if (this.state !== 'active') return;
+    this.state = 'stopping';
+    await this.discovery;
+    await Promise.all(this.loops.values());
+    this.state = 'stopped';
+  }
+}
