@@ -11,7 +11,9 @@ import { SyncQueue } from '../sync/queue.js';
 import { describeBecause, explainRules } from '../sync/rules.js';
 import { loadDirectoryUser, loadSyncConfig } from '../sync/sync-user.js';
 import { CliError, printJson, withDatabase, type CliIo } from './io.js';
-import { findSyncConfig } from '../db/sync.js';
+import { boundTenantIds, findSyncConfig } from '../db/sync.js';
+import { Auth0Gateway } from '../auth0/gateway.js';
+import { findDrift, repairDrift } from '../sync/reconcile.js';
 
 function readJsonFile(path: string): unknown {
   try {
@@ -155,6 +157,32 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
           for (const w of desired.warnings) io.out(`  warning: ${w}`);
         }
         if (sync) io.out(`  applied: ${sync.status}${sync.auth0_user_id ? ` as ${sync.auth0_user_id}` : ''}${sync.synced_at ? ` at ${sync.synced_at.toISOString()}` : ''}${sync.last_error ? `\n  last error: ${sync.last_error}` : ''}`);
+      });
+    });
+
+  program
+    .command('reconcile')
+    .description('compare Auth0 with the desired state, print the repair plan, then queue the repairs')
+    .option('--tenant <name>', 'one tenant (default: every bound tenant)')
+    .option('--dry-run', 'print the plan only')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant?: string; dryRun?: boolean; json?: boolean }) => {
+      await withDatabase(io, async (database, config) => {
+        if (!config.auth0) throw new CliError('reconcile reads Auth0: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_BASE_URL for the emulator)', 2);
+        const gateway = Auth0Gateway.fromSettings(config.auth0);
+        const tenants = opts.tenant ? [await requireTenant(database.db, opts.tenant)] : await database.db.selectFrom('tenants').selectAll().where('id', 'in', (await boundTenantIds(database.db)).concat('00000000-0000-0000-0000-000000000000')).execute();
+        const report: { tenant: string; drift: { userId: string; actions: { type: string; reason: string }[] }[] }[] = [];
+        for (const tenant of tenants) {
+          const drift = await findDrift(database.db, gateway, tenant.id);
+          report.push({ tenant: tenant.name, drift: drift.map((d) => ({ userId: d.userId, actions: d.actions.map((a) => ({ type: a.type, reason: a.reason })) })) });
+          if (!opts.dryRun && drift.length > 0) await withQueue(io, database, (queue) => repairDrift(database.db, queue, tenant.id, drift));
+        }
+        if (opts.json) return printJson(io, { dryRun: Boolean(opts.dryRun), tenants: report });
+        for (const t of report) {
+          io.out(`${t.tenant}: ${t.drift.length} user(s) drifted`);
+          for (const d of t.drift) for (const a of d.actions) io.out(`  ${d.userId}  ${a.type}: ${a.reason}`);
+          if (t.drift.length && !opts.dryRun) io.out('  repairs queued; the sync worker applies them.');
+        }
       });
     });
 
