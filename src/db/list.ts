@@ -36,7 +36,10 @@ export async function listPage<Row>(
 ): Promise<ListPage<Row>> {
   const where = options.filter ? compileFilter(rt, options.filter) : sql<boolean>`true`;
   const from = sql.table(table);
-  const total = sql`(select count(*) as total from ${from} r where r.tenant_id = ${tenantId} and ${where}) t`;
+  // Unfiltered: the trigger-maintained count (migration 0003); filtered: count the matches.
+  const total = options.filter
+    ? sql`(select count(*) as total from ${from} r where r.tenant_id = ${tenantId} and ${where}) t`
+    : sql`(select coalesce(sum(n), 0) as total from resource_counts c where c.tenant_id = ${tenantId} and c.resource = ${table}) t`;
   if (options.count === 0) {
     const result = await sql<{ total: string }>`select t.total from ${total}`.execute(db);
     return { total: Number(result.rows[0]?.total ?? 0), rows: [] };
