@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { Auth0Gateway } from '../../src/auth0/gateway.js';
+import { createManagementClient } from '../../src/auth0/client.js';
 import { startAuth0Emulator, type RunningAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { createTenant } from '../../src/admin/tenants.js';
 import { buildApp } from '../../src/app.js';
@@ -26,6 +27,8 @@ export interface SyncHarness {
   readonly gateway: Auth0Gateway;
   readonly queue: SyncQueue;
   readonly worker: SyncWorker;
+  /** PostgreSQL schema of the harness's pg-boss tables (a CLI sharing the database sets QUEUE_SCHEMA to it). */
+  readonly queueSchema: string;
   /** Binds the `acme` tenant to the emulator's database connection with these rules. */
   bind(binding?: Record<string, unknown>, rules?: unknown, guard?: unknown): Promise<void>;
   /** Resolves once no sync is pending or running for the tenant (fails after `timeoutMs`). */
@@ -75,7 +78,7 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
   t.teardown(() => worker.stop());
 
   return {
-    database, scim, tenantId, emulator, gateway, queue, worker,
+    database, scim, tenantId, emulator, gateway, queue, worker, queueSchema: schema,
     bind: async (binding, rules, guard) => {
       await bindTenant(database.db, queue, tenantId, {
         binding: binding ?? {
@@ -106,4 +109,48 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
     },
     auth0User: (email) => emulator.emulator.snapshot().users.find((u) => u.email === email) as Record<string, unknown> | undefined,
   };
+}
+
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** Creates a SCIM user (userName = primary work email) and returns its id. */
+export async function scimUser(h: Pick<SyncHarness, 'scim'>, userName: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await h.scim.json('POST', '/Users', { schemas: [USER_SCHEMA], userName, emails: [{ value: userName, type: 'work', primary: true }], name: { givenName: 'G', familyName: userName.split('@')[0] }, ...extra });
+  if (res.status !== 201) throw new Error(`POST /Users ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+/** Creates a SCIM group with these member ids and returns its id. */
+export async function scimGroup(h: Pick<SyncHarness, 'scim'>, displayName: string, members: string[], externalId?: string): Promise<string> {
+  const res = await h.scim.json('POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName, ...(externalId ? { externalId } : {}), members: members.map((value) => ({ value })) });
+  if (res.status !== 201) throw new Error(`POST /Groups ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+/** Sets a SCIM user's `active` flag through PATCH. */
+export async function setActive(h: Pick<SyncHarness, 'scim'>, id: string, active: boolean): Promise<void> {
+  const res = await h.scim.json('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: active }] });
+  if (res.status !== 200 && res.status !== 204) throw new Error(`PATCH /Users/${id} ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+/** The official SDK pointed at the harness's emulator ("the Auth0 dashboard", behind Provisio's back). */
+export function managementClient(emulator: RunningAuth0Emulator) {
+  return createManagementClient({
+    domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise',
+  });
+}
+
+/** Creates Auth0 roles through the SDK. */
+export async function createRoles(emulator: RunningAuth0Emulator, ...names: string[]): Promise<void> {
+  const client = managementClient(emulator);
+  for (const name of names) await client.roles.create({ name });
+}
+
+/** The user_sync row of a directory user. */
+export async function userSyncRow(h: Pick<SyncHarness, 'database' | 'tenantId'>, userId: string): Promise<{ status: string; auth0_user_id: string | null; applied: Record<string, unknown> | null; last_error: string | null } | undefined> {
+  const { rows } = await sql<{ status: string; auth0_user_id: string | null; applied: Record<string, unknown> | null; last_error: string | null }>`
+    select status, auth0_user_id, applied, last_error from user_sync where tenant_id = ${h.tenantId} and user_id = ${userId}`.execute(h.database.db);
+  return rows[0];
 }
