@@ -144,6 +144,12 @@ function planAbsentUser(
   }
   const conn = { id: connection.id, name: connection.name };
   if (connection.mode === 'enterprise') {
+    // The user cannot log in through the org before the org exists with this connection enabled (and
+    // Auto-Membership set), so the binding org is created now even though no Auth0 user can be yet.
+    const org = binding.organization;
+    if (org.id === undefined && desired.organizations.some((o) => o.name === org.name)) {
+      actions.push({ type: 'ensureOrganization', org: { name: org.name, ...(org.displayName !== undefined ? { displayName: org.displayName } : {}), ...(org.metadata ? { metadata: org.metadata } : {}) }, reason: `organization ${org.name} is created if missing so that first logins through ${conn.name} can join it (issue 6 binding)` });
+    }
     const hint = connection.assignMembershipOnLogin
       ? 'Auto-Membership adds the org membership at first login and the Post-Login step applies roles'
       : 'Auto-Membership is off on this connection, so an org login fails before the Post-Login Action runs (research/auth0.md §0.5)';
