@@ -7,6 +7,7 @@ import { migrationsApplied } from './db/migrate.js';
 import { loggerOptions } from './log.js';
 import { scimPlugin } from './scim/plugin.js';
 import type { DirectoryEvents } from './sync/events.js';
+import type { Metrics } from './metrics.js';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -15,6 +16,8 @@ export interface AppDependencies {
   readonly logger?: Logger;
   /** SCIM writes notify the Auth0 sync through this (see src/sync/events.ts). */
   readonly events?: DirectoryEvents;
+  /** Served at `/metrics` in the Prometheus text format when given. */
+  readonly metrics?: Metrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,7 +50,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     }
   });
 
+  const { metrics } = deps;
+  if (metrics) {
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  }
+
   await app.register(scimPlugin, {
+    ...(metrics ? { metrics } : {}),
     db: database.db,
     settings: config.scim,
     publicUrl: config.publicUrl,

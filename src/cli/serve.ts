@@ -7,6 +7,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { findTenantByName } from '../db/tenants.js';
 import { createLogger } from '../log.js';
 import { startSync } from '../sync/runtime.js';
+import { createMetrics } from '../metrics.js';
 import { advertisedUrl, type CliIo } from './io.js';
 
 const DEMO_TENANT = 'demo';
@@ -45,8 +46,9 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       const logger = createLogger(config.logLevel);
       const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.pgPoolMax });
       await migrateToLatest(database.db);
-      const sync = config.sync.enabled ? await startSync(config, database, logger) : undefined;
-      const app = await buildApp({ config, database, logger, ...(sync ? { events: sync.events } : {}) });
+      const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
+      const metrics = sync?.metrics ?? createMetrics({ db: database.db });
+      const app = await buildApp({ config, database, logger, metrics, ...(sync ? { events: sync.events } : {}) });
       let closing = false;
       const shutdown = async (signal: string) => {
         if (closing) return;

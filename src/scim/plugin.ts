@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ScimSettings } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
+import type { Metrics } from '../metrics.js';
 import { TokenVerifier, type ScimPrincipal } from './auth.js';
 import type { ScimContext } from './context.js';
 import { errorBody, toScimError } from './error-response.js';
@@ -22,6 +23,7 @@ export interface ScimPluginOptions {
   readonly verifier?: TokenVerifier;
   /** The Auth0 sync's hook into SCIM writes; absent when no sync runs. */
   readonly events?: DirectoryEvents;
+  readonly metrics?: Metrics;
 }
 
 declare module 'fastify' {
@@ -91,6 +93,18 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
       (err: Error) => done(err),
     );
   });
+
+  const { metrics } = options;
+  if (metrics) {
+    // The route's resource (Users, Groups, Schemas …) rather than the URL: bounded label values.
+    app.addHook('onResponse', (request, reply, done) => {
+      const resource = /^\/scim\/v2\/:tenant\/([^/]*)/.exec(request.routeOptions.url ?? '')?.[1] || 'unknown';
+      const tenant = request.scimPrincipal?.tenantName ?? 'unauthenticated';
+      metrics.scimRequests.inc({ tenant, resource, method: request.method, status: String(reply.statusCode) });
+      metrics.scimDuration.observe({ resource, method: request.method }, reply.elapsedTime / 1000);
+      done();
+    });
+  }
 
   app.setErrorHandler((err, request, reply) => {
     const scimError = toScimError(err);

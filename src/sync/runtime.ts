@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Auth0Gateway } from '../auth0/gateway.js';
 import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { queueDirectoryEvents, type DirectoryEvents } from './events.js';
 import { SyncQueue } from './queue.js';
@@ -21,7 +22,7 @@ export interface SyncRuntime {
  * Starts the sync for `serve`. With no Auth0 settings the built-in emulator runs in-process (zero-config
  * start), and the log says so loudly: nothing reaches a real Auth0 tenant then.
  */
-export async function startSync(config: Config, database: DatabaseHandle, logger: Logger): Promise<SyncRuntime> {
+export async function startSync(config: Config, database: DatabaseHandle, logger: Logger, metrics?: (gateway: Auth0Gateway) => Metrics): Promise<SyncRuntime & { metrics?: Metrics }> {
   let auth0 = config.auth0;
   let closeEmulator: (() => Promise<void>) | undefined;
   if (!auth0) {
@@ -36,12 +37,14 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
   }
   const gateway = Auth0Gateway.fromSettings(auth0);
   const queue = await SyncQueue.start(database.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds });
-  const worker = new SyncWorker({ db: database.db, queue, gateway, logger });
+  const built = metrics?.(gateway);
+  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, ...(built ? { metrics: built } : {}) });
   worker.start();
   return {
     queue,
     gateway,
     worker,
+    ...(built ? { metrics: built } : {}),
     events: queueDirectoryEvents(queue),
     target: auth0.baseUrl ?? `https://${auth0.domain}`,
     stop: async () => {

@@ -15,6 +15,8 @@ export interface UserSyncResult {
   readonly status: 'synced' | 'awaiting-login' | 'held' | 'deleted' | 'unbound' | 'gone';
   readonly actions: readonly SyncAction[];
   readonly auth0UserId: string | null;
+  /** When the directory change this job applies was made (for the sync-lag metric). */
+  readonly changedAt?: Date;
 }
 
 export interface SyncDeps {
@@ -152,7 +154,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
       plan: actions,
       error: null,
     });
-    return { status, actions, auth0UserId: result.auth0UserId };
+    return { status, actions, auth0UserId: result.auth0UserId, ...(sync ? { changedAt: sync.changed_at } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'failed', plan: actions, error: message });

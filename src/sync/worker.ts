@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { Database } from '../db/schema.js';
+import type { Metrics } from '../metrics.js';
 import { boundTenantIds } from '../db/sync.js';
 import { MemberBatcher } from './member-batcher.js';
 import type { SyncJobData, SyncQueue } from './queue.js';
@@ -16,6 +17,7 @@ export interface WorkerOptions {
   /** Jobs one tenant's loop takes at a time (they run concurrently; the rate budget paces them). */
   readonly batchSize?: number;
   readonly pollMs?: number;
+  readonly metrics?: Metrics;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -91,9 +93,14 @@ export class SyncWorker {
           );
           await queue.boss.complete(name, job.id);
           this.counts.completed++;
+          this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: result.status });
+          if (result.changedAt && (result.status === 'synced' || result.status === 'deleted')) {
+            this.options.metrics?.syncLag.observe({ tenant: tenantId }, (Date.now() - result.changedAt.getTime()) / 1000);
+          }
           logger.debug({ tenantId, userId: job.data.userId, status: result.status, calls: result.actions.length }, 'sync: user synced');
         } catch (err) {
           this.counts.failed++;
+          this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: 'failed' });
           const message = err instanceof Error ? err.message : String(err);
           logger.warn({ tenantId, userId: job.data.userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
           await queue.boss.fail(name, job.id, { message }).catch(() => undefined);

@@ -1,0 +1,106 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Kysely } from 'kysely';
+import type { Auth0Gateway } from './auth0/gateway.js';
+import type { Database } from './db/schema.js';
+import { sql } from 'kysely';
+
+/** The Prometheus series Provisio exports at `/metrics` (prom-client). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly scimRequests: Counter<'tenant' | 'resource' | 'method' | 'status'>;
+  readonly scimDuration: Histogram<'resource' | 'method'>;
+  readonly syncLag: Histogram<'tenant'>;
+  readonly syncJobs: Counter<'tenant' | 'outcome'>;
+}
+
+export interface MetricsSources {
+  readonly db: Kysely<Database>;
+  /** Absent when the sync is disabled. */
+  readonly gateway?: Auth0Gateway;
+}
+
+/**
+ * Builds the registry. Request counters are updated on the hot path; queue depth and age, Auth0 call
+ * counts and the remaining rate budget are read at scrape time, so they cost nothing between scrapes.
+ */
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'provisio_' });
+  const scimRequests = new Counter({
+    name: 'provisio_scim_requests_total',
+    help: 'SCIM requests by tenant, resource, method and response status',
+    labelNames: ['tenant', 'resource', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const scimDuration = new Histogram({
+    name: 'provisio_scim_request_duration_seconds',
+    help: 'SCIM request latency',
+    labelNames: ['resource', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const syncLag = new Histogram({
+    name: 'provisio_sync_lag_seconds',
+    help: 'Time from a directory change to its application in Auth0',
+    labelNames: ['tenant'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const syncJobs = new Counter({
+    name: 'provisio_sync_jobs_total',
+    help: 'Sync jobs finished, by outcome (synced, awaiting-login, held, deleted, failed…)',
+    labelNames: ['tenant', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'provisio_sync_pending_users',
+    help: 'Directory users whose Auth0 state is not applied yet, per tenant',
+    labelNames: ['tenant'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await pendingByTenant(sources.db)) this.set({ tenant: row.tenant }, row.pending);
+    },
+  });
+  new Gauge({
+    name: 'provisio_sync_oldest_pending_seconds',
+    help: 'Age of the oldest unapplied directory change, per tenant (queue age)',
+    labelNames: ['tenant'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await pendingByTenant(sources.db)) this.set({ tenant: row.tenant }, row.oldest);
+    },
+  });
+  const { gateway } = sources;
+  if (gateway) {
+    new Gauge({
+      name: 'provisio_auth0_calls',
+      help: 'Auth0 Management API calls since start, by operation and status (429 = rate limited)',
+      labelNames: ['operation', 'status'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const row of gateway.stats.entries()) this.set({ operation: row.operation, status: String(row.outcome) }, row.count);
+      },
+    });
+    new Gauge({
+      name: 'provisio_auth0_rate_budget_remaining',
+      help: 'Calls left in each Auth0 rate-limit bucket as the budget sees it',
+      labelNames: ['bucket', 'scope'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const b of gateway.budget.snapshot().buckets) if (b.remaining !== undefined) this.set({ bucket: b.bucket, scope: b.scope }, b.remaining);
+      },
+    });
+  }
+  return { registry, scimRequests, scimDuration, syncLag, syncJobs };
+}
+
+async function pendingByTenant(db: Kysely<Database>): Promise<{ tenant: string; pending: number; oldest: number }[]> {
+  const { rows } = await sql<{ tenant: string; pending: string; oldest: number | null }>`
+    select t.name as tenant, count(*) as pending, extract(epoch from (now() - min(s.changed_at)))::float8 as oldest
+    from user_sync s join tenants t on t.id = s.tenant_id where s.status = 'pending' group by t.name`.execute(db);
+  return rows.map((r) => ({ tenant: r.tenant, pending: Number(r.pending), oldest: Math.max(0, r.oldest ?? 0) }));
+}
