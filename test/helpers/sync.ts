@@ -40,13 +40,14 @@ export interface SyncHarness {
 }
 
 /** A real app + database + pg-boss queue + worker, synced into an in-process Auth0 emulator. */
-export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' | 'essentials' | 'enterprise' } = {}): Promise<SyncHarness> {
+export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' | 'essentials' | 'enterprise'; timeoutSeconds?: number } = {}): Promise<SyncHarness> {
   const database = await testDatabase(t);
   const emulator = await startAuth0Emulator({ plan: options.plan ?? 'off' });
   t.teardown(() => emulator.close());
   const gateway = Auth0Gateway.fromSettings({
     domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret,
     baseUrl: emulator.baseUrl, plan: options.plan === 'off' || !options.plan ? 'enterprise' : options.plan,
+    ...(options.timeoutSeconds ? { timeoutSeconds: options.timeoutSeconds } : {}),
   });
   const schema = `boss_${randomBytes(5).toString('hex')}`;
   const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
