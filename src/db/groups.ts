@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { ScimError } from '../scim/errors.js';
 import { groupResourceType } from '../scim/registry.js';
 import { isUniqueViolation } from './errors.js';
@@ -78,9 +78,48 @@ export async function updateGroup(db: Db, tenantId: string, id: string, fields: 
   }
 }
 
-/** Marks a group changed after a membership-only write (new `version` and `lastModified`). */
-export async function touchGroup(db: Db, tenantId: string, id: string): Promise<void> {
-  await sql`update groups set version = version + 1, updated_at = clock_timestamp() where tenant_id = ${tenantId} and id = ${id}`.execute(db);
+const LOCK_AND_BUMP = `update groups set version = version + 1, updated_at = clock_timestamp()
+  where tenant_id = $1 and id = $2 returning *`;
+
+/**
+ * Locks the group row for the rest of the transaction and gives it a new version in one statement, returning
+ * it (its `version` is the new one). A PATCH needs the lock before reading, and always changes the group.
+ */
+export async function lockAndBumpGroup(db: Db, tenantId: string, id: string): Promise<GroupRow | undefined> {
+  const result = await db.executeQuery<GroupRow>(CompiledQuery.raw(LOCK_AND_BUMP, [tenantId, id]));
+  return result.rows[0];
+}
+
+const UPDATE_FIELDS = `update groups set display_name = $3, external_id = $4, data = $5 where tenant_id = $1 and id = $2`;
+
+/** Rewrites the stored resource of a group already locked and bumped by `lockAndBumpGroup`. */
+export async function updateGroupFields(db: Db, tenantId: string, id: string, fields: GroupFields): Promise<void> {
+  try {
+    await db.executeQuery(CompiledQuery.raw(UPDATE_FIELDS, [tenantId, id, fields.displayName, fields.externalId, JSON.stringify(fields.data)]));
+  } catch (err) {
+    uniqueness(err, fields.displayName);
+  }
+}
+
+const ADD_EXISTING = `with found as (
+    select u.id, 'User'::text as type from users u where u.tenant_id = $1 and u.id = any($3::uuid[])
+    union all
+    select g.id, 'Group'::text from groups g where g.tenant_id = $1 and g.id = any($3::uuid[])
+  ), ins as (
+    insert into group_members (tenant_id, group_id, member_id, member_type)
+    select $1, $2, f.id, f.type from found f on conflict do nothing returning member_id
+  )
+  select (select count(*) from found) as found, coalesce((select array_agg(member_id) from ins), '{}') as added`;
+
+/**
+ * Adds the members that exist in the tenant, set-wise, in one statement, and says how many of `ids`
+ * exist: the caller rejects the request (rolling the insert back) when some do not.
+ */
+export async function addExistingMembers(db: Db, tenantId: string, groupId: string, ids: readonly string[]): Promise<{ found: number; added: string[] }> {
+  if (ids.length === 0) return { found: 0, added: [] };
+  const result = await db.executeQuery<{ found: string; added: string[] }>(CompiledQuery.raw(ADD_EXISTING, [tenantId, groupId, ids]));
+  const row = result.rows[0];
+  return { found: Number(row?.found ?? 0), added: row?.added ?? [] };
 }
 
 /** Deletes the group, its own member rows (cascade) and its membership in other groups. */
@@ -100,18 +139,6 @@ export async function resolveMembers(db: Db, tenantId: string, ids: readonly str
     union all
     select g.id, 'Group' as type from groups g where g.tenant_id = ${tenantId} and g.id = any(${ids}::uuid[])`.execute(db);
   return new Map(rows.rows.map((r) => [r.id, r.type]));
-}
-
-/** Adds members set-wise; existing memberships are kept (add merges, RFC 7644 §3.5.2.1). Returns the new ones. */
-export async function addMembers(db: Db, tenantId: string, groupId: string, members: ReadonlyMap<string, MemberType>): Promise<string[]> {
-  if (members.size === 0) return [];
-  const ids = [...members.keys()];
-  const types = ids.map((id) => members.get(id) as MemberType);
-  const result = await sql<{ member_id: string }>`
-    insert into group_members (tenant_id, group_id, member_id, member_type)
-    select ${tenantId}, ${groupId}, m.id, m.type from unnest(${ids}::uuid[], ${types}::text[]) as m(id, type)
-    on conflict do nothing returning member_id`.execute(db);
-  return result.rows.map((r) => r.member_id);
 }
 
 /** Removes the listed members (those not in the group are ignored); one statement. Returns the removed ones. */

@@ -59,6 +59,19 @@ export async function resolveMemberIds(trx: Transaction<Database>, tenantId: str
   return found;
 }
 
+/**
+ * Adds members in one statement; when some ids name nothing in the tenant the request is a 400 and the
+ * transaction (with the partial insert) rolls back. Returns the members that were not in the group yet.
+ */
+async function addMembersChecked(trx: Transaction<Database>, tenantId: string, groupId: string, ids: readonly string[]): Promise<string[]> {
+  const malformed = ids.filter((id) => !isResourceId(id));
+  if (malformed.length > 0) throw ScimError.invalidValue(`Unknown member id(s): ${preview(malformed)}`);
+  if (ids.includes(groupId)) throw ScimError.invalidValue('A group cannot be a member of itself');
+  const { found, added } = await repo.addExistingMembers(trx, tenantId, groupId, ids);
+  if (found < ids.length) await resolveMemberIds(trx, tenantId, groupId, ids);
+  return added;
+}
+
 function preview(ids: readonly string[]): string {
   return ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more`;
 }
@@ -81,7 +94,7 @@ export async function createGroup(ctx: ScimContext, body: unknown, projection: P
   return ctx.db.transaction().execute(async (trx) => {
     await repo.insertGroup(trx, ctx.tenantId, id, input.fields);
     if (input.memberIds && input.memberIds.length > 0) {
-      const added = await repo.addMembers(trx, ctx.tenantId, id, await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds));
+      const added = await addMembersChecked(trx, ctx.tenantId, id, input.memberIds);
       await notifyGroupChanged(ctx, trx, id, added, false);
     }
     return renderById(ctx, trx, id, projection);
@@ -112,9 +125,8 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
     await repo.updateGroup(trx, ctx.tenantId, id, input.fields);
     const changed: string[] = [];
     if (input.memberIds) {
-      const members = await resolveMemberIds(trx, ctx.tenantId, id, input.memberIds);
       changed.push(...(await repo.removeMembersExcept(trx, ctx.tenantId, id, input.memberIds)));
-      changed.push(...(await repo.addMembers(trx, ctx.tenantId, id, members)));
+      changed.push(...(await addMembersChecked(trx, ctx.tenantId, id, input.memberIds)));
     }
     await notifyGroupChanged(ctx, trx, id, changed, identityChanged(current, input.fields));
     return renderById(ctx, trx, id, projection);
@@ -128,14 +140,13 @@ async function applyMemberOps(trx: Transaction<Database>, tenantId: string, grou
     switch (op.kind) {
       case 'add': {
         const ids = uniqueIds(op.members.map((m) => m.value));
-        changed.push(...(await repo.addMembers(trx, tenantId, groupId, await resolveMemberIds(trx, tenantId, groupId, ids))));
+        changed.push(...(await addMembersChecked(trx, tenantId, groupId, ids)));
         break;
       }
       case 'replace': {
         const ids = uniqueIds(op.members.map((m) => m.value));
-        const members = await resolveMemberIds(trx, tenantId, groupId, ids);
         changed.push(...(await repo.removeMembersExcept(trx, tenantId, groupId, ids)));
-        changed.push(...(await repo.addMembers(trx, tenantId, groupId, members)));
+        changed.push(...(await addMembersChecked(trx, tenantId, groupId, ids)));
         break;
       }
       case 'removeAll':
@@ -180,9 +191,10 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
   if (!isResourceId(id)) throw notFound(id);
   const expected = expectedVersion(ifMatch);
   return ctx.db.transaction().execute(async (trx) => {
-    const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });
+    // Lock, read and bump in one statement: a PATCH always changes the group (members or attributes).
+    const current = await repo.lockAndBumpGroup(trx, ctx.tenantId, id);
     if (!current) throw notFound(id);
-    checkVersion(expected, current.version, `Group ${id}`);
+    checkVersion(expected, current.version - 1, `Group ${id}`);
     const { resource, memberOps } = patchResource(rt, current.data, id, body, dialect);
     const { members: _ignored, ...data } = normalizeResource(rt, resource);
     const fields: repo.GroupFields = {
@@ -190,7 +202,8 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
       externalId: typeof data.externalId === 'string' ? data.externalId : null,
       data,
     };
-    await repo.updateGroup(trx, ctx.tenantId, id, fields);
+    const attributesChanged = identityChanged(current, fields) || JSON.stringify(fields.data) !== JSON.stringify(current.data);
+    if (attributesChanged) await repo.updateGroupFields(trx, ctx.tenantId, id, fields);
     const changed = await applyMemberOps(trx, ctx.tenantId, id, memberOps);
     await notifyGroupChanged(ctx, trx, id, changed, identityChanged(current, fields));
     return projection ? renderById(ctx, trx, id, projection) : undefined;
