@@ -18,6 +18,11 @@ export interface Config {
   /** The Auth0 tenant to sync into; absent means the built-in emulator (zero-config, said loudly). */
   readonly auth0?: Auth0Config;
   readonly sync: SyncSettings;
+  /**
+   * HS256 secret shared with the Auth0 Post-Login Action (its `PROVISIO_SECRET`); absent means the
+   * `POST /v1/auth0/post-login` decision endpoint is not served.
+   */
+  readonly actionSecret?: string;
 }
 
 export interface Auth0Config {
@@ -80,6 +85,12 @@ function url(env: Env, key: string, protocols: readonly string[]): string | unde
   return raw;
 }
 
+function encryptionKey(value: string): string {
+  const bytes = /^[0-9a-f]{64}$/i.test(value) ? 32 : Buffer.from(value, 'base64').length;
+  if (bytes !== 32) throw new ConfigError('PROVISIO_ENCRYPTION_KEY must be 32 bytes: 64 hex characters or base64 (openssl rand -base64 32)');
+  return value;
+}
+
 function identifier(env: Env, key: string, fallback: string): string {
   const value = env[key] ?? fallback;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) throw new ConfigError(`${key} must be a lower-case SQL identifier, got "${value}"`);
@@ -105,6 +116,18 @@ function auth0Config(env: Env): Auth0Config | undefined {
   return { domain: host, clientId, clientSecret, ...(baseUrl ? { baseUrl } : {}), plan };
 }
 
+/**
+ * PROVISIO_ACTION_SECRET: at least 32 characters (a 256-bit HS256 key, RFC 7518 §3.2) and at most 4096
+ * (an Auth0 Action secret value's limit, research/auth0.md §4.1).
+ */
+function actionSecret(env: Env): string | undefined {
+  const raw = env.PROVISIO_ACTION_SECRET;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32 || raw.length > 4096) throw new ConfigError(`PROVISIO_ACTION_SECRET must be 32 to 4096 characters (HS256 needs a 256-bit key), got ${raw.length}`);
+  if (raw.trim() !== raw) throw new ConfigError('PROVISIO_ACTION_SECRET must not start or end with whitespace');
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
@@ -114,14 +137,17 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
   const maxPageSize = integer(env, 'SCIM_MAX_PAGE_SIZE', 1000, 1, 10_000);
   const defaultPageSize = integer(env, 'SCIM_DEFAULT_PAGE_SIZE', Math.min(100, maxPageSize), 1, maxPageSize);
+  const secret = actionSecret(env);
   return {
     auth0: auth0Config(env),
+    ...(env.PROVISIO_ENCRYPTION_KEY ? { encryptionKey: encryptionKey(env.PROVISIO_ENCRYPTION_KEY) } : {}),
     sync: {
       enabled: (env.SYNC_ENABLED ?? 'true') !== 'false',
       queueSchema: identifier(env, 'QUEUE_SCHEMA', 'pgboss'),
       retryLimit: integer(env, 'SYNC_RETRY_LIMIT', 8, 0, 100),
       jobExpireSeconds: integer(env, 'SYNC_JOB_EXPIRE_SECONDS', 300, 10, 86_400),
     },
+    ...(secret ? { actionSecret: secret } : {}),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(env.DATA_DIR ?? './data'),
     pgPoolMax: integer(env, 'PG_POOL_MAX', 20, 1, 1000),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { requireTenant } from '../admin/tenants.js';
 import { loadConfig } from '../config.js';
+import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { findUserSync, listHolds, releaseHolds, syncStatusCounts } from '../db/sync.js';
 import { bindTenant } from '../sync/binding.js';
@@ -50,7 +51,8 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
       const input = readJsonFile(opts.file) as { binding?: unknown; rules?: unknown; guard?: unknown };
       await withDatabase(io, async (database) => {
         const row = await requireTenant(database.db, name);
-        const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, { binding: input.binding, rules: input.rules, guard: input.guard })).catch(configError);
+        const secrets = secretBoxFor(loadConfig(io.env));
+        const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, { binding: input.binding, rules: input.rules, guard: input.guard }, secrets)).catch(configError);
         if (opts.json) return printJson(io, config);
         io.out(`Tenant "${name}" bound to Auth0 organization "${config.binding.organization.name}"; its users are queued for sync.`);
       });

@@ -15,9 +15,24 @@ export interface GuardSettings {
 
 export const DEFAULT_GUARD: GuardSettings = { maxShare: 0.2, windowMinutes: 60, minUsers: 10 };
 
+/**
+ * What the Post-Login decision (src/login/) does with a user the directory does not know: `deny` (the
+ * default: SCIM is the source of truth), `jit` (provision them at login), or `jit-if-domain` (only when the
+ * verified email's domain is one of `emailDomains`). Claims are set under `claimsNamespace` (Auth0 custom
+ * claims must be namespaced, research/auth0.md §4.3).
+ */
+export interface LoginPolicy {
+  readonly jit: 'deny' | 'jit' | 'jit-if-domain';
+  readonly emailDomains: readonly string[];
+  readonly claimsNamespace: string;
+}
+
+export const DEFAULT_LOGIN_POLICY: LoginPolicy = { jit: 'deny', emailDomains: [], claimsNamespace: 'https://provisio.dev/' };
+
 /** The tenant's whole sync configuration, validated. */
 export interface SyncConfig {
-  readonly binding: TenantAuth0Binding & { onboardingClientId?: string };
+  /** `login` is always set by `parseBinding` (defaults: DEFAULT_LOGIN_POLICY); optional for hand-built bindings. */
+  readonly binding: TenantAuth0Binding & { onboardingClientId?: string; login?: LoginPolicy };
   readonly rules: RulesConfig;
   readonly guard: GuardSettings;
 }
@@ -51,6 +66,22 @@ function strings(value: unknown, where: string): string[] {
 }
 
 const ORG_NAME = /^[a-z0-9_-]{1,50}$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Validates `binding.login` (see LoginPolicy); the namespace is a URL and always ends with `/`. */
+export function parseLoginPolicy(input: unknown): LoginPolicy {
+  if (input === undefined || input === null) return DEFAULT_LOGIN_POLICY;
+  const l = obj(input, 'binding.login');
+  const jit = oneOf(l.jit, ['deny', 'jit', 'jit-if-domain'] as const, DEFAULT_LOGIN_POLICY.jit, 'binding.login.jit');
+  const emailDomains = strings(l.emailDomains, 'binding.login.emailDomains').map((d) => d.toLowerCase());
+  const bad = emailDomains.find((d) => !DOMAIN.test(d));
+  if (bad !== undefined) throw new SyncConfigError(`binding.login.emailDomains: "${bad}" is not a domain name`);
+  if (jit === 'jit-if-domain' && emailDomains.length === 0) throw new SyncConfigError('binding.login.emailDomains must list at least one domain when jit is jit-if-domain');
+  let claimsNamespace = optStr(l.claimsNamespace, 'binding.login.claimsNamespace') ?? DEFAULT_LOGIN_POLICY.claimsNamespace;
+  if (!/^https?:\/\/[^\s/]+/.test(claimsNamespace)) throw new SyncConfigError('binding.login.claimsNamespace must be an http(s) URL such as https://example.com/');
+  if (!claimsNamespace.endsWith('/')) claimsNamespace += '/';
+  return { jit, emailDomains, claimsNamespace };
+}
 
 /** Validates a binding document (defaults: isolated model, block on delete, password ticket, no mapping). */
 export function parseBinding(input: unknown): SyncConfig['binding'] {
@@ -62,11 +93,23 @@ export function parseBinding(input: unknown): SyncConfig['binding'] {
   if (!Array.isArray(connectionsInput) || connectionsInput.length === 0) throw new SyncConfigError('binding.connections must list at least one Auth0 connection');
   const connections: TenantConnection[] = connectionsInput.map((c, i) => {
     const conn = obj(c, `binding.connections[${i}]`);
+    const mode = oneOf(conn.mode, ['enterprise-scim', 'enterprise', 'database'] as const, 'database', `binding.connections[${i}].mode`);
+    let scim: TenantConnection['scim'];
+    if (conn.scim !== undefined) {
+      const s = obj(conn.scim, `binding.connections[${i}].scim`);
+      const url = str(s.url, `binding.connections[${i}].scim.url`);
+      if (!/^https?:\/\//.test(url)) throw new SyncConfigError(`binding.connections[${i}].scim.url must be the connection's SCIM endpoint URL`);
+      // A plain `token` (from a binding file) is sealed by `sealBindingSecrets` before it is stored.
+      const sealedToken = typeof s.sealedToken === 'string' ? s.sealedToken : `plain:${str(s.token, `binding.connections[${i}].scim.token`)}`;
+      scim = { url, sealedToken };
+    }
+    if (mode === 'enterprise-scim' && !scim) throw new SyncConfigError(`binding.connections[${i}] uses enterprise-scim: give scim.url and scim.token (Auth0 → connection → Provisioning)`);
     return {
       id: str(conn.id, `binding.connections[${i}].id`),
       name: str(conn.name, `binding.connections[${i}].name`),
-      mode: oneOf(conn.mode, ['enterprise-scim', 'enterprise', 'database'] as const, 'database', `binding.connections[${i}].mode`),
+      mode,
       assignMembershipOnLogin: conn.assignMembershipOnLogin === true,
+      ...(scim ? { scim } : {}),
     };
   });
   const mappingInput = b.attributeMapping ?? [];
@@ -88,6 +131,7 @@ export function parseBinding(input: unknown): SyncConfig['binding'] {
       return { scim: str(entry.scim, `binding.attributeMapping[${i}].scim`), auth0: str(entry.auth0, `binding.attributeMapping[${i}].auth0`) };
     }),
     ...(optStr(b.onboardingClientId, 'binding.onboardingClientId') ? { onboardingClientId: b.onboardingClientId as string } : {}),
+    login: parseLoginPolicy(b.login),
   };
 }
 
@@ -136,6 +180,15 @@ export function parseGuard(input: unknown): GuardSettings {
     maxShare: num(g.maxShare, DEFAULT_GUARD.maxShare, 'guard.maxShare', 0, 1),
     windowMinutes: num(g.windowMinutes, DEFAULT_GUARD.windowMinutes, 'guard.windowMinutes', 1, 7 * 24 * 60),
     minUsers: num(g.minUsers, DEFAULT_GUARD.minUsers, 'guard.minUsers', 0, 1_000_000),
+  };
+}
+
+/** Seals every plain inbound SCIM token of a parsed binding (done before storing it). */
+export function sealBindingSecrets(binding: SyncConfig['binding'], seal: (plain: string) => string): SyncConfig['binding'] {
+  return {
+    ...binding,
+    connections: binding.connections.map((c) =>
+      c.scim?.sealedToken.startsWith('plain:') ? { ...c, scim: { url: c.scim.url, sealedToken: seal(c.scim.sealedToken.slice('plain:'.length)) } } : c),
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Auth0PermanentError, Auth0RetryableError } from '../auth0/errors.js';
+import { Auth0ConflictError, Auth0PermanentError, Auth0RetryableError } from '../auth0/errors.js';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { Auth0User } from '../auth0/types.js';
 import type { Auth0Snapshot, DesiredState, OrgRef, SyncAction, TenantAuth0Binding } from './types.js';
@@ -18,6 +18,8 @@ export interface ExecutionContext {
   /** Remembers an org id found or created by name (the binding org's id is stored for later jobs). */
   readonly rememberOrganization: (name: string, id: string) => void;
   readonly knownOrganizations: ReadonlyMap<string, string>;
+  /** Opens a sealed secret (an inbound SCIM token); absent when no encryption key is configured. */
+  readonly openSecret?: (sealed: string) => string;
 }
 
 /** What executing a plan leaves behind, recorded as the user's applied state. */
@@ -130,20 +132,30 @@ export async function executePlan(ctx: ExecutionContext, actions: readonly SyncA
     switch (action.type) {
       case 'createUser': {
         if (action.mode === 'inbound-scim') {
-          throw new Auth0PermanentError('POST /scim/v2/connections/{id}/Users', undefined, 'not_configured',
-            `connection ${action.connection.name}: Auth0 inbound SCIM credentials are not configured in Provisio yet`);
+          userId = await createThroughInboundScim(ctx, action);
+          break;
         }
         const email = action.identity.email;
         if (!email) throw new Auth0PermanentError('POST /users', undefined, 'no_email', 'a database-connection user needs an email');
-        const created = await callAuth0(() => gateway.createDatabaseUser({
-          connection: action.connection.name,
-          email,
-          password: throwawayPassword(),
-          email_verified: action.identity.emailVerified,
-          ...(action.profile as Record<string, string>),
-          app_metadata: action.appMetadata,
-        }, key));
-        userId = created.user_id;
+        try {
+          const created = await callAuth0(() => gateway.createDatabaseUser({
+            connection: action.connection.name,
+            email,
+            password: throwawayPassword(),
+            email_verified: action.identity.emailVerified,
+            ...(action.profile as Record<string, string>),
+            app_metadata: action.appMetadata,
+          }, key));
+          userId = created.user_id;
+        } catch (err) {
+          // A 5xx/timeout after Auth0 applied the create makes the retry answer 409: the user our first
+          // attempt created is there. Link it (same connection, same verified email) — never a duplicate.
+          if (!(err instanceof Auth0ConflictError)) throw err;
+          const existing = (await callAuth0(() => gateway.findUsersByEmail(email, key))).filter((u) =>
+            u.email_verified === true && action.identity.emailVerified && u.identities?.some((i) => i.connection === action.connection.name));
+          if (existing.length !== 1) throw err;
+          userId = existing[0]!.user_id;
+        }
         break;
       }
       case 'linkExisting':
@@ -208,6 +220,33 @@ export async function executePlan(ctx: ExecutionContext, actions: readonly SyncA
     }
   }
   return { auth0UserId: userId, ...(onboarding ? { onboarding } : {}) };
+}
+
+/**
+ * Enterprise connection with Auth0's inbound SCIM: the user is created through the connection's own SCIM
+ * endpoint ahead of login; its SCIM `id` is the Auth0 `user_id` (DESIGN.md, mode 1).
+ */
+async function createThroughInboundScim(ctx: ExecutionContext, action: Extract<SyncAction, { type: 'createUser' }>): Promise<string> {
+  const connection = ctx.binding.connections.find((c) => c.id === action.connection.id);
+  if (!connection?.scim || !ctx.openSecret) {
+    throw new Auth0PermanentError('POST /scim/v2/connections/{id}/Users', undefined, 'not_configured',
+      `connection ${action.connection.name}: inbound SCIM credentials are not configured (binding scim.url/scim.token and PROVISIO_ENCRYPTION_KEY)`);
+  }
+  const token = ctx.openSecret(connection.scim.sealedToken);
+  const { identity, profile } = action;
+  const scimUser = {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName: identity.userName,
+    ...(identity.externalId ? { externalId: identity.externalId } : {}),
+    ...(identity.email ? { emails: [{ value: identity.email, primary: true, type: 'work' }] } : {}),
+    name: {
+      ...(typeof profile.given_name === 'string' ? { givenName: profile.given_name } : {}),
+      ...(typeof profile.family_name === 'string' ? { familyName: profile.family_name } : {}),
+    },
+    active: true,
+  };
+  const url = connection.scim.url;
+  return callAuth0(() => ctx.gateway.createInboundScimUser(url, token, scimUser, ctx.tenantId));
 }
 
 async function sendOnboarding(ctx: ExecutionContext, action: Extract<SyncAction, { type: 'sendOnboarding' }>, userId: string): Promise<ExecutionResult['onboarding']> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Auth0Gateway } from '../auth0/gateway.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { queueDirectoryEvents, type DirectoryEvents } from './events.js';
 import { SyncQueue } from './queue.js';
@@ -38,7 +39,8 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
   const gateway = Auth0Gateway.fromSettings(auth0);
   const queue = await SyncQueue.start(database.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds });
   const built = metrics?.(gateway);
-  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, ...(built ? { metrics: built } : {}) });
+  const secrets = secretBoxFor(config);
+  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
   worker.start();
   return {
     queue,

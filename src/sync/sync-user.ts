@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import { groupsOfUser } from '../db/directory.js';
 import type { Database } from '../db/schema.js';
+import type { SecretBox } from '../secrets.js';
 import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, saveSyncConfig } from '../db/sync.js';
 import { findUser } from '../db/users.js';
 import { parseSyncConfig, type SyncConfig } from './config.js';
@@ -26,6 +27,8 @@ export interface SyncDeps {
   readonly addMember: (tenantId: string, orgId: string, userId: string) => Promise<void>;
   /** Plan only: read Auth0, compute the actions, change nothing (reconcile --dry-run). */
   readonly dryRun?: boolean;
+  /** Opens sealed binding secrets (inbound SCIM tokens). */
+  readonly secrets?: SecretBox;
 }
 
 /** Loads the directory facts about a user; a deleted user comes back from its tombstone. */
@@ -113,6 +116,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
     onboardingClientId: config.binding.onboardingClientId,
     addMember: (orgId, auth0Id) => deps.addMember(tenantId, orgId, auth0Id),
     knownOrganizations: known,
+    ...(deps.secrets ? { openSecret: (sealed: string) => deps.secrets!.open(sealed) } : {}),
     rememberOrganization: (name, id) => known.set(name, id),
   };
   const desired = deriveDesiredState(user, config.binding, config.rules);

@@ -20,6 +20,11 @@ export interface TenantConnection {
   mode: ConnectionMode;
   /** Auth0 `assign_membership_on_login` on the org's enabled connection (research/auth0.md §4.4). */
   assignMembershipOnLogin: boolean;
+  /**
+   * `enterprise-scim` only: Auth0's inbound SCIM endpoint of the connection and its bearer token, the token
+   * sealed with the encryption key (src/secrets.ts) whenever it is stored.
+   */
+  scim?: { url: string; sealedToken: string };
 }
 
 /** A SCIM attribute path (`name.givenName`, `emails[type eq "work"].value`, URN-qualified) → Auth0 field. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
+import type { SecretBox } from '../secrets.js';
 import { boundTenantIds } from '../db/sync.js';
 import { MemberBatcher } from './member-batcher.js';
 import type { SyncJobData, SyncQueue } from './queue.js';
@@ -18,6 +19,7 @@ export interface WorkerOptions {
   readonly batchSize?: number;
   readonly pollMs?: number;
   readonly metrics?: Metrics;
+  readonly secrets?: SecretBox;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -87,7 +89,12 @@ export class SyncWorker {
       await Promise.all(jobs.map(async (job) => {
         try {
           const result = await syncUser(
-            { db: this.options.db, gateway: this.options.gateway, addMember: (t, o, u) => this.batcher.add(t, o, u) },
+            {
+              db: this.options.db,
+              gateway: this.options.gateway,
+              addMember: (t, o, u) => this.batcher.add(t, o, u),
+              ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
+            },
             job.data.tenantId,
             job.data.userId,
           );

@@ -87,21 +87,31 @@ t.test('enterprise connection without inbound SCIM: no Auth0 user, awaiting firs
   t.equal(h.worker.counts.failed, 0);
 });
 
-t.test('enterprise connection with inbound SCIM: fails clearly while the credentials are not configured (known gap)', async (t) => {
+t.test('enterprise connection with Auth0 inbound SCIM: the user is created ahead of login through the connection\'s SCIM endpoint', async (t) => {
   const h = await syncHarness(t);
-  const id = await scimUser(h, 'hank@acme.test');
+  // Entra and Okta always send externalId; Auth0's inbound SCIM builds the enterprise user id from it.
+  await scimUser(h, 'hank@acme.test', { externalId: '5b7e1c0a-hank' });
   const enterprise = h.emulator.connections.enterprise;
   await h.bind({
     organization: { name: 'acme' },
-    connections: [{ id: enterprise.id, name: enterprise.name, mode: 'enterprise-scim' }],
+    connections: [{ id: enterprise.id, name: enterprise.name, mode: 'enterprise-scim', scim: { url: enterprise.scim.url, token: enterprise.scim.token } }],
   });
-  const row = await until('a recorded sync error', async () => {
-    const r = await userSyncRow(h, id);
-    return r?.last_error ? r : undefined;
-  });
-  t.equal(row.status, 'failed');
-  t.match(row.last_error, /inbound SCIM credentials are not configured/);
-  t.match(row.last_error, enterprise.name, 'the message names the connection');
-  t.equal(h.auth0User('hank@acme.test'), undefined, 'no Auth0 user');
-  t.equal(h.emulator.emulator.snapshot().users.length, 0, 'nothing created through any path');
+  await h.settle();
+  const user = h.auth0User('hank@acme.test');
+  t.ok(user, 'enterprise user exists before any login');
+  t.match(user!.identities, [{ connection: enterprise.name }], 'on the enterprise connection');
+  t.ok(h.org('acme')!.members.has(user!.user_id as string), 'and is a member of the organization');
+  const scimCalls = h.emulator.emulator.callLog().filter((c) => c.method === 'POST' && c.url.includes('/scim/v2/connections/'));
+  t.equal(scimCalls.length, 1, 'created through Auth0\'s inbound SCIM');
+  const stored = await sql<{ binding: { connections: { scim: { sealedToken: string } }[] } }>`select binding from tenant_sync_config`.execute(h.database.db);
+  const sealed = stored.rows[0]!.binding.connections[0]!.scim.sealedToken;
+  t.match(sealed, /^v1:/, 'the SCIM token is stored sealed');
+  t.notMatch(JSON.stringify(stored.rows), enterprise.scim.token, 'never in clear');
+  t.equal(h.worker.counts.failed, 0);
+});
+
+t.test('enterprise-scim without the connection\'s SCIM endpoint and token is refused at bind time', async (t) => {
+  const h = await syncHarness(t);
+  const enterprise = h.emulator.connections.enterprise;
+  await t.rejects(h.bind({ organization: { name: 'acme' }, connections: [{ id: enterprise.id, name: enterprise.name, mode: 'enterprise-scim' }] }), /give scim\.url and scim\.token/);
 });
