@@ -10,6 +10,7 @@ import { bindTenant } from '../../src/sync/binding.js';
 import { queueDirectoryEvents } from '../../src/sync/events.js';
 import { SyncQueue } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
+import { SecretBox } from '../../src/secrets.js';
 import type { ScimClient } from './app.js';
 import { testDatabase } from './db.js';
 import { randomBytes } from 'node:crypto';
@@ -56,7 +57,9 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
     await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
   });
   const logger = pino({ level: 'silent' });
-  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50 });
+  // Test-time key for sealing inbound SCIM tokens (src/secrets.ts).
+  const secrets = SecretBox.fromKey(randomBytes(32).toString('base64'));
+  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50, secrets });
   const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0' });
   const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue) });
   t.teardown(() => app.close());
@@ -88,14 +91,15 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
         },
         rules,
         guard,
-      });
+      }, secrets);
     },
     settle: async (timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { rows } = await sql<{ n: string }>`select count(*) as n from user_sync where tenant_id = ${tenantId} and status in ('pending')`.execute(database.db);
         const queued = await queue.boss.getQueue(`sync-${tenantId}`).catch(() => null);
-        const busy = queued ? (queued.queuedCount ?? 0) + (queued.activeCount ?? 0) : 0;
+        // Deferred = retries waiting for their backoff: not settled either.
+        const busy = queued ? (queued.queuedCount ?? 0) + (queued.activeCount ?? 0) + (queued.deferredCount ?? 0) : 0;
         if (Number(rows[0]?.n ?? 0) === 0 && busy === 0) return;
         if (Date.now() > deadline) throw new Error(`sync did not settle: ${rows[0]?.n} pending, ${busy} queued/active`);
         await new Promise((r) => setTimeout(r, 50));
