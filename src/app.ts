@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { migrationsApplied } from './db/migrate.js';
 import { loggerOptions } from './log.js';
+import type { Auth0Gateway } from './auth0/gateway.js';
+import { loginPlugin } from './login/plugin.js';
 import { scimPlugin } from './scim/plugin.js';
 import type { DirectoryEvents } from './sync/events.js';
 import type { Metrics } from './metrics.js';
@@ -18,6 +20,10 @@ export interface AppDependencies {
   readonly events?: DirectoryEvents;
   /** Served at `/metrics` in the Prometheus text format when given. */
   readonly metrics?: Metrics;
+  /** The sync's Auth0 gateway: with `config.actionSecret` and `events` it enables `POST /v1/auth0/post-login`. */
+  readonly gateway?: Auth0Gateway;
+  /** Hard limit for Auth0 calls inside one login decision (default 3000 ms). */
+  readonly loginBudgetMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -62,5 +68,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     publicUrl: config.publicUrl,
     ...(deps.events ? { events: deps.events } : {}),
   });
+  if (config.actionSecret && deps.gateway && deps.events) {
+    await app.register(loginPlugin, {
+      secret: config.actionSecret, db: database.db, gateway: deps.gateway, events: deps.events,
+      ...(deps.loginBudgetMs !== undefined ? { budgetMs: deps.loginBudgetMs } : {}),
+    });
+  }
   return app as unknown as FastifyInstance;
 }

@@ -48,7 +48,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       await migrateToLatest(database.db);
       const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
       const metrics = sync?.metrics ?? createMetrics({ db: database.db });
-      const app = await buildApp({ config, database, logger, metrics, ...(sync ? { events: sync.events } : {}) });
+      const app = await buildApp({ config, database, logger, metrics, ...(sync ? { events: sync.events, gateway: sync.gateway } : {}) });
       let closing = false;
       const shutdown = async (signal: string) => {
         if (closing) return;

@@ -1,0 +1,56 @@
+/**
+ * The short-lived HS256 token the Post-Login Action signs with `PROVISIO_SECRET` (action/post-login.js):
+ * fixed `iss`/`aud`, `exp` at most a minute after `iat`, a `jti` remembered until the token expires (so a
+ * captured request cannot be replayed), and `bsh`, the SHA-256 of the exact body (so a token cannot be
+ * reused for other login facts).
+ */
+import { createHash } from 'node:crypto';
+
+export const ACTION_TOKEN_ISSUER = 'auth0-action:provisio-post-login';
+export const ACTION_TOKEN_AUDIENCE = 'provisio:post-login';
+/** Longest accepted lifetime; the Action signs for 30 s (one Action run is at most 20 s, research/auth0.md §4.1). */
+export const ACTION_TOKEN_MAX_AGE_SECONDS = 60;
+
+/** base64url SHA-256 of the raw body, as the Action computes it. */
+export function bodyHash(raw: string): string {
+  return createHash('sha256').update(raw, 'utf8').digest('base64url');
+}
+
+/** The claims we read after @fastify/jwt verified signature, algorithm, iss, aud and exp. */
+export interface ActionTokenClaims {
+  readonly jti: string;
+  readonly exp: number;
+  readonly iat: number;
+  readonly bsh: string;
+}
+
+/** Narrows a verified payload; undefined when a required claim is missing or the lifetime is too long. */
+export function actionTokenClaims(payload: unknown): ActionTokenClaims | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const p = payload as Record<string, unknown>;
+  const { jti, exp, iat, bsh } = p;
+  if (typeof jti !== 'string' || jti.length < 16 || jti.length > 128) return undefined;
+  if (typeof exp !== 'number' || typeof iat !== 'number' || typeof bsh !== 'string') return undefined;
+  if (exp - iat > ACTION_TOKEN_MAX_AGE_SECONDS || exp <= iat) return undefined;
+  return { jti, exp, iat, bsh };
+}
+
+/**
+ * Token ids seen within their lifetime. In memory: the window is a minute, and a replica that did not see
+ * the first use can at worst accept one replay within that minute (documented in action/README.md).
+ */
+export class ReplayCache {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Records `jti` until `expSeconds`; false when it was already used. */
+  remember(jti: string, expSeconds: number): boolean {
+    const now = this.now();
+    if (this.seen.size > 1000) for (const [id, until] of this.seen) if (until <= now) this.seen.delete(id);
+    const until = this.seen.get(jti);
+    if (until !== undefined && until > now) return false;
+    this.seen.set(jti, expSeconds * 1000 + 5000);
+    return true;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The Post-Login decision (issue 7): which tenant a login belongs to, whether the directory and the
+ * tenant's JIT policy let the user in, and what must exist in Auth0 before the token is issued.
+ *
+ * Auth0 evaluates organization membership *before* Post-Login Actions run, and with Auto-Membership a user
+ * the Action then denies is still a member (research/auth0.md §4.4) — so every deny in an org context
+ * also removes the membership Auth0 just granted.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Auth0Gateway } from '../auth0/gateway.js';
+import type { Database } from '../db/schema.js';
+import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../sync/config.js';
+import { deriveDesiredState } from '../sync/desired-state.js';
+import type { DirectoryEvents } from '../sync/events.js';
+import { callAuth0 } from '../sync/executor.js';
+import { loadDirectoryUser } from '../sync/sync-user.js';
+import type { TenantConnection } from '../sync/types.js';
+import {
+  findByAuth0UserId, findByEmail, insertJitUser, loadBoundTenants, otherTenantsOf, recordAuth0UserId,
+  type BoundTenant, type LoginDirectoryRow,
+} from './directory-lookup.js';
+import type { LoginDecision, LoginFacts } from './facts.js';
+import { applyLoginState, withBudget } from './login-sync.js';
+
+/** User-presentable deny reasons (Auth0 passes them to the app as `error_description`, research/auth0.md §4.3). */
+export const DENY = {
+  deactivated: 'Your account has been deactivated by your organization. Contact your administrator.',
+  notAssigned: (org: string) => `You do not have access to ${org}. Ask your administrator to assign you to this application.`,
+  otherTenant: 'This account belongs to another organization. Sign in through your own organization.',
+  connection: (org: string) => `This sign-in method is not enabled for ${org}. Use your organization's sign-in.`,
+  unverified: 'Your email address is not verified, so this sign-in cannot be connected to your existing account. Contact your administrator.',
+  ambiguous: 'Your account needs to be reviewed by your administrator before you can sign in.',
+} as const;
+
+export interface LoginDeciderDeps {
+  readonly db: Kysely<Database>;
+  readonly gateway: Auth0Gateway;
+  /** Marks users changed and enqueues their sync (the SCIM write path's own notification). */
+  readonly events: DirectoryEvents;
+  readonly log: FastifyBaseLogger;
+  /** Hard limit for the Auth0 calls made inside a login (the Action itself has 20 s, research/auth0.md §4.1). */
+  readonly budgetMs: number;
+}
+
+interface Ctx {
+  readonly tenant: BoundTenant;
+  readonly policy: LoginPolicy;
+  /** How the org is named in deny reasons. */
+  readonly orgLabel: string;
+  /** The binding's entry for the login's connection, if the tenant uses it. */
+  readonly connection: TenantConnection | undefined;
+}
+
+function policyOf(tenant: BoundTenant): LoginPolicy {
+  return tenant.config.binding.login ?? DEFAULT_LOGIN_POLICY;
+}
+
+function sameRoles(a: readonly string[], b: unknown): boolean {
+  return Array.isArray(b) && a.length === b.length && a.every((r) => b.includes(r));
+}
+
+/** Decides logins; one per app (it caches the bound tenants for a second, as the worker caches configs). */
+export class LoginDecider {
+  private tenants: { list: BoundTenant[]; until: number } | undefined;
+
+  constructor(private readonly deps: LoginDeciderDeps) {}
+
+  private async boundTenants(): Promise<BoundTenant[]> {
+    if (this.tenants && this.tenants.until > Date.now()) return this.tenants.list;
+    const list = await loadBoundTenants(this.deps.db);
+    this.tenants = { list, until: Date.now() + 1000 };
+    return list;
+  }
+
+  /** The tenant a login belongs to: by its organization, else by its connection (unambiguous or already known). */
+  private async resolveTenant(facts: LoginFacts): Promise<BoundTenant | undefined> {
+    const tenants = await this.boundTenants();
+    const org = facts.organization;
+    if (org) {
+      return tenants.find((t) => t.config.binding.organization.id === org.id)
+        ?? tenants.find((t) => t.config.binding.organization.id === undefined && t.config.binding.organization.name === org.name);
+    }
+    const byConnection = tenants.filter((t) => t.config.binding.connections.some((c) => c.id === facts.connection.id || c.name === facts.connection.name));
+    if (byConnection.length <= 1) return byConnection[0];
+    // A connection shared by tenants (the database connection): the tenant whose directory has this user.
+    for (const t of byConnection) if (await findByAuth0UserId(this.deps.db, t.tenantId, facts.userId)) return t;
+    return undefined;
+  }
+
+  /** The decision for one login. Idempotent: replaying it plans nothing new in Auth0. */
+  async decide(facts: LoginFacts): Promise<LoginDecision> {
+    const tenant = await this.resolveTenant(facts);
+    // Not a Provisio tenant's org or connection: nothing to say (the Action adds no claims).
+    if (!tenant) return { decision: 'allow' };
+    const binding = tenant.config.binding;
+    const ctx: Ctx = {
+      tenant,
+      policy: policyOf(tenant),
+      orgLabel: binding.organization.displayName ?? facts.organization?.name ?? binding.organization.name,
+      connection: binding.connections.find((c) => c.id === facts.connection.id || c.name === facts.connection.name),
+    };
+
+    const known = await findByAuth0UserId(this.deps.db, tenant.tenantId, facts.userId);
+    if (known) return this.decideKnown(ctx, known, facts, facts.userId);
+    if (!ctx.connection) return this.deny(ctx, facts, DENY.connection(ctx.orgLabel));
+    if ((await otherTenantsOf(this.deps.db, tenant.tenantId, facts.userId)).length > 0) return this.deny(ctx, facts, DENY.otherTenant);
+
+    if (facts.email) {
+      const matches = await findByEmail(this.deps.db, tenant.tenantId, facts.email);
+      if (matches.length > 1) return this.deny(ctx, facts, DENY.ambiguous);
+      const [match] = matches;
+      if (match) return this.decideByEmail(ctx, match, facts, ctx.connection);
+    }
+    return this.decideUnknown(ctx, facts);
+  }
+
+  /** A directory user with this email: record the Auth0 id of a pending user, or link a second identity. */
+  private async decideByEmail(ctx: Ctx, match: LoginDirectoryRow, facts: LoginFacts, connection: TenantConnection): Promise<LoginDecision> {
+    const { db, gateway, events } = this.deps;
+    const tenantId = ctx.tenant.tenantId;
+    if (match.auth0UserId === null) {
+      // The tenant's own IdP pushed this user and asserts the email on its enterprise connection; a database
+      // or social login must prove the address (never bind an account on an unverified email).
+      if (!facts.emailVerified && connection.mode === 'database') return this.deny(ctx, facts, DENY.unverified);
+      await db.transaction().execute(async (trx) => {
+        if (await recordAuth0UserId(trx, tenantId, match.userId, facts.userId)) await events.usersChanged(trx, tenantId, [match.userId]);
+      });
+      this.deps.log.info({ tenantId, userId: match.userId, auth0UserId: facts.userId }, 'login: recorded the Auth0 user of a pending directory user');
+      return this.decideKnown(ctx, { ...match, auth0UserId: facts.userId, status: 'pending' }, facts, facts.userId);
+    }
+    // Situation 3: the user exists in Auth0 (e.g. a database user) and now signs in by SSO for the first time.
+    if (!facts.emailVerified) return this.deny(ctx, facts, DENY.unverified);
+    const primaryId = match.auth0UserId;
+    const linked = await withBudget((async () => {
+      const primary = await callAuth0(() => gateway.getUser(primaryId, tenantId));
+      if (!primary || !primary.email_verified || primary.email?.toLowerCase() !== facts.email) return 'refused' as const;
+      if (primary.identities.some((i) => `${i.provider}|${i.user_id}` === facts.userId)) return 'linked' as const;
+      const provider = facts.identities.find((i) => facts.userId.startsWith(`${i.provider}|`))?.provider ?? facts.connection.strategy;
+      const secondary = facts.userId.startsWith(`${provider}|`) ? facts.userId.slice(provider.length + 1) : facts.userId;
+      await callAuth0(() => gateway.linkIdentity(primaryId, { provider, user_id: secondary, connection_id: facts.connection.id }, tenantId));
+      this.deps.log.info({ tenantId, primary: primaryId, secondary: facts.userId }, 'login: linked the SSO identity to the existing user with the same verified email');
+      return 'linked' as const;
+    })(), this.deps.budgetMs).catch((err: unknown) => {
+      this.deps.log.warn({ err, tenantId }, 'login: linking failed');
+      return { done: false } as const;
+    });
+    if (!linked.done) return { decision: 'deny', reason: DENY.ambiguous };
+    if (linked.value === 'refused') return this.deny(ctx, facts, DENY.unverified);
+    const decision = await this.decideKnown(ctx, match, facts, primaryId);
+    return decision.decision === 'allow' ? { ...decision, primaryUserId: primaryId } : decision;
+  }
+
+  /** Not in the directory: the tenant's JIT policy decides. */
+  private async decideUnknown(ctx: Ctx, facts: LoginFacts): Promise<LoginDecision> {
+    const { policy } = ctx;
+    const domain = facts.email?.split('@')[1];
+    const jit = policy.jit === 'jit' || (policy.jit === 'jit-if-domain' && facts.emailVerified && domain !== undefined && policy.emailDomains.includes(domain));
+    if (!jit) return this.deny(ctx, facts, DENY.notAssigned(ctx.orgLabel));
+    const { db, events } = this.deps;
+    const tenantId = ctx.tenant.tenantId;
+    const email = facts.emailVerified ? facts.email : null;
+    let userId: string;
+    try {
+      userId = await db.transaction().execute(async (trx) => {
+        const id = await insertJitUser(trx, tenantId, { email, auth0UserId: facts.userId });
+        await events.usersChanged(trx, tenantId, [id]);
+        await recordAuth0UserId(trx, tenantId, id, facts.userId);
+        return id;
+      });
+    } catch (err) {
+      // A concurrent replay of the same login won the insert: judge the user it recorded.
+      const again = await findByAuth0UserId(db, tenantId, facts.userId);
+      if (!again) throw err;
+      return this.decideKnown(ctx, again, facts, facts.userId);
+    }
+    this.deps.log.info({ tenantId, userId, auth0UserId: facts.userId }, 'login: provisioned just in time');
+    return this.decideKnown(ctx, { userId, auth0UserId: facts.userId, status: 'pending', applied: null }, facts, facts.userId);
+  }
+
+  /** A directory user: deactivated → deny and revoke; active → membership and roles now, the rest queued. */
+  private async decideKnown(ctx: Ctx, row: LoginDirectoryRow, facts: LoginFacts, auth0UserId: string): Promise<LoginDecision> {
+    const { db, gateway, events, log, budgetMs } = this.deps;
+    const tenantId = ctx.tenant.tenantId;
+    const { binding, rules } = ctx.tenant.config;
+    const user = await loadDirectoryUser(db, tenantId, row.userId);
+    if (!user) return this.deny(ctx, facts, DENY.notAssigned(ctx.orgLabel));
+    if (user.deleted || !user.active) {
+      // Auth0 let the login through, so the block has not landed yet (sync lag, or a first login of a
+      // pending user): revoke now, and let the worker block (a deleted user's own job already does).
+      const revoked = await withBudget(callAuth0(() => gateway.revokeSessionsAndRefreshTokens(auth0UserId, tenantId)), budgetMs)
+        .catch((err: unknown) => { log.warn({ err, tenantId }, 'login: revoking sessions failed'); return { done: false } as const; });
+      if (!user.deleted && row.status !== 'pending') await db.transaction().execute((trx) => events.usersChanged(trx, tenantId, [row.userId]));
+      log.info({ tenantId, userId: row.userId, revoked: revoked.done }, 'login: deactivated user denied');
+      return { decision: 'deny', reason: DENY.deactivated };
+    }
+    const desired = deriveDesiredState(user, binding, rules);
+    const home = desired.organizations.find((o) => o.name === binding.organization.name);
+    if (!home) return this.deny(ctx, facts, DENY.notAssigned(ctx.orgLabel));
+    const roles = home.roles.map((r) => r.name).sort();
+    let orgId = facts.organization?.id ?? binding.organization.id;
+
+    const applied = row.applied?.organizations;
+    const upToDate = row.status === 'synced' && row.auth0UserId === auth0UserId && Array.isArray(applied)
+      && applied.some((o: unknown) => typeof o === 'object' && o !== null && (o as { name?: unknown }).name === home.name && sameRoles(roles, (o as { roles?: unknown }).roles));
+    if (!upToDate) {
+      const result = await withBudget(applyLoginState({ gateway, tenantId, binding }, desired, auth0UserId, facts.organization), budgetMs)
+        .catch((err: unknown) => { log.warn({ err, tenantId, userId: row.userId }, 'login: applying membership failed; the sync queue repairs it'); return { done: false } as const; });
+      if (result.done) orgId ??= result.value.orgId;
+      else log.warn({ tenantId, userId: row.userId, budgetMs }, 'login: membership not confirmed within the budget; left to the sync queue');
+      // The rest (profile, tenant roles, recording what was applied) is the worker's, as for any change.
+      if (row.status !== 'pending' || !result.done || result.value.actions.length > 0) {
+        await db.transaction().execute((trx) => events.usersChanged(trx, tenantId, [row.userId]));
+      }
+    }
+    const ns = ctx.policy.claimsNamespace;
+    const appMetadata = Object.fromEntries(Object.entries(desired.appMetadata).filter(([, v]) => v !== null && v !== undefined));
+    return {
+      decision: 'allow',
+      claims: { ...(orgId ? { [`${ns}org_id`]: orgId } : {}), [`${ns}roles`]: roles },
+      ...(Object.keys(appMetadata).length > 0 ? { appMetadata } : {}),
+    };
+  }
+
+  /** Denies; in an org context also removes the membership Auto-Membership granted before the Action ran. */
+  private async deny(ctx: Ctx, facts: LoginFacts, reason: string): Promise<LoginDecision> {
+    const org = facts.organization;
+    if (org) {
+      const tenantId = ctx.tenant.tenantId;
+      const removed = await withBudget(callAuth0(() => this.deps.gateway.removeMembers(org.id, [facts.userId], tenantId)), this.deps.budgetMs)
+        .catch((err: unknown) => { this.deps.log.warn({ err, tenantId }, 'login: removing the auto-granted membership failed'); return { done: false } as const; });
+      this.deps.log.info({ tenantId, auth0UserId: facts.userId, org: org.id, removed: removed.done }, 'login: denied; membership granted at login removed');
+    }
+    return { decision: 'deny', reason };
+  }
+}

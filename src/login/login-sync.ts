@@ -1,0 +1,57 @@
+/**
+ * The part of a user's sync that must exist for this login (membership of the login's org and its roles,
+ * creating the org for a JIT tenant), done synchronously inside a hard time budget; everything else goes
+ * to the sync queue. Reuses the sync's own snapshot → plan → execute, filtered, so the login and the
+ * worker can never disagree about what "provisioned" means.
+ */
+import type { Auth0Gateway } from '../auth0/gateway.js';
+import { callAuth0, executePlan, readSnapshot, type ExecutionContext } from '../sync/executor.js';
+import { planUserSync } from '../sync/planner.js';
+import type { DesiredState, SyncAction, TenantAuth0Binding } from '../sync/types.js';
+
+/** Actions a login waits for; profile, tenant roles, onboarding and removals are left to the worker. */
+const LOGIN_ACTIONS: ReadonlySet<SyncAction['type']> = new Set(['ensureOrganization', 'addMembership', 'addOrgRoles']);
+
+/** Runs `work` but answers after at most `ms`: `timeout` leaves the work running (it is idempotent). */
+export async function withBudget<T>(work: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ done: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), ms);
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ done: true as const, value })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What the synchronous part did. */
+export interface LoginSyncResult {
+  readonly actions: readonly SyncAction[];
+  /** The binding org's id, when known (found, created, or given by the login). */
+  readonly orgId: string | undefined;
+}
+
+/** Applies membership and org roles of `desired` for `auth0UserId` now (no member batching: one user, one call). */
+export async function applyLoginState(
+  deps: { gateway: Auth0Gateway; tenantId: string; binding: TenantAuth0Binding },
+  desired: DesiredState, auth0UserId: string, loginOrg: { id: string; name: string } | null,
+): Promise<LoginSyncResult> {
+  const { gateway, tenantId, binding } = deps;
+  const known = new Map<string, string>();
+  if (binding.organization.id) known.set(binding.organization.name, binding.organization.id);
+  if (loginOrg) known.set(loginOrg.name, loginOrg.id);
+  const ctx: ExecutionContext = {
+    gateway,
+    tenantId,
+    binding,
+    addMember: (orgId, userId) => callAuth0(() => gateway.addMembers(orgId, [userId], tenantId)),
+    knownOrganizations: known,
+    rememberOrganization: (name, id) => known.set(name, id),
+  };
+  const snapshot = await readSnapshot(ctx, auth0UserId, desired);
+  if (!snapshot.user) return { actions: [], orgId: known.get(binding.organization.name) };
+  const actions = planUserSync(desired, snapshot, binding).filter((a) => LOGIN_ACTIONS.has(a.type));
+  await executePlan(ctx, actions, auth0UserId);
+  return { actions, orgId: known.get(binding.organization.name) };
+}
