@@ -62,7 +62,11 @@ export class SyncQueue {
   private constructor(readonly boss: PgBoss, private readonly settings: QueueSettings) {}
 
   static async start(pool: pg.Pool, settings: QueueSettings): Promise<SyncQueue> {
-    const boss = new PgBoss({ db: onPool(pool), schema: settings.schema, supervise: true, schedule: false });
+    // Expired jobs (a process killed mid-job) are handed out again only when pg-boss supervises and
+    // monitors the queue (every 60 s by default): do both at half the expiry, so a restart resumes a
+    // killed import within ~1.5 × expireInSeconds instead of expireInSeconds + up to two minutes.
+    const interval = Math.max(1, Math.min(60, Math.floor(settings.expireInSeconds / 2)));
+    const boss = new PgBoss({ db: onPool(pool), schema: settings.schema, supervise: true, schedule: false, superviseIntervalSeconds: interval, monitorIntervalSeconds: interval });
     boss.on('error', () => undefined);
     await boss.start();
     if (!(await boss.getQueue(DEAD_LETTER_QUEUE))) await boss.createQueue(DEAD_LETTER_QUEUE);
