@@ -74,6 +74,32 @@ async function orgId(ctx: ExecutionContext, org: OrgRef): Promise<string> {
   return found.id;
 }
 
+/**
+ * Jobs of one tenant run concurrently and the first ones of an import all find the org missing: they
+ * share one creation (and one round of enabling connections) instead of racing into 409s.
+ */
+const creatingOrganizations = new Map<string, Promise<string>>();
+
+function ensureOrganization(ctx: ExecutionContext, org: { name: string; displayName?: string; metadata?: Record<string, string> }): Promise<string> {
+  const key = `${ctx.tenantId}\u0000${org.name}`;
+  let pending = creatingOrganizations.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const { organization } = await callAuth0(() => ctx.gateway.createOrganization({
+        name: org.name,
+        ...(org.displayName ? { display_name: org.displayName } : {}),
+        ...(org.metadata ? { metadata: org.metadata } : {}),
+      }, ctx.tenantId));
+      for (const c of ctx.binding.connections) {
+        await callAuth0(() => ctx.gateway.ensureEnabledConnection(organization.id, c.id, { assign_membership_on_login: c.assignMembershipOnLogin }, ctx.tenantId));
+      }
+      return organization.id;
+    })().finally(() => creatingOrganizations.delete(key));
+    creatingOrganizations.set(key, pending);
+  }
+  return pending;
+}
+
 /** Reads what Auth0 has for the user (the planner's input), or the link candidates when there is no user yet. */
 export async function readSnapshot(ctx: ExecutionContext, auth0UserId: string | null, desired: DesiredState): Promise<Auth0Snapshot> {
   const { gateway, tenantId: key } = ctx;
@@ -171,18 +197,9 @@ export async function executePlan(ctx: ExecutionContext, actions: readonly SyncA
         await callAuth0(() => gateway.deleteUser(requireUser(userId, action), key));
         userId = null;
         break;
-      case 'ensureOrganization': {
-        const { organization } = await callAuth0(() => gateway.createOrganization({
-          name: action.org.name,
-          ...(action.org.displayName ? { display_name: action.org.displayName } : {}),
-          ...(action.org.metadata ? { metadata: action.org.metadata } : {}),
-        }, key));
-        ctx.rememberOrganization(organization.name, organization.id);
-        for (const c of ctx.binding.connections) {
-          await callAuth0(() => gateway.ensureEnabledConnection(organization.id, c.id, { assign_membership_on_login: c.assignMembershipOnLogin }, key));
-        }
+      case 'ensureOrganization':
+        ctx.rememberOrganization(action.org.name, await ensureOrganization(ctx, action.org));
         break;
-      }
       case 'addMembership':
         await ctx.addMember(await orgId(ctx, action.org), requireUser(userId, action));
         break;

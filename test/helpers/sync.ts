@@ -97,9 +97,11 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { rows } = await sql<{ n: string }>`select count(*) as n from user_sync where tenant_id = ${tenantId} and status in ('pending')`.execute(database.db);
-        const queued = await queue.boss.getQueue(`sync-${tenantId}`).catch(() => null);
-        // Deferred = retries waiting for their backoff: not settled either.
-        const busy = queued ? (queued.queuedCount ?? 0) + (queued.activeCount ?? 0) + (queued.deferredCount ?? 0) : 0;
+        // pg-boss's queue counts are a cache refreshed by its monitor; count the jobs themselves (retries
+        // waiting for their backoff included: not settled either).
+        const { rows: jobs } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${schema}.job`)}
+          where name = ${`sync-${tenantId}`} and state in ('created', 'retry', 'active')`.execute(database.db);
+        const busy = Number(jobs[0]?.n ?? 0);
         if (Number(rows[0]?.n ?? 0) === 0 && busy === 0) return;
         if (Date.now() > deadline) throw new Error(`sync did not settle: ${rows[0]?.n} pending, ${busy} queued/active`);
         await new Promise((r) => setTimeout(r, 50));
