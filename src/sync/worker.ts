@@ -1,7 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { Auth0PermanentError } from '../auth0/errors.js';
 import type { Auth0Gateway } from '../auth0/gateway.js';
+import { SyncConfigError } from './config.js';
 import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
@@ -109,6 +111,14 @@ export class SyncWorker {
           this.counts.failed++;
           this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: 'failed' });
           const message = err instanceof Error ? err.message : String(err);
+          if (err instanceof Auth0PermanentError || err instanceof SyncConfigError) {
+            // Retrying cannot help (unknown role, missing scope, bad binding): the job ends here and the user
+            // stays `failed` with this error in `provisio status` and the metrics, until the next change or
+            // a reconcile brings it back. Transient failures go to pg-boss's retries and dead letter instead.
+            logger.warn({ tenantId, userId: job.data.userId, err: message }, 'sync: user failed permanently; not retried');
+            await queue.boss.complete(name, job.id, { failed: message }).catch(() => undefined);
+            return;
+          }
           logger.warn({ tenantId, userId: job.data.userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
           await queue.boss.fail(name, job.id, { message }).catch(() => undefined);
         }

@@ -126,3 +126,17 @@ t.test('an existing Auth0 user with the same verified email is linked, not dupli
   t.equal(all.length, 1, 'no duplicate');
   t.ok(h.org('acme')!.members.has(existing.user_id!), 'the existing user became the member');
 });
+
+t.test('a rule naming a role Auth0 does not have fails that user once, clearly, without endless retries', async (t) => {
+  const h = await syncHarness(t);
+  const alice = await user(h, 'alice@acme.test');
+  await group(h, 'Staff', [alice]);
+  await h.bind(undefined, RULES);
+  await h.settle();
+  const { sql } = await import('kysely');
+  const row = (await sql<{ status: string; last_error: string }>`select status, last_error from user_sync`.execute(h.database.db)).rows[0];
+  t.equal(row?.status, 'failed');
+  t.match(row?.last_error, /role\(s\) not found in Auth0: member/);
+  const roleCalls = h.emulator.emulator.callLog().filter((c) => c.operation === 'GET /roles');
+  t.ok(roleCalls.length <= 3, `looked the roles up ${roleCalls.length} time(s), not once per retry`);
+});
