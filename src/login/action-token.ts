@@ -41,13 +41,18 @@ export function actionTokenClaims(payload: unknown): ActionTokenClaims | undefin
  */
 export class ReplayCache {
   private readonly seen = new Map<string, number>();
+  private nextPrune = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Records `jti` until `expSeconds`; false when it was already used. */
   remember(jti: string, expSeconds: number): boolean {
     const now = this.now();
-    if (this.seen.size > 1000) for (const [id, until] of this.seen) if (until <= now) this.seen.delete(id);
+    if (now >= this.nextPrune) {
+      // Amortised: one sweep every 5 s keeps the map at about a minute of tokens without an O(n) cost per call.
+      for (const [id, until] of this.seen) if (until <= now) this.seen.delete(id);
+      this.nextPrune = now + 5000;
+    }
     const until = this.seen.get(jti);
     if (until !== undefined && until > now) return false;
     this.seen.set(jti, expSeconds * 1000 + 5000);

@@ -102,7 +102,7 @@ export class LoginDecider {
     };
 
     const known = await findByAuth0UserId(this.deps.db, tenant.tenantId, facts.userId);
-    if (known) return this.decideKnown(ctx, known, facts, facts.userId);
+    if (known) return this.answerFromApplied(ctx, known, facts) ?? this.decideKnown(ctx, known, facts, facts.userId);
     if (!ctx.connection) return this.deny(ctx, facts, DENY.connection(ctx.orgLabel));
     if ((await otherTenantsOf(this.deps.db, tenant.tenantId, facts.userId)).length > 0) return this.deny(ctx, facts, DENY.otherTenant);
 
@@ -176,6 +176,24 @@ export class LoginDecider {
     }
     this.deps.log.info({ tenantId, userId, auth0UserId: facts.userId }, 'login: provisioned just in time');
     return this.decideKnown(ctx, { userId, auth0UserId: facts.userId, status: 'pending', applied: null }, facts, facts.userId);
+  }
+
+  /**
+   * The hot path: a synced, active user whose applied state has the binding org. `synced` means no SCIM
+   * change is pending (every write marks the user pending), so what the worker applied is the desired
+   * state and the roles can be answered without reading the directory or Auth0.
+   */
+  private answerFromApplied(ctx: Ctx, row: LoginDirectoryRow, facts: LoginFacts): LoginDecision | undefined {
+    const binding = ctx.tenant.config.binding;
+    const applied = row.applied;
+    if (row.status !== 'synced' || row.active !== true || !applied || applied.blocked === true) return undefined;
+    const orgs = Array.isArray(applied.organizations) ? (applied.organizations as unknown[]) : [];
+    const home = orgs.find((o): o is { name: string; roles: unknown } => typeof o === 'object' && o !== null && (o as { name?: unknown }).name === binding.organization.name);
+    if (!home || !Array.isArray(home.roles) || !home.roles.every((r): r is string => typeof r === 'string')) return undefined;
+    const orgId = facts.organization?.id ?? binding.organization.id;
+    if (!orgId) return undefined;
+    const ns = ctx.policy.claimsNamespace;
+    return { decision: 'allow', claims: { [`${ns}org_id`]: orgId, [`${ns}roles`]: [...(home.roles as string[])].sort() } };
   }
 
   /** A directory user: deactivated → deny and revoke; active → membership and roles now, the rest queued. */

@@ -37,9 +37,13 @@ export interface LoginDirectoryRow {
   readonly auth0UserId: string | null;
   readonly status: string | null;
   readonly applied: Record<string, unknown> | null;
+  /** `users.active`; null when the directory row is gone (deleted) or was not read. */
+  readonly active?: boolean | null;
 }
 
-const BY_AUTH0_ID = `select s.user_id, s.auth0_user_id, s.status, s.applied from user_sync s
+/** One indexed statement answers a provisioned user's login (the hot path: no Auth0 call, no second query). */
+const BY_AUTH0_ID = `select s.user_id, s.auth0_user_id, s.status, s.applied, u.active from user_sync s
+  left join users u on u.tenant_id = s.tenant_id and u.id = s.user_id
   where s.tenant_id = $1 and s.auth0_user_id = $2 limit 1`;
 
 interface SyncRow {
@@ -47,10 +51,11 @@ interface SyncRow {
   auth0_user_id: string | null;
   status: string | null;
   applied: Record<string, unknown> | null;
+  active?: boolean | null;
 }
 
 function toRow(r: SyncRow): LoginDirectoryRow {
-  return { userId: r.user_id, auth0UserId: r.auth0_user_id, status: r.status, applied: r.applied };
+  return { userId: r.user_id, auth0UserId: r.auth0_user_id, status: r.status, applied: r.applied, ...(r.active !== undefined ? { active: r.active } : {}) };
 }
 
 /** The tenant's directory user already linked to this Auth0 user (index user_sync_auth0; the hot path). */

@@ -89,6 +89,7 @@ export interface LoginDecision {
   /** User-presentable on deny (Auth0 shows it as `error_description`, research/auth0.md §4.3). */
   readonly reason?: string;
   readonly claims?: Record<string, unknown>;
+  /** Mapped app_metadata while the sync has not written it yet (a synced user has it in Auth0 already). */
   readonly appMetadata?: Record<string, unknown>;
   readonly primaryUserId?: string;
 }
