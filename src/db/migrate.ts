@@ -20,6 +20,10 @@ export function migrator(db: Kysely<any>, schema?: string): Migrator {
   return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? ((err as { code?: string }).code ?? undefined) : undefined;
+}
+
 /**
  * The schema tables are created in (first of `search_path`). Kysely's bookkeeping tables must live there
  * too, or a database with the bookkeeping in `public` and the app in another schema confuses it.
@@ -31,7 +35,13 @@ async function currentSchema(db: Kysely<any>): Promise<string> {
 
 /** Applies every pending migration; throws with the failing migration's name on error. */
 export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
-  const result = await migrator(db, schema ?? (await currentSchema(db))).migrateToLatest();
+  const target = schema ?? (await currentSchema(db));
+  // Kysely's migrator introspects every table of the database; another schema being dropped at that
+  // moment (another app, a test run) fails it with 3F000 although nothing is wrong with ours: retry.
+  let result = await migrator(db, target).migrateToLatest();
+  for (let attempt = 1; result.error && errorCode(result.error) === '3F000' && attempt < 5; attempt++) {
+    result = await migrator(db, target).migrateToLatest();
+  }
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     const cause = result.error instanceof Error ? result.error.message : String(result.error);

@@ -25,23 +25,6 @@ function sharedPglite(): Promise<PGlite> {
   return shared;
 }
 
-/**
- * Kysely's migrator introspects every table of the database; another test process dropping its schema
- * at that moment makes the introspection fail with "schema … does not exist" (3F000). That is the
- * other test's schema, not ours: retry.
- */
-async function migrateWithRetry(database: DatabaseHandle, schema: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await migrateToLatest(database.db, schema);
-      return;
-    } catch (err) {
-      const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
-      if (code !== '3F000' || attempt >= 5) throw err;
-    }
-  }
-}
-
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
@@ -70,7 +53,7 @@ export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
   await admin.query(`create schema ${schema}`);
   await admin.end();
   const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, searchPath: schema, poolMax: 5 });
-  await migrateWithRetry(database, schema);
+  await migrateToLatest(database.db, schema);
   t.teardown(async () => {
     await database.close();
     const drop = new pg.Client({ connectionString: TEST_DATABASE_URL });

@@ -15,22 +15,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     n bigint not null default 0,
     primary key (tenant_id, resource, slot)
   )`.execute(db);
-  // A delete only decrements an existing slot (never inserts): when a tenant is deleted, its rows cascade
-  // while its counts go too, and an insert there would violate the foreign key.
+  // Keyed upserts only (a ctid-based update can lose a decrement to a concurrent one). A delete whose
+  // tenant is itself being deleted (cascade) records nothing: the counts go with the tenant.
   await sql`create function provisio_count_resource() returns trigger language plpgsql as $$
     declare
-      pick smallint := floor(random() * 16)::smallint;
+      t uuid;
+      delta int;
     begin
       if tg_op = 'INSERT' then
-        insert into resource_counts as c (tenant_id, resource, slot, n) values (new.tenant_id, tg_table_name, pick, 1)
-          on conflict (tenant_id, resource, slot) do update set n = c.n + 1;
+        t := new.tenant_id; delta := 1;
       else
-        update resource_counts set n = n - 1 where tenant_id = old.tenant_id and resource = tg_table_name and slot = pick;
-        if not found then
-          update resource_counts set n = n - 1 where ctid = (
-            select ctid from resource_counts where tenant_id = old.tenant_id and resource = tg_table_name limit 1);
-        end if;
+        t := old.tenant_id; delta := -1;
+        if not exists (select 1 from tenants where id = t) then return null; end if;
       end if;
+      insert into resource_counts as c (tenant_id, resource, slot, n) values (t, tg_table_name, floor(random() * 16)::smallint, delta)
+        on conflict (tenant_id, resource, slot) do update set n = c.n + excluded.n;
       return null;
     end $$`.execute(db);
   for (const table of ['users', 'groups']) {
