@@ -5,6 +5,7 @@ import { markUsersChanged, saveSyncConfig } from '../db/sync.js';
 import type { SecretBox } from '../secrets.js';
 import { parseSyncConfig, sealBindingSecrets, SyncConfigError, type SyncConfig } from './config.js';
 import type { SyncQueue } from './queue.js';
+import { forgetSyncConfig } from './sync-user.js';
 
 /**
  * Binds a tenant to Auth0 (or changes its binding/rules): validates and stores the configuration, creates
@@ -29,5 +30,6 @@ export async function bindTenant(
     await markUsersChanged(trx, tenantId, ids);
     await queue.enqueue(trx, tenantId, ids);
   });
+  forgetSyncConfig(tenantId);
   return config;
 }

@@ -65,6 +65,11 @@ export async function loadDirectoryUser(db: Kysely<Database>, tenantId: string, 
 
 const configCache = new Map<string, { config: SyncConfig; until: number }>();
 
+/** Drops a cached configuration (after this process rebinds the tenant; other processes see it within 1 s). */
+export function forgetSyncConfig(tenantId: string): void {
+  configCache.delete(tenantId);
+}
+
 /** The tenant's validated sync configuration (cached for a second: every job of a batch needs it). */
 export async function loadSyncConfig(db: Kysely<Database>, tenantId: string): Promise<SyncConfig | undefined> {
   const cached = configCache.get(tenantId);
