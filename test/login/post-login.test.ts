@@ -252,3 +252,36 @@ t.test('a login outside any bound organization or connection gets no opinion; a 
   t.equal(bad.status, 400);
   t.match(bad.json.message, /connection must be an object/);
 });
+
+t.test('hard time budget: a slow Auth0 does not hold the login; the answer comes within the budget and the queue finishes the work', async (t) => {
+  const h = await loginHarness(t, { budgetMs: 300 });
+  await createRoles(h.emulator, 'member');
+  const acme = await h.tenant('acme');
+  const id = await scimUser(acme, 'slow@acme.test');
+  await acme.bind({ organization: { name: 'acme' }, connections: [enterprise(h)] }, { defaultGrant: { orgRoles: ['member'] } });
+  await h.settle();
+  const org = h.org('acme')!;
+  const sso = h.ssoUser('slow@acme.test');
+  h.autoMember('acme', sso.user_id);
+  h.emulator.emulator.injectFault('*', { latencyMs: 400 });
+  const started = Date.now();
+  const res = await postLogin(h.app, loginBody({ ...sso, email: 'slow@acme.test', email_verified: true }, h.connection('enterprise'), { id: org.id, name: 'acme' }));
+  const elapsed = Date.now() - started;
+  t.ok(elapsed < 1500, `answered in ${elapsed} ms despite 400 ms per Auth0 call`);
+  t.same(res.json, { decision: 'allow', claims: { [`${NS}org_id`]: org.id, [`${NS}roles`]: ['member'] } }, 'claims from the directory');
+  h.emulator.emulator.clearFaults();
+  await h.settle(30_000);
+  t.same(h.org('acme')!.members.get(sso.user_id), ['member'], 'the role arrived through the queue');
+  t.equal((await h.syncRow(acme.id, id))?.status, 'synced');
+});
+
+t.test('without PROVISIO_ACTION_SECRET the endpoint does not exist', async (t) => {
+  const { buildApp } = await import('../../src/app.js');
+  const { loadConfig } = await import('../../src/config.js');
+  const { testDatabase } = await import('../helpers/db.js');
+  const database = await testDatabase(t);
+  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'POST', url: '/v1/auth0/post-login', headers: { 'content-type': 'application/json' }, payload: '{}' });
+  t.equal(res.statusCode, 404);
+});
