@@ -144,19 +144,28 @@ t.test('situation 1: IdP-initiated SSO without SCIM — JIT creates the org, add
   t.same(h.writesSince(seq), [], 'replay: no Auth0 write');
 });
 
-t.test('situation 1 with SCIM: the pre-provisioned user gets membership before the answer', async (t) => {
+t.test('situation 1 with SCIM: the pre-provisioned user gets membership before the answer, and the mapped app_metadata', async (t) => {
   const h = await loginHarness(t, { listen: true });
   await createRoles(h.emulator, 'member');
   const acme = await h.tenant('acme');
-  const id = await scimUser(acme, 'sam@acme.test');
-  await acme.bind({ organization: { name: 'acme' }, connections: [enterprise(h)] }, { defaultGrant: { orgRoles: ['member'] } });
+  const ent = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+  const id = await scimUser(acme, 'sam@acme.test', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ent], [ent]: { department: 'R&D' } });
+  await acme.bind({ organization: { name: 'acme' }, connections: [enterprise(h)], attributeMapping: [{ scim: `${ent}:department`, auth0: 'app_metadata.department' }] },
+    { defaultGrant: { orgRoles: ['member'] } });
   await h.settle();
   const sso = h.ssoUser('sam@acme.test');
   h.autoMember('acme', sso.user_id);
   const calls = await run(auth0Event(h, emuUser(h, sso.user_id), 'enterprise', secretsFor(h), 'acme'));
-  t.same(h.org('acme')!.members.get(sso.user_id), ['member']);
-  t.match(calls, [['idToken.setCustomClaim', `${NS}org_id`, h.org('acme')!.id]]);
+  t.same(h.org('acme')!.members.get(sso.user_id), ['member'], 'membership and role before the answer');
+  const orgId = h.org('acme')!.id;
+  t.same(calls, [
+    ['idToken.setCustomClaim', `${NS}org_id`, orgId], ['accessToken.setCustomClaim', `${NS}org_id`, orgId],
+    ['idToken.setCustomClaim', `${NS}roles`, ['member']], ['accessToken.setCustomClaim', `${NS}roles`, ['member']],
+    ['user.setAppMetadata', 'department', 'R&D'],
+  ]);
   t.equal((await h.syncRow(acme.id, id))?.auth0_user_id, sso.user_id);
+  await h.settle();
+  t.equal(emuUser(h, sso.user_id).app_metadata.department, 'R&D', 'the worker wrote the rest');
 });
 
 t.test('situation 2: Auto-Membership grants a random employee membership; the Action denies and Provisio removes it', async (t) => {
