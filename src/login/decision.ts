@@ -222,7 +222,7 @@ export class LoginDecider {
     const upToDate = row.status === 'synced' && row.auth0UserId === auth0UserId && Array.isArray(applied)
       && applied.some((o: unknown) => typeof o === 'object' && o !== null && (o as { name?: unknown }).name === home.name && sameRoles(roles, (o as { roles?: unknown }).roles));
     if (!upToDate) {
-      const result = await withBudget(applyLoginState({ gateway, tenantId, binding }, desired, auth0UserId, facts.organization), budgetMs)
+      const result = await withBudget(applyLoginState({ gateway, tenantId, binding }, desired, auth0UserId, facts.organization, facts.loginsCount <= 1 && auth0UserId === facts.userId), budgetMs)
         .catch((err: unknown) => { log.warn({ err, tenantId, userId: row.userId }, 'login: applying membership failed; the sync queue repairs it'); return { done: false } as const; });
       if (result.done) orgId ??= result.value.orgId;
       else log.warn({ tenantId, userId: row.userId, budgetMs }, 'login: membership not confirmed within the budget; left to the sync queue');

@@ -32,15 +32,23 @@ export interface LoginSyncResult {
   readonly orgId: string | undefined;
 }
 
-/** Applies membership and org roles of `desired` for `auth0UserId` now (no member batching: one user, one call). */
+/**
+ * Applies membership and org roles of `desired` for `auth0UserId` now (no member batching: one user, one call).
+ * `firstLogin`: Auth0 created the user for this login (`logins_count` 1), so there is nothing to read — plan
+ * from an empty snapshot and send only the adds, which Auth0 treats idempotently (re-adding a member or a
+ * role changes nothing). Saves the four reads of a snapshot: most of a JIT login's time at ~100 ms per call.
+ */
 export async function applyLoginState(
   deps: { gateway: Auth0Gateway; tenantId: string; binding: TenantAuth0Binding },
-  desired: DesiredState, auth0UserId: string, loginOrg: { id: string; name: string } | null,
+  desired: DesiredState, auth0UserId: string, loginOrg: { id: string; name: string } | null, firstLogin = false,
 ): Promise<LoginSyncResult> {
-  const { gateway, tenantId, binding } = deps;
+  const { gateway, tenantId } = deps;
   const known = new Map<string, string>();
-  if (binding.organization.id) known.set(binding.organization.name, binding.organization.id);
+  if (deps.binding.organization.id) known.set(deps.binding.organization.name, deps.binding.organization.id);
   if (loginOrg) known.set(loginOrg.name, loginOrg.id);
+  const homeId = known.get(deps.binding.organization.name);
+  // The org of this login is the binding org: its id lets the planner skip `ensureOrganization`.
+  const binding = homeId && !deps.binding.organization.id ? { ...deps.binding, organization: { ...deps.binding.organization, id: homeId } } : deps.binding;
   const ctx: ExecutionContext = {
     gateway,
     tenantId,
@@ -49,7 +57,9 @@ export async function applyLoginState(
     knownOrganizations: known,
     rememberOrganization: (name, id) => known.set(name, id),
   };
-  const snapshot = await readSnapshot(ctx, auth0UserId, desired);
+  const snapshot = firstLogin
+    ? { user: { user_id: auth0UserId, blocked: false }, organizations: [], tenantRoleNames: [] }
+    : await readSnapshot(ctx, auth0UserId, desired);
   if (!snapshot.user) return { actions: [], orgId: known.get(binding.organization.name) };
   const actions = planUserSync(desired, snapshot, binding).filter((a) => LOGIN_ACTIONS.has(a.type));
   await executePlan(ctx, actions, auth0UserId);
