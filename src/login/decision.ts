@@ -21,7 +21,7 @@ import {
   type BoundTenant, type LoginDirectoryRow,
 } from './directory-lookup.js';
 import type { LoginDecision, LoginFacts } from './facts.js';
-import { applyLoginState, withBudget } from './login-sync.js';
+import { applyLoginState, loginLane, withBudget } from './login-sync.js';
 
 /** User-presentable deny reasons (Auth0 passes them to the app as `error_description`, research/auth0.md §4.3). */
 export const DENY = {
@@ -133,12 +133,12 @@ export class LoginDecider {
     if (!facts.emailVerified) return this.deny(ctx, facts, DENY.unverified);
     const primaryId = match.auth0UserId;
     const linked = await withBudget((async () => {
-      const primary = await callAuth0(() => gateway.getUser(primaryId, tenantId));
+      const primary = await callAuth0(() => gateway.getUser(primaryId, loginLane(tenantId)));
       if (!primary || !primary.email_verified || primary.email?.toLowerCase() !== facts.email) return 'refused' as const;
       if (primary.identities.some((i) => `${i.provider}|${i.user_id}` === facts.userId)) return 'linked' as const;
       const provider = facts.identities.find((i) => facts.userId.startsWith(`${i.provider}|`))?.provider ?? facts.connection.strategy;
       const secondary = facts.userId.startsWith(`${provider}|`) ? facts.userId.slice(provider.length + 1) : facts.userId;
-      await callAuth0(() => gateway.linkIdentity(primaryId, { provider, user_id: secondary, connection_id: facts.connection.id }, tenantId));
+      await callAuth0(() => gateway.linkIdentity(primaryId, { provider, user_id: secondary, connection_id: facts.connection.id }, loginLane(tenantId)));
       this.deps.log.info({ tenantId, primary: primaryId, secondary: facts.userId }, 'login: linked the SSO identity to the existing user with the same verified email');
       return 'linked' as const;
     })(), this.deps.budgetMs).catch((err: unknown) => {
@@ -206,7 +206,7 @@ export class LoginDecider {
     if (user.deleted || !user.active) {
       // Auth0 let the login through, so the block has not landed yet (sync lag, or a first login of a
       // pending user): revoke now, and let the worker block (a deleted user's own job already does).
-      const revoked = await withBudget(callAuth0(() => gateway.revokeSessionsAndRefreshTokens(auth0UserId, tenantId)), budgetMs)
+      const revoked = await withBudget(callAuth0(() => gateway.revokeSessionsAndRefreshTokens(auth0UserId, loginLane(tenantId))), budgetMs)
         .catch((err: unknown) => { log.warn({ err, tenantId }, 'login: revoking sessions failed'); return { done: false } as const; });
       if (!user.deleted && row.status !== 'pending') await db.transaction().execute((trx) => events.usersChanged(trx, tenantId, [row.userId]));
       log.info({ tenantId, userId: row.userId, revoked: revoked.done }, 'login: deactivated user denied');
@@ -245,7 +245,7 @@ export class LoginDecider {
     const org = facts.organization;
     if (org) {
       const tenantId = ctx.tenant.tenantId;
-      const removed = await withBudget(callAuth0(() => this.deps.gateway.removeMembers(org.id, [facts.userId], tenantId)), this.deps.budgetMs)
+      const removed = await withBudget(callAuth0(() => this.deps.gateway.removeMembers(org.id, [facts.userId], loginLane(tenantId))), this.deps.budgetMs)
         .catch((err: unknown) => { this.deps.log.warn({ err, tenantId }, 'login: removing the auto-granted membership failed'); return { done: false } as const; });
       this.deps.log.info({ tenantId, auth0UserId: facts.userId, org: org.id, removed: removed.done }, 'login: denied; membership granted at login removed');
     }

@@ -38,11 +38,19 @@ export interface LoginSyncResult {
  * from an empty snapshot and send only the adds, which Auth0 treats idempotently (re-adding a member or a
  * role changes nothing). Saves the four reads of a snapshot: most of a JIT login's time at ~100 ms per call.
  */
+/** The rate-budget fairness key of a tenant's login calls. */
+export function loginLane(tenantId: string): string {
+  return `login:${tenantId}`;
+}
+
 export async function applyLoginState(
   deps: { gateway: Auth0Gateway; tenantId: string; binding: TenantAuth0Binding },
   desired: DesiredState, auth0UserId: string, loginOrg: { id: string; name: string } | null, firstLogin = false,
 ): Promise<LoginSyncResult> {
-  const { gateway, tenantId } = deps;
+  const { gateway } = deps;
+  // Login calls take their own rate-budget lane (the budget serves lanes round-robin), so a login never
+  // waits behind the worker's backlog for the same tenant.
+  const tenantId = loginLane(deps.tenantId);
   const known = new Map<string, string>();
   if (deps.binding.organization.id) known.set(deps.binding.organization.name, deps.binding.organization.id);
   if (loginOrg) known.set(loginOrg.name, loginOrg.id);
