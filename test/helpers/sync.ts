@@ -13,6 +13,7 @@ import { SyncWorker } from '../../src/sync/worker.js';
 import { SecretBox } from '../../src/secrets.js';
 import type { ScimClient } from './app.js';
 import { testDatabase } from './db.js';
+import { emulatorOrg, emulatorUser, settleSync } from './emulator.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 
@@ -93,28 +94,9 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
         guard,
       }, secrets);
     },
-    settle: async (timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from user_sync where tenant_id = ${tenantId} and status in ('pending')`.execute(database.db);
-        // pg-boss's queue counts are a cache refreshed by its monitor; count the jobs themselves (retries
-        // waiting for their backoff included: not settled either).
-        const { rows: jobs } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${schema}.job`)}
-          where name = ${`sync-${tenantId}`} and state in ('created', 'retry', 'active')`.execute(database.db);
-        const busy = Number(jobs[0]?.n ?? 0);
-        if (Number(rows[0]?.n ?? 0) === 0 && busy === 0) return;
-        if (Date.now() > deadline) throw new Error(`sync did not settle: ${rows[0]?.n} pending, ${busy} queued/active`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    org: (name) => {
-      const state = emulator.emulator.snapshot();
-      const org = state.organizations.find((o) => o.name === name);
-      if (!org) return undefined;
-      const roleName = new Map(state.roles.map((r) => [r.id, r.name]));
-      return { id: org.id, members: new Map(org.members.map((m) => [m.user_id, m.roles.map((r) => roleName.get(r) ?? r).sort()])) };
-    },
-    auth0User: (email) => emulator.emulator.snapshot().users.find((u) => u.email === email) as Record<string, unknown> | undefined,
+    settle: (timeoutMs = 20_000) => settleSync(database.db, schema, [tenantId], timeoutMs),
+    org: (name) => emulatorOrg(emulator, name),
+    auth0User: (email) => emulatorUser(emulator, email),
   };
 }
 

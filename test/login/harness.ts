@@ -21,6 +21,7 @@ import { SyncQueue } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import type { ScimClient } from '../helpers/app.js';
 import { testDatabase } from '../helpers/db.js';
+import { emulatorOrg, emulatorUser, settleSync } from '../helpers/emulator.js';
 
 interface TapLike {
   teardown(fn: () => unknown): void;
@@ -109,29 +110,9 @@ export async function loginHarness(t: TapLike, options: { listen?: boolean; budg
         },
       };
     },
-    settle: async (timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from user_sync where status = 'pending'`.execute(database.db);
-        const { rows: tenants } = await sql<{ tenant_id: string }>`select tenant_id from tenant_sync_config`.execute(database.db);
-        let busy = 0;
-        for (const { tenant_id } of tenants) {
-          const q = await queue.boss.getQueue(`sync-${tenant_id}`).catch(() => null);
-          busy += q ? (q.queuedCount ?? 0) + (q.activeCount ?? 0) : 0;
-        }
-        if (Number(rows[0]?.n ?? 0) === 0 && busy === 0) return;
-        if (Date.now() > deadline) throw new Error(`sync did not settle: ${rows[0]?.n} pending, ${busy} queued/active`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    org: (name) => {
-      const state = emulator.emulator.snapshot();
-      const org = state.organizations.find((o) => o.name === name);
-      if (!org) return undefined;
-      const roleName = new Map(state.roles.map((r) => [r.id, r.name]));
-      return { id: org.id, members: new Map(org.members.map((m) => [m.user_id, m.roles.map((r) => roleName.get(r) ?? r).sort()])) };
-    },
-    auth0User: (email) => emulator.emulator.snapshot().users.find((u) => u.email === email) as Record<string, unknown> | undefined,
+    settle: (timeoutMs = 20_000) => settleSync(database.db, schema, undefined, timeoutMs),
+    org: (name) => emulatorOrg(emulator, name),
+    auth0User: (email) => emulatorUser(emulator, email),
     ssoUser: (email, opts = {}) => {
       const state = emulator.emulator.state;
       const which = opts.connection ?? 'enterprise';
