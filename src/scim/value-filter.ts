@@ -51,18 +51,8 @@ function compareOne(def: ScimAttribute, op: string, actual: unknown, comp: Compa
     const equal = def.type === 'boolean' ? actual === comp : String(actual) === String(comp);
     return op === 'eq' ? equal : !equal;
   }
-  if (def.type === 'integer' || def.type === 'decimal') {
-    const a = Number(actual);
-    const c = Number(comp);
-    switch (op) {
-      case 'eq': return a === c;
-      case 'ne': return a !== c;
-      case 'gt': return a > c;
-      case 'ge': return a >= c;
-      case 'lt': return a < c;
-      case 'le': return a <= c;
-      default: break;
-    }
+  if ((def.type === 'integer' || def.type === 'decimal') && ['eq', 'ne', 'gt', 'ge', 'lt', 'le'].includes(op)) {
+    return compareOrdered(op, Number(actual), Number(comp));
   }
   let a = String(actual);
   let c = String(comp);

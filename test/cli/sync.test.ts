@@ -1,41 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
-import { runProvisio as cli } from '../helpers/cli.js';
-import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
+import { cliEnv, runProvisio as cli } from '../helpers/cli.js';
+import { TEST_BACKEND } from '../helpers/db.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-
-/** The CLI on a database of its own (fresh PGlite dir or PostgreSQL schema) with its own queue schema. */
-async function cliEnv(t: Test): Promise<Record<string, string>> {
-  const queue = `q_${randomBytes(5).toString('hex')}`;
-  const base = { LOG_LEVEL: 'silent', PORT: '9999', HOST: '127.0.0.1', QUEUE_SCHEMA: queue };
-  if (TEST_BACKEND === 'pglite') return { ...base, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'provisio-cli-sync-')) };
-  const schema = `cli_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  t.teardown(async () => {
-    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.query(`drop schema if exists ${queue} cascade`);
-    await c.end();
-  });
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return { ...base, DATABASE_URL: url.toString() };
-}
 
 /** Creates users and groups over SCIM on the CLI's database (the app is closed again: PGlite has one owner). */
 async function seedDirectory(env: Record<string, string>, token: string): Promise<void> {

@@ -2,54 +2,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { runCli } from '../../src/cli/index.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { pino } from 'pino';
-import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
-import pg from 'pg';
-import { randomBytes } from 'node:crypto';
-
-/** Runs the CLI in-process against the test backend and captures what it prints. */
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { env, out: (s) => { out += s.endsWith('\n') ? s : `${s}\n`; }, err: (s) => { err += s.endsWith('\n') ? s : `${s}\n`; } };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
-
-/** An environment pointing the CLI at a database of its own: a fresh PGlite dir or a fresh PostgreSQL schema. */
-async function cliEnv(t: Tap.Test): Promise<Record<string, string>> {
-  const base = { LOG_LEVEL: 'silent', PORT: '9999', HOST: '127.0.0.1' };
-  if (TEST_BACKEND === 'pglite') return { ...base, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'provisio-cli-')) };
-  const schema = `cli_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  t.teardown(async () => {
-    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await c.connect();
-    await c.query(`drop schema ${schema} cascade`);
-    await c.end();
-  });
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return { ...base, DATABASE_URL: url.toString() };
-}
-
-declare global {
-  namespace Tap {
-    type Test = import('tap').Test;
-  }
-}
+import { cliEnv, runProvisio } from '../helpers/cli.js';
+import { TEST_BACKEND } from '../helpers/db.js';
 
 t.test('tenant create --json prints the tenant, its SCIM base URL and a working token', async (t) => {
   const env = await cliEnv(t);
-  const res = await cli(env, 'tenant', 'create', 'acme', '--display-name', 'Acme Corp', '--json');
+  const res = await runProvisio(env, 'tenant', 'create', 'acme', '--display-name', 'Acme Corp', '--json');
   t.equal(res.code, 0, res.err);
   const created = JSON.parse(res.out);
   t.same(Object.keys(created).sort(), ['scimBaseUrl', 'tenant', 'token']);
@@ -66,64 +28,64 @@ t.test('tenant create --json prints the tenant, its SCIM base URL and a working 
   await app.close();
   await database.close();
 
-  const dup = await cli(env, 'tenant', 'create', 'acme');
+  const dup = await runProvisio(env, 'tenant', 'create', 'acme');
   t.equal(dup.code, 2);
   t.match(dup.err, /already exists/);
-  const bad = await cli(env, 'tenant', 'create', 'Not A Slug');
+  const bad = await runProvisio(env, 'tenant', 'create', 'Not A Slug');
   t.equal(bad.code, 2);
   t.match(bad.err, /lower-case letters/);
 });
 
 t.test('tenant list/show/update/delete', async (t) => {
   const env = await cliEnv(t);
-  await cli(env, 'tenant', 'create', 'one');
-  await cli(env, 'tenant', 'create', 'two');
-  const list = await cli(env, 'tenant', 'list', '--json');
+  await runProvisio(env, 'tenant', 'create', 'one');
+  await runProvisio(env, 'tenant', 'create', 'two');
+  const list = await runProvisio(env, 'tenant', 'list', '--json');
   t.same(JSON.parse(list.out).map((x: { name: string }) => x.name), ['one', 'two']);
-  const upd = await cli(env, 'tenant', 'update', 'two', '--display-name', 'Second', '--json');
+  const upd = await runProvisio(env, 'tenant', 'update', 'two', '--display-name', 'Second', '--json');
   t.equal(JSON.parse(upd.out).displayName, 'Second');
-  const show = await cli(env, 'tenant', 'show', 'two', '--json');
+  const show = await runProvisio(env, 'tenant', 'show', 'two', '--json');
   t.match(JSON.parse(show.out), { name: 'two', displayName: 'Second', scimBaseUrl: 'http://127.0.0.1:9999/scim/v2/two' });
-  const refused = await cli(env, 'tenant', 'delete', 'two');
+  const refused = await runProvisio(env, 'tenant', 'delete', 'two');
   t.equal(refused.code, 2, 'delete needs --yes');
-  t.equal((await cli(env, 'tenant', 'delete', 'two', '--yes')).code, 0);
-  const missing = await cli(env, 'tenant', 'show', 'two');
+  t.equal((await runProvisio(env, 'tenant', 'delete', 'two', '--yes')).code, 0);
+  const missing = await runProvisio(env, 'tenant', 'show', 'two');
   t.equal(missing.code, 2);
   t.match(missing.err, /no tenant named "two"/);
 });
 
 t.test('token issue/list/revoke: secrets shown once, listed without secrets, scopes and expiry validated', async (t) => {
   const env = await cliEnv(t);
-  await cli(env, 'tenant', 'create', 'acme');
-  const issued = await cli(env, 'token', 'issue', 'acme', '--label', 'entra', '--scopes', 'users:read,groups:read', '--expires-in', '90d', '--json');
+  await runProvisio(env, 'tenant', 'create', 'acme');
+  const issued = await runProvisio(env, 'token', 'issue', 'acme', '--label', 'entra', '--scopes', 'users:read,groups:read', '--expires-in', '90d', '--json');
   t.equal(issued.code, 0, issued.err);
   const token = JSON.parse(issued.out);
   t.same(token.scopes, ['users:read', 'groups:read']);
   t.ok(Date.parse(token.expiresAt) > Date.now() + 89 * 86_400_000);
-  const list = await cli(env, 'token', 'list', 'acme', '--json');
+  const list = await runProvisio(env, 'token', 'list', 'acme', '--json');
   const tokens = JSON.parse(list.out);
   t.equal(tokens.length, 2, 'the initial token and the new one are both active');
   t.same(tokens.map((x: { status: string }) => x.status), ['active', 'active']);
   t.notMatch(list.out, token.token, 'the secret is never listed');
   t.notMatch(list.out, /hash/i);
-  const revoke = await cli(env, 'token', 'revoke', 'acme', token.id, '--json');
+  const revoke = await runProvisio(env, 'token', 'revoke', 'acme', token.id, '--json');
   t.equal(JSON.parse(revoke.out).status, 'revoked');
-  t.equal((await cli(env, 'token', 'revoke', 'acme', '00000000-0000-7000-8000-000000000000')).code, 1);
-  const badScope = await cli(env, 'token', 'issue', 'acme', '--scopes', 'admin');
+  t.equal((await runProvisio(env, 'token', 'revoke', 'acme', '00000000-0000-7000-8000-000000000000')).code, 1);
+  const badScope = await runProvisio(env, 'token', 'issue', 'acme', '--scopes', 'admin');
   t.equal(badScope.code, 2);
   t.match(badScope.err, /unknown scope "admin"/);
-  const badExpiry = await cli(env, 'token', 'issue', 'acme', '--expires-in', 'soon');
+  const badExpiry = await runProvisio(env, 'token', 'issue', 'acme', '--expires-in', 'soon');
   t.equal(badExpiry.code, 2);
 });
 
 t.test('bad arguments, bad configuration and an unreachable database give clear errors and non-zero exits', async (t) => {
-  const unknown = await cli({}, 'tenant', 'frobnicate');
+  const unknown = await runProvisio({}, 'tenant', 'frobnicate');
   t.equal(unknown.code, 2);
   t.match(unknown.err, /unknown command|error/i);
-  const badPort = await cli({ PORT: 'eighty' }, 'tenant', 'list');
+  const badPort = await runProvisio({ PORT: 'eighty' }, 'tenant', 'list');
   t.equal(badPort.code, 2);
   t.match(badPort.err, /PORT must be an integer/);
-  const noDb = await cli({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, 'tenant', 'list');
+  const noDb = await runProvisio({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, 'tenant', 'list');
   t.equal(noDb.code, 1);
   t.match(noDb.err, /cannot reach the database/);
 });
@@ -132,7 +94,7 @@ t.test('with PGlite, a second process on the same data directory is refused with
   const dir = mkdtempSync(path.join(tmpdir(), 'provisio-lock-'));
   const holder = await openDatabase({ dataDir: dir });
   t.teardown(() => holder.close());
-  const res = await cli({ DATA_DIR: dir, LOG_LEVEL: 'silent' }, 'tenant', 'list');
+  const res = await runProvisio({ DATA_DIR: dir, LOG_LEVEL: 'silent' }, 'tenant', 'list');
   t.equal(res.code, 1);
   t.match(res.err, /in use by another process/);
 });

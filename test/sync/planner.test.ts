@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { deriveDesiredState } from '../../src/sync/desired-state.js';
 import { CALLS_PER_ACTION, estimateCalls, jsonEqual, planUserSync } from '../../src/sync/planner.js';
 import type {
@@ -18,7 +18,7 @@ const rules = rulesConfig({ rules: [
 ] });
 
 /** Plans, applies and checks that planning again yields nothing: the planner's core promise. */
-function converge(t: Tap.Test, d: DesiredState, s: Auth0Snapshot, b: TenantAuth0Binding): { actions: SyncAction[]; applied: Auth0Snapshot } {
+function converge(t: Test, d: DesiredState, s: Auth0Snapshot, b: TenantAuth0Binding): { actions: SyncAction[]; applied: Auth0Snapshot } {
   const actions = planUserSync(d, s, b);
   const applied = applyActions(s, actions);
   t.same(planUserSync(d, applied, b), [], 'idempotent: planning the applied state yields []');
