@@ -186,7 +186,7 @@ export class LoginDecider {
   private answerFromApplied(ctx: Ctx, row: LoginDirectoryRow, facts: LoginFacts): LoginDecision | undefined {
     const binding = ctx.tenant.config.binding;
     const applied = row.applied;
-    if (row.status !== 'synced' || row.active !== true || !applied || applied.blocked === true) return undefined;
+    if (row.status !== 'synced' || row.active !== true || row.overridden === true || !applied || applied.blocked === true) return undefined;
     const orgs = Array.isArray(applied.organizations) ? (applied.organizations as unknown[]) : [];
     const home = orgs.find((o): o is { name: string; roles: unknown } => typeof o === 'object' && o !== null && (o as { name?: unknown }).name === binding.organization.name);
     if (!home || !Array.isArray(home.roles) || !home.roles.every((r): r is string => typeof r === 'string')) return undefined;
@@ -203,13 +203,15 @@ export class LoginDecider {
     const { binding, rules } = ctx.tenant.config;
     const user = await loadDirectoryUser(db, tenantId, row.userId);
     if (!user) return this.deny(ctx, facts, DENY.notAssigned(ctx.orgLabel));
-    if (user.deleted || !user.active) {
+    // An admin block or erasure denies like a deactivation, whether or not the sync has applied it yet.
+    const adminBlocked = user.override?.blocked === true || user.override?.erase === true;
+    if (user.deleted || !user.active || adminBlocked) {
       // Auth0 let the login through, so the block has not landed yet (sync lag, or a first login of a
       // pending user): revoke now, and let the worker block (a deleted user's own job already does).
       const revoked = await withBudget(callAuth0(() => gateway.revokeSessionsAndRefreshTokens(auth0UserId, loginLane(tenantId))), budgetMs)
         .catch((err: unknown) => { log.warn({ err, tenantId }, 'login: revoking sessions failed'); return { done: false } as const; });
       if (!user.deleted && row.status !== 'pending') await db.transaction().execute((trx) => events.usersChanged(trx, tenantId, [row.userId]));
-      log.info({ tenantId, userId: row.userId, revoked: revoked.done }, 'login: deactivated user denied');
+      log.info({ tenantId, userId: row.userId, revoked: revoked.done, adminBlocked }, 'login: deactivated user denied');
       return { decision: 'deny', reason: DENY.deactivated };
     }
     const desired = deriveDesiredState(user, binding, rules);

@@ -39,11 +39,18 @@ export interface LoginDirectoryRow {
   readonly applied: Record<string, unknown> | null;
   /** `users.active`; null when the directory row is gone (deleted) or was not read. */
   readonly active?: boolean | null;
+  /** An admin override exists (src/admin/user-actions.ts); absent when not read. */
+  readonly overridden?: boolean;
 }
 
-/** One indexed statement answers a provisioned user's login (the hot path: no Auth0 call, no second query). */
-const BY_AUTH0_ID = `select s.user_id, s.auth0_user_id, s.status, s.applied, u.active from user_sync s
+/**
+ * One indexed statement answers a provisioned user's login (the hot path: no Auth0 call, no second query).
+ * The override join (primary key) lets the decision skip the applied state of an overridden user even when
+ * the override was recorded without a sync being queued.
+ */
+const BY_AUTH0_ID = `select s.user_id, s.auth0_user_id, s.status, s.applied, u.active, o.user_id is not null as overridden from user_sync s
   left join users u on u.tenant_id = s.tenant_id and u.id = s.user_id
+  left join user_admin_overrides o on o.tenant_id = s.tenant_id and o.user_id = s.user_id
   where s.tenant_id = $1 and s.auth0_user_id = $2 limit 1`;
 
 interface SyncRow {
@@ -52,10 +59,15 @@ interface SyncRow {
   status: string | null;
   applied: Record<string, unknown> | null;
   active?: boolean | null;
+  overridden?: boolean;
 }
 
 function toRow(r: SyncRow): LoginDirectoryRow {
-  return { userId: r.user_id, auth0UserId: r.auth0_user_id, status: r.status, applied: r.applied, ...(r.active !== undefined ? { active: r.active } : {}) };
+  return {
+    userId: r.user_id, auth0UserId: r.auth0_user_id, status: r.status, applied: r.applied,
+    ...(r.active !== undefined ? { active: r.active } : {}),
+    ...(r.overridden !== undefined ? { overridden: r.overridden } : {}),
+  };
 }
 
 /** The tenant's directory user already linked to this Auth0 user (index user_sync_auth0; the hot path). */

@@ -89,7 +89,8 @@ function grantedMemberships(
  * Derives the desired Auth0 state (DESIGN.md "Deprovisioning"): active → exists, unblocked, member of the
  * binding org (unless requireMappedGroup excludes the user) with rule-granted roles; `active:false` →
  * blocked + sessions revoked, memberships kept; deleted → the binding's policy (block | remove-from-org |
- * delete). Mapped attributes become root profile fields or `app_metadata.<key>`.
+ * delete). An admin override then blocks, removes from every org this tenant grants, or deletes (erase).
+ * Mapped attributes become root profile fields or `app_metadata.<key>`.
  */
 export function deriveDesiredState(user: DirectoryUser, binding: TenantAuth0Binding, rules: RulesConfig): DesiredState {
   const warnings: string[] = [];
@@ -125,6 +126,37 @@ export function deriveDesiredState(user: DirectoryUser, binding: TenantAuth0Bind
     lifecycle = [{ kind: 'deprovision', policy: 'deactivated' }];
     blocked = true;
     revokeSessions = true;
+  }
+
+  // An admin override (src/admin/user-actions.ts) is applied on top of what the directory says, so no
+  // later IdP change or reconcile undoes it; lifting it gives back the directory's state.
+  const override = user.override;
+  if (override?.erase) {
+    // GDPR erasure: the Auth0 user goes whatever the deprovision policy says.
+    lifecycle = [{ kind: 'admin', action: 'erased', actor: override.actor }];
+    exists = false;
+    deleteUser = true;
+    blocked = false;
+    revokeSessions = false;
+    organizations = [];
+    tenantRoles = [];
+  } else if (override && exists) {
+    const directoryKeeps = lifecycle.length === 1 && lifecycle[0]?.kind === 'binding';
+    const because: Provenance[] = [];
+    if (override.blocked) {
+      blocked = true;
+      revokeSessions = true;
+      because.push({ kind: 'admin', action: 'blocked', actor: override.actor });
+    }
+    if (override.removedFromOrg) {
+      // Like the remove-from-org policy: no token may outlive the membership (the planner revokes only
+      // when it actually removes one).
+      organizations = [];
+      tenantRoles = [];
+      revokeSessions = true;
+      because.push({ kind: 'admin', action: 'removed-from-org', actor: override.actor });
+    }
+    if (because.length > 0) lifecycle = directoryKeeps ? because : [...lifecycle, ...because];
   }
 
   const appMetadata: Record<string, unknown> = { ...mapped.appMetadata };

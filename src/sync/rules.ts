@@ -190,6 +190,8 @@ function describeProvenance(p: Provenance): string {
       return 'the tenant binding';
     case 'deprovision':
       return `deprovision policy ${p.policy}`;
+    case 'admin':
+      return `${p.action} by admin ${p.actor}`;
   }
 }
 

@@ -4,12 +4,12 @@ import { groupsOfUser } from '../db/directory.js';
 import type { Database } from '../db/schema.js';
 import type { SecretBox } from '../secrets.js';
 import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, saveSyncConfig } from '../db/sync.js';
-import { findUser } from '../db/users.js';
+import { findOverride, forgetUser, findUserWithOverride, type UserOverride } from '../db/overrides.js';
 import { parseSyncConfig, type SyncConfig } from './config.js';
 import { deriveDesiredState } from './desired-state.js';
 import { executePlan, readSnapshot, type ExecutionContext } from './executor.js';
 import { planUserSync } from './planner.js';
-import type { DirectoryUser, SyncAction } from './types.js';
+import type { Auth0Snapshot, DirectoryUser, SyncAction } from './types.js';
 
 /** What one user's sync did, for logs, tests and `provisio status`. */
 export interface UserSyncResult {
@@ -33,8 +33,9 @@ export interface SyncDeps {
 
 /** Loads the directory facts about a user; a deleted user comes back from its tombstone. */
 export async function loadDirectoryUser(db: Kysely<Database>, tenantId: string, userId: string): Promise<DirectoryUser | undefined> {
-  const row = await findUser(db, tenantId, userId, { groups: false });
-  if (row) {
+  const found = await findUserWithOverride(db, tenantId, userId);
+  if (found) {
+    const row = found.user;
     const data = row.data as Record<string, unknown>;
     const name = (data.name ?? {}) as Record<string, unknown>;
     const groups = await groupsOfUser(db, tenantId, userId);
@@ -52,15 +53,23 @@ export async function loadDirectoryUser(db: Kysely<Database>, tenantId: string, 
       resource: { ...data, active: row.active },
       groups: groups.map((g) => ({ id: g.id, externalId: g.external_id, displayName: g.display_name, ...(g.via.length ? { via: g.via } : {}) })),
       deleted: false,
+      ...overrideOf(found.override),
     };
   }
   const sync = await findUserSync(db, tenantId, userId);
   if (!sync?.tombstone) return undefined;
   const t = sync.tombstone as { userName?: string; externalId?: string | null; email?: string | null };
+  // Deleted users are the rare path: a second indexed lookup is fine here.
+  const override = await findOverride(db, tenantId, userId);
   return {
     id: userId, userName: t.userName ?? userId, externalId: t.externalId ?? null, active: false, email: t.email ?? null,
     emailVerified: false, displayName: null, givenName: null, familyName: null, resource: {}, groups: [], deleted: true,
+    ...overrideOf(override),
   };
+}
+
+function overrideOf(o: UserOverride | undefined): Pick<DirectoryUser, 'override'> {
+  return o ? { override: { blocked: o.blocked, removedFromOrg: o.removedFromOrg, erase: o.erase, actor: o.actor } } : {};
 }
 
 const configCache = new Map<string, { config: SyncConfig; until: number }>();
@@ -83,6 +92,19 @@ export async function loadSyncConfig(db: Kysely<Database>, tenantId: string): Pr
 
 function isDeprovision(actions: readonly SyncAction[]): boolean {
   return actions.some((a) => a.type === 'deleteUser' || a.type === 'removeMembership' || (a.type === 'updateUser' && a.patch.blocked === true));
+}
+
+/**
+ * Whether the mass-deprovisioning guard judges this plan. The guard holds what the IdP does in bulk; a
+ * deprovision an admin override alone causes was decided by a person already (and an erasure must not
+ * wait), so only the plan the directory would cause without the override counts.
+ */
+function guarded(user: DirectoryUser, actions: readonly SyncAction[], snapshot: Auth0Snapshot, config: SyncConfig): boolean {
+  if (!isDeprovision(actions)) return false;
+  if (!user.override) return true;
+  if (user.override.erase) return false;
+  const { override: _ignored, ...directoryOnly } = user;
+  return isDeprovision(planUserSync(deriveDesiredState(directoryOnly, config.binding, config.rules), snapshot, config.binding));
 }
 
 /** True when this deprovision would take the tenant over its guard (share of users in the window). */
@@ -130,7 +152,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
   const actions = planUserSync(desired, snapshot, config.binding);
   if (deps.dryRun) return { status: 'synced', actions, auth0UserId };
 
-  if (!options.releaseHold && isDeprovision(actions) && ((await isHeld(deps.db, tenantId, userId)) || (await guardTrips(deps.db, tenantId, config)))) {
+  if (!options.releaseHold && guarded(user, actions, snapshot, config) && ((await isHeld(deps.db, tenantId, userId)) || (await guardTrips(deps.db, tenantId, config)))) {
     await holdUser(deps.db, tenantId, userId, 'mass deprovisioning guard: confirm with `provisio sync release <tenant>`');
     await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: 'held by the mass-deprovisioning guard' });
     return { status: 'held', actions, auth0UserId };
@@ -151,6 +173,13 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
       configCache.delete(tenantId);
     }
     const status = user.deleted ? 'deleted' : actions.some((a) => a.type === 'awaitFirstLogin') && !result.auth0UserId ? 'awaiting-login' : 'synced';
+    if (user.deleted && user.override?.erase) {
+      // GDPR erasure done (the Auth0 user deleted, never created, or — a shared identity other tenants still
+      // use — removed from our orgs): forget the user instead of recording an outcome that would keep its
+      // tombstone, applied state and plan.
+      await forgetUser(deps.db, tenantId, userId);
+      return { status: 'deleted', actions, auth0UserId: null, ...(sync ? { changedAt: sync.changed_at } : {}) };
+    }
     await recordSyncOutcome(deps.db, tenantId, userId, startedAt, {
       status,
       auth0UserId: result.auth0UserId,

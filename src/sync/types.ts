@@ -107,6 +107,19 @@ export interface DirectoryUser {
   groups: DirectoryGroupRef[];
   /** The IdP DELETEd the user; the binding's deprovision policy applies. */
   deleted: boolean;
+  /** A customer admin's decision on top of the directory (src/admin/user-actions.ts); it outlives IdP changes. */
+  override?: AdminOverride;
+}
+
+/**
+ * What an admin decided about a directory user: `blocked` blocks (memberships kept), `removedFromOrg` drops
+ * every membership and tenant role this tenant grants, `erase` deletes the Auth0 user (GDPR erasure).
+ */
+export interface AdminOverride {
+  blocked: boolean;
+  removedFromOrg: boolean;
+  erase: boolean;
+  actor: string;
 }
 
 /** Why a piece of desired state exists ("why does Alice have role X in org Y"). */
@@ -114,7 +127,8 @@ export type Provenance =
   | { kind: 'rule'; ruleId: string; groupId: string; groupDisplayName: string; via?: string[] }
   | { kind: 'default' }
   | { kind: 'binding' }
-  | { kind: 'deprovision'; policy: DeprovisionPolicy | 'deactivated' };
+  | { kind: 'deprovision'; policy: DeprovisionPolicy | 'deactivated' }
+  | { kind: 'admin'; action: 'blocked' | 'removed-from-org' | 'erased'; actor: string };
 
 /** A role name with the reasons it is granted. */
 export interface DesiredRole {

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
 import { ACTION_TOKEN_AUDIENCE, ACTION_TOKEN_ISSUER } from '../../src/login/action-token.js';
 import { bindTenant } from '../../src/sync/binding.js';
-import { queueDirectoryEvents } from '../../src/sync/events.js';
+import { queueDirectoryEvents, type DirectoryEvents } from '../../src/sync/events.js';
 import { SyncQueue } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import type { ScimClient } from '../helpers/app.js';
@@ -41,6 +41,8 @@ export interface LoginHarness {
   readonly emulator: RunningAuth0Emulator;
   readonly app: FastifyInstance;
   readonly worker: SyncWorker;
+  /** The app's directory events (what an admin action enqueues the sync through). */
+  readonly events: DirectoryEvents;
   /** `http://127.0.0.1:<port>` when started with `listen: true`. */
   readonly url: string;
   tenant(name: string): Promise<TestTenant>;
@@ -87,7 +89,7 @@ export async function loginHarness(t: TapLike, options: { listen?: boolean; budg
 
   const writes = () => emulator.emulator.callLog().filter((c) => c.method !== 'GET' && !c.url.startsWith('/oauth/token'));
   return {
-    database, emulator, app, worker, url,
+    database, emulator, app, worker, events, url,
     tenant: async (name) => {
       const created = await createTenant(database.db, { name });
       const scim: ScimClient = {

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { mapAttributes, readScimPath } from '../../src/sync/attribute-mapping.js';
 import { deriveDesiredState, managedScope } from '../../src/sync/desired-state.js';
-import type { AttributeMapping, DesiredState } from '../../src/sync/types.js';
+import { describeBecause } from '../../src/sync/rules.js';
+import type { AttributeMapping, DesiredState, DirectoryUser } from '../../src/sync/types.js';
 import { binding, group, rulesConfig, user } from './builders.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -203,4 +204,67 @@ t.test('mapAttributes: root fields, app_metadata keys, fallbacks, nulls and warn
 t.test('a mapped-but-absent attribute is null so the planner can unset it', async (t) => {
   const d = deriveDesiredState(user({ resource: { userName: 'alice@acme.test', name: { givenName: 'Alice' } } }), binding(), rules);
   t.same(d.profile, { given_name: 'Alice', family_name: null });
+});
+
+const ADMIN = 'token:delegated-1';
+const over = (o: Partial<NonNullable<DirectoryUser['override']>>): DirectoryUser['override'] => ({ blocked: false, removedFromOrg: false, erase: false, actor: ADMIN, ...o });
+
+t.test('admin block: blocked + revoke sessions, memberships and roles kept, explained by the admin', async (t) => {
+  const d = deriveDesiredState(user({ groups: [admins], override: over({ blocked: true }) }), binding(), rules);
+  t.same([d.exists, d.blocked, d.revokeSessions, d.deleteUser], [true, true, true, false]);
+  t.same(roleNames(d, 'acme'), ['admin'], 'org roles kept so an unblock restores everything');
+  t.same(d.tenantRoles.map((r) => r.name), ['ops']);
+  t.same(d.lifecycle, [{ kind: 'admin', action: 'blocked', actor: ADMIN }]);
+  t.equal(describeBecause(d.lifecycle), 'blocked by admin token:delegated-1');
+
+  const both = deriveDesiredState(user({ active: false, override: over({ blocked: true }) }), binding(), rules);
+  t.same(both.lifecycle, [{ kind: 'deprovision', policy: 'deactivated' }, { kind: 'admin', action: 'blocked', actor: ADMIN }], 'both reasons kept');
+
+  const lifted = deriveDesiredState(user({ active: false, override: over({}) }), binding(), rules);
+  t.equal(lifted.blocked, true, 'an override with no flag leaves the directory\'s block');
+  t.same(lifted.lifecycle, [{ kind: 'deprovision', policy: 'deactivated' }]);
+});
+
+t.test('admin remove-from-org: no membership and no tenant role of this tenant; the block is the directory\'s', async (t) => {
+  const d = deriveDesiredState(user({ groups: [admins], override: over({ removedFromOrg: true }) }), binding(), rules);
+  t.same([d.exists, d.blocked, d.deleteUser], [true, false, false], 'the user stays and is not blocked');
+  t.equal(d.revokeSessions, true, 'sessions go with the membership (as with the remove-from-org policy)');
+  t.same(d.organizations, []);
+  t.same(d.tenantRoles, []);
+  t.same(d.managed, managedScope(binding(), rules), 'still authoritative for the same scope, so the planner removes');
+  t.same(d.lifecycle, [{ kind: 'admin', action: 'removed-from-org', actor: ADMIN }]);
+
+  const inactive = deriveDesiredState(user({ active: false, groups: [admins], override: over({ removedFromOrg: true }) }), binding(), rules);
+  t.equal(inactive.blocked, true, 'directory active:false still blocks');
+
+  const shared = deriveDesiredState(user({ groups: [admins, eu], override: over({ removedFromOrg: true }) }), binding({ userModel: 'shared' }), rules);
+  t.same(shared.organizations, [], 'every org this tenant grants, not just the binding org');
+  t.same(shared.appMetadata, { organizations: [] }, 'our orgs leave app_metadata.organizations');
+
+  const blockedToo = deriveDesiredState(user({ override: over({ blocked: true, removedFromOrg: true }) }), binding(), rules);
+  t.same([blockedToo.blocked, blockedToo.organizations.length], [true, 0]);
+  t.same(blockedToo.lifecycle.map((p) => p.kind === 'admin' && p.action), ['blocked', 'removed-from-org']);
+});
+
+t.test('admin erase: the Auth0 user is deleted whatever the deprovision policy', async (t) => {
+  for (const deprovision of ['block', 'remove-from-org', 'delete'] as const) {
+    const d = deriveDesiredState(user({ deleted: true, active: false, groups: [admins], override: over({ erase: true, blocked: true }) }), binding({ deprovision }), rules);
+    t.same([d.exists, d.blocked, d.revokeSessions, d.deleteUser], [false, false, false, true], `policy ${deprovision}`);
+    t.same(d.organizations, []);
+    t.same(d.tenantRoles, []);
+    t.same(d.lifecycle, [{ kind: 'admin', action: 'erased', actor: ADMIN }]);
+  }
+  const live = deriveDesiredState(user({ override: over({ erase: true }) }), binding(), rules);
+  t.equal(live.deleteUser, true, 'erase wins over an active directory user too');
+});
+
+t.test('deriveDesiredState is pure with an override: the input is not modified and results do not share state', async (t) => {
+  const input = user({ groups: [admins], override: over({ blocked: true, removedFromOrg: true }) });
+  const copy = structuredClone(input);
+  const first = deriveDesiredState(input, binding(), rules);
+  const expected = structuredClone(first);
+  first.lifecycle.push({ kind: 'binding' });
+  first.organizations.push({ name: 'x', roles: [], because: [] });
+  t.same(input, copy, 'input untouched');
+  t.same(deriveDesiredState(input, binding(), rules), expected, 'a second derivation is unaffected by changes to the first result');
 });

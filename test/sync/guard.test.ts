@@ -1,5 +1,7 @@
 import t from 'tap';
 import { sql } from 'kysely';
+import { applyUserAction, eraseUser } from '../../src/admin/user-actions.js';
+import { queueDirectoryEvents } from '../../src/sync/events.js';
 import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
 import { runProvisio } from '../helpers/cli.js';
 import { scimUser, setActive, syncHarness, userSyncRow, type SyncHarness } from '../helpers/sync.js';
@@ -96,5 +98,33 @@ t.test('a single deactivation below the threshold is not held', async (t) => {
   await h.settle();
   t.same(await holds(h), [], 'two departures with minUsers 2: nothing held');
   t.equal(h.auth0User('user4@acme.test')!.blocked, true);
+  t.equal(h.worker.counts.failed, 0);
+});
+
+t.test('admin overrides are not held by the guard; an IdP deprovision under an override still is', async (t) => {
+  const h = await syncHarness(t);
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push(await scimUser(h, `user${i}@acme.test`));
+  // Any IdP deprovision trips this guard.
+  await h.bind(undefined, undefined, { maxShare: 0, windowMinutes: 60, minUsers: 0 });
+  await h.settle();
+  const events = queueDirectoryEvents(h.queue);
+  await setActive(h, ids[0]!, false);
+  await h.settle();
+  t.same(await holds(h), [ids[0]], 'the IdP deactivation is held');
+
+  await applyUserAction(h.database.db, events, h.tenantId, ids[1]!, 'block', 'token:admin');
+  await applyUserAction(h.database.db, events, h.tenantId, ids[2]!, 'remove-from-org', 'token:admin');
+  const erased = h.auth0User('user3@acme.test')!.user_id as string;
+  await eraseUser(h.database.db, events, h.tenantId, ids[3]!, 'token:admin');
+  await h.settle();
+  t.equal(h.auth0User('user1@acme.test')!.blocked, true, 'admin block applied while the guard holds the tenant');
+  t.notOk(h.org('acme')!.members.has(h.auth0User('user2@acme.test')!.user_id as string), 'admin removal applied');
+  t.equal(h.emulator.emulator.state.users.get(erased), undefined, 'erasure applied');
+
+  await applyUserAction(h.database.db, events, h.tenantId, ids[0]!, 'block', 'token:admin');
+  await h.settle();
+  t.same(await holds(h), [ids[0]], 'the deactivated user stays held: its deprovision is the IdP\'s too');
+  t.not(h.auth0User('user0@acme.test')!.blocked, true, 'not blocked while held');
   t.equal(h.worker.counts.failed, 0);
 });
