@@ -1,3 +1,5 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
@@ -6,9 +8,13 @@ import type { DatabaseHandle } from './db/client.js';
 import { migrationsApplied } from './db/migrate.js';
 import { loggerOptions } from './log.js';
 import type { Auth0Gateway } from './auth0/gateway.js';
+import { adminPlugin } from './admin/plugin.js';
 import { loginPlugin } from './login/plugin.js';
+import { TokenVerifier } from './scim/auth.js';
 import { scimPlugin } from './scim/plugin.js';
+import type { SecretBox } from './secrets.js';
 import type { DirectoryEvents } from './sync/events.js';
+import type { SyncQueue } from './sync/queue.js';
 import type { Metrics } from './metrics.js';
 
 export interface AppDependencies {
@@ -24,6 +30,12 @@ export interface AppDependencies {
   readonly gateway?: Auth0Gateway;
   /** Hard limit for Auth0 calls inside one login decision (default 3000 ms). */
   readonly loginBudgetMs?: number;
+  /** The sync's job queue: the admin API binds tenants, changes rules and queues repairs through it. */
+  readonly queue?: SyncQueue;
+  /** Seals inbound SCIM tokens of bindings made through the admin API. */
+  readonly secrets?: SecretBox;
+  /** Whether the sync worker is taking jobs; `/readyz` answers 503 once it has stopped. */
+  readonly syncRunning?: () => boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,19 +52,39 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: config.scim.maxBodyBytes,
+    // The admin API's schemas reject unknown body fields (a typo must not be silently dropped); SCIM
+    // routes validate bodies themselves and ignore unknown attributes on purpose (README "Choices").
+    ajv: { customOptions: { removeAdditional: false } },
   });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Provisio admin API', version: '1', description: 'Operators and delegated org admins: tenants, tokens, Auth0 binding, role rules, users. SCIM 2.0 itself is under /scim/v2/<tenant> (RFC 7644).' },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'pva_… admin token: operator (every tenant) or delegated (one tenant)' },
+          auth0AccessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Auth0 RS256 access token with provisio:admin or provisio:org-admin (ADMIN_JWT_ISSUER/AUDIENCE)' },
+        },
+      },
+    },
+    // Only the admin API and the probes are described here; SCIM is described by its own discovery endpoints.
+    transform: ({ schema, url }) => ({ schema: url.startsWith('/v1/admin') || ['/healthz', '/readyz'].includes(url) ? schema : { ...schema, hide: true }, url }),
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { tags: ['probes'], summary: 'The process is up' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['probes'], summary: 'Database reachable, migrations applied, sync worker running' } }, async (_request, reply) => {
+    const sync = deps.syncRunning ? (deps.syncRunning() ? 'running' : 'stopped') : 'disabled';
     try {
-      const ready = await migrationsApplied(database.db);
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'migrations pending', database: database.kind });
+      const migrated = await migrationsApplied(database.db);
+      const status = !migrated ? 'migrations pending' : sync === 'stopped' ? 'sync worker stopped' : 'ready';
+      return reply.code(status === 'ready' ? 200 : 503).send({ status, database: database.kind, sync });
     } catch {
-      return reply.code(503).send({ status: 'database unreachable', database: database.kind });
+      return reply.code(503).send({ status: 'database unreachable', database: database.kind, sync });
     }
   });
 
@@ -61,8 +93,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   }
 
+  // One verifier, so a SCIM token revoked through the admin API stops working here at once.
+  const scimTokens = new TokenVerifier(database.db, config.scim.tokenCacheMs);
   await app.register(scimPlugin, {
     ...(metrics ? { metrics } : {}),
+    verifier: scimTokens,
     db: database.db,
     settings: config.scim,
     publicUrl: config.publicUrl,
@@ -74,5 +109,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       ...(deps.loginBudgetMs !== undefined ? { budgetMs: deps.loginBudgetMs } : {}),
     });
   }
+  await app.register(adminPlugin, {
+    prefix: '/v1/admin',
+    db: database.db,
+    scimTokens,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(config.adminJwt ? { adminJwt: config.adminJwt } : {}),
+    ...(deps.queue ? { queue: deps.queue } : {}),
+    ...(deps.gateway ? { gateway: deps.gateway } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
+    ...(deps.secrets ? { secrets: deps.secrets } : {}),
+  });
   return app as unknown as FastifyInstance;
 }

@@ -23,6 +23,18 @@ export interface Config {
    * `POST /v1/auth0/post-login` decision endpoint is not served.
    */
   readonly actionSecret?: string;
+  /** Auth0-issued RS256 access tokens accepted on `/v1/admin` (absent: admin API tokens only). */
+  readonly adminJwt?: AdminJwtConfig;
+}
+
+export interface AdminJwtConfig {
+  /** The `iss` claim, e.g. `https://acme.eu.auth0.com/` (Auth0 ends it with a slash). */
+  readonly issuer: string;
+  /** The `aud` claim: the identifier of the API created in Auth0 for Provisio. */
+  readonly audience: string;
+  readonly jwksUrl: string;
+  /** How long signing keys are cached; an unknown `kid` is fetched at once. */
+  readonly jwksCacheSeconds: number;
 }
 
 export interface Auth0Config {
@@ -68,6 +80,14 @@ function integer(env: Env, key: string, fallback: number, min: number, max: numb
   const n = Number(raw.trim());
   if (n < min || n > max) throw new ConfigError(`${key} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function boolean(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${key} must be true or false, got "${raw}"`);
 }
 
 function url(env: Env, key: string, protocols: readonly string[]): string | undefined {
@@ -128,6 +148,22 @@ function actionSecret(env: Env): string | undefined {
   return raw;
 }
 
+/** ADMIN_JWT_ISSUER + ADMIN_JWT_AUDIENCE together, or neither. */
+function adminJwtConfig(env: Env): AdminJwtConfig | undefined {
+  const issuer = url(env, 'ADMIN_JWT_ISSUER', ['https:', 'http:']);
+  const audience = env.ADMIN_JWT_AUDIENCE;
+  const jwksUrl = url(env, 'ADMIN_JWKS_URL', ['https:', 'http:']);
+  if (!issuer && !audience && !jwksUrl) return undefined;
+  if (!issuer || !audience) throw new ConfigError('ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE must both be set to accept Auth0 access tokens on the admin API');
+  return {
+    issuer,
+    audience,
+    // Auth0 publishes a tenant's signing keys at <issuer>.well-known/jwks.json.
+    jwksUrl: jwksUrl ?? new URL('.well-known/jwks.json', issuer.endsWith('/') ? issuer : `${issuer}/`).href,
+    jwksCacheSeconds: integer(env, 'ADMIN_JWKS_CACHE_SECONDS', 600, 0, 86_400),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
@@ -138,11 +174,13 @@ export function loadConfig(env: Env = process.env): Config {
   const maxPageSize = integer(env, 'SCIM_MAX_PAGE_SIZE', 1000, 1, 10_000);
   const defaultPageSize = integer(env, 'SCIM_DEFAULT_PAGE_SIZE', Math.min(100, maxPageSize), 1, maxPageSize);
   const secret = actionSecret(env);
+  const adminJwt = adminJwtConfig(env);
   return {
+    ...(adminJwt ? { adminJwt } : {}),
     auth0: auth0Config(env),
     ...(env.PROVISIO_ENCRYPTION_KEY ? { encryptionKey: encryptionKey(env.PROVISIO_ENCRYPTION_KEY) } : {}),
     sync: {
-      enabled: (env.SYNC_ENABLED ?? 'true') !== 'false',
+      enabled: boolean(env, 'SYNC_ENABLED', true),
       queueSchema: identifier(env, 'QUEUE_SCHEMA', 'pgboss'),
       retryLimit: integer(env, 'SYNC_RETRY_LIMIT', 8, 0, 100),
       jobExpireSeconds: integer(env, 'SYNC_JOB_EXPIRE_SECONDS', 300, 10, 86_400),

@@ -8,8 +8,12 @@ import { issueToken, type IssueOptions, type TokenInfo } from './tokens.js';
 /** Tenant names are URL slugs: they appear in `/scim/v2/<name>`. */
 const NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** A tenant operation the caller got wrong: `kind` tells the admin API which status to answer. */
 export class TenantInputError extends Error {
   override name = 'TenantInputError';
+  constructor(message: string, readonly kind: 'invalid' | 'not-found' | 'conflict' = 'invalid') {
+    super(message);
+  }
 }
 
 export interface TenantInfo {
@@ -17,10 +21,13 @@ export interface TenantInfo {
   readonly name: string;
   readonly displayName: string;
   readonly createdAt: string;
+  /** The pinned IdP dialect (`auto`: recognised from each request). */
+  readonly scimDialect: string;
 }
 
 export function tenantInfo(row: TenantRow): TenantInfo {
-  return { id: row.id, name: row.name, displayName: row.display_name, createdAt: row.created_at.toISOString() };
+  const dialect = row.settings.scimDialect;
+  return { id: row.id, name: row.name, displayName: row.display_name, createdAt: row.created_at.toISOString(), scimDialect: typeof dialect === 'string' ? dialect : 'auto' };
 }
 
 export function validateTenantName(name: string): void {
@@ -40,7 +47,7 @@ export async function createTenant(
     try {
       row = await repo.insertTenant(trx, { id: uuidv7(), name: input.name, displayName: input.displayName ?? input.name });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new TenantInputError(`tenant "${input.name}" already exists`);
+      if (isUniqueViolation(err)) throw new TenantInputError(`tenant "${input.name}" already exists`, 'conflict');
       throw err;
     }
     const issued = await issueToken(trx, row.id, input.token);
@@ -50,7 +57,7 @@ export async function createTenant(
 
 export async function requireTenant(db: Kysely<Database>, name: string): Promise<TenantRow> {
   const row = await repo.findTenantByName(db, name);
-  if (!row) throw new TenantInputError(`no tenant named "${name}"`);
+  if (!row) throw new TenantInputError(`no tenant named "${name}"`, 'not-found');
   return row;
 }
 

@@ -11,8 +11,8 @@ import { Auth0ConflictError, Auth0NotFoundError, classifyAuth0Error, type Auth0R
 import { createInboundScimUser, type InboundScimUser } from './inbound-scim.js';
 import { RateBudget, type Auth0Bucket, type BudgetClock } from './rate-budget.js';
 import {
-  boolField, idsOf, rolesOf, stringField, toOrganization, toUser,
-  type Auth0Organization, type Auth0User, type Auth0UserPatch, type CreateDatabaseUserInput, type InvitationInput, type ResolvedRoles,
+  boolField, idsOf, rolesOf, stringField, toInvitation, toOrganization, toUser,
+  type Auth0Invitation, type Auth0Organization, type Auth0User, type Auth0UserPatch, type CreateDatabaseUserInput, type InvitationInput, type ResolvedRoles,
 } from './types.js';
 
 /** Options of `Auth0Gateway`. */
@@ -288,6 +288,26 @@ export class Auth0Gateway {
     };
     const data = await this.call(op, 'org_invitations', key, () => this.client.organizations.invitations.create(orgId, body, NO_RETRY).withRawResponse());
     return { id: stringField(data, 'id', op), invitation_url: stringField(data, 'invitation_url', op) };
+  }
+
+  /** Pending invitations of the org, all pages (§1.4). */
+  async listInvitations(orgId: string, key: string): Promise<Auth0Invitation[]> {
+    const op = 'GET /organizations/{id}/invitations';
+    const items = await this.offsetPages(op, 'org_invitations', key,
+      (page) => this.client.organizations.invitations.list(orgId, { page, per_page: PAGE, include_totals: true }, NO_RETRY));
+    return items.map((i) => toInvitation(i, op));
+  }
+
+  /** Withdraws an invitation; false when Auth0 has no such invitation (404). */
+  async deleteInvitation(orgId: string, invitationId: string, key: string): Promise<boolean> {
+    try {
+      await this.call('DELETE /organizations/{id}/invitations/{invitation_id}', 'org_invitations', key,
+        () => this.client.organizations.invitations.delete(orgId, invitationId, NO_RETRY).withRawResponse());
+      return true;
+    } catch (err) {
+      if (err instanceof Auth0NotFoundError) return false;
+      throw err;
+    }
   }
 
   // ── tenant roles ─────────────────────────────────────────────────────────────────────────────

@@ -77,6 +77,17 @@ export interface InvitationInput {
   app_metadata?: Record<string, unknown>;
 }
 
+/** An organization invitation as listed (the fields an org admin needs to recognise and withdraw it). */
+export interface Auth0Invitation {
+  id: string;
+  email: string;
+  inviter: string | undefined;
+  roles: string[];
+  createdAt: string | undefined;
+  expiresAt: string | undefined;
+  invitationUrl: string | undefined;
+}
+
 type Rec = Record<string, unknown>;
 
 function isRecord(v: unknown): v is Rec {
@@ -111,6 +122,21 @@ export function toUser(data: unknown, operation: string): Auth0User {
 }
 
 /** Checks an organization object. */
+export function toInvitation(data: unknown, operation: string): Auth0Invitation {
+  if (!isRecord(data) || !str(data['id'])) throw malformed(operation, 'id');
+  const invitee = isRecord(data['invitee']) ? data['invitee'] : {};
+  const inviter = isRecord(data['inviter']) ? data['inviter'] : {};
+  return {
+    id: str(data['id']) ?? '',
+    email: str(invitee['email']) ?? '',
+    inviter: str(inviter['name']),
+    roles: Array.isArray(data['roles']) ? data['roles'].filter((r): r is string => typeof r === 'string') : [],
+    createdAt: str(data['created_at']),
+    expiresAt: str(data['expires_at']),
+    invitationUrl: str(data['invitation_url']),
+  };
+}
+
 export function toOrganization(data: unknown, operation: string): Auth0Organization {
   if (!isRecord(data) || !str(data['id']) || !str(data['name'])) throw malformed(operation, 'id/name');
   const metadata: Record<string, string> = {};

@@ -7,6 +7,7 @@ import { ConfigError } from '../config.js';
 import { DatabaseLockedError } from '../db/client.js';
 import { SyncConfigError } from '../sync/config.js';
 import { CliError, processIo, type CliIo } from './io.js';
+import { registerAdminTokenCommands } from './admin-token.js';
 import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
@@ -25,6 +26,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerMigrateCommand(program, io);
   registerTenantCommands(program, io);
   registerTokenCommands(program, io);
+  registerAdminTokenCommands(program, io);
   registerSyncCommands(program, io);
   registerAuth0EmulatorCommand(program, io);
   for (const command of program.commands) {

@@ -6,32 +6,71 @@ import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { findTenantByName } from '../db/tenants.js';
 import { createLogger } from '../log.js';
-import { startSync } from '../sync/runtime.js';
+import { startSync, type SyncRuntime } from '../sync/runtime.js';
+import { bindTenant } from '../sync/binding.js';
+import { findSyncConfig } from '../db/sync.js';
+import { issueAdminToken } from '../admin/admin-tokens.js';
 import { createMetrics } from '../metrics.js';
+import { secretBoxFor } from '../secrets.js';
 import { advertisedUrl, type CliIo } from './io.js';
 
 const DEMO_TENANT = 'demo';
 
 /**
- * Zero-config start (no DATABASE_URL): on the first start create a `demo` tenant and print its SCIM URL
- * and token, so `npm start` gives a new user something to point an IdP or curl at.
+ * The zero-config Auth0: the in-process emulator is the only Auth0 there is, and it starts empty with
+ * new connection ids. Bind (or re-bind) the demo tenant to it at every start, keeping its rules, so
+ * its users are imported again and a new user sees SCIM writes land in "Auth0" without any setup.
  */
-async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: CliIo): Promise<void> {
+async function bindDemoToEmulator(database: DatabaseHandle, sync: SyncRuntime & { emulator: NonNullable<SyncRuntime['emulator']> }, tenantId: string): Promise<void> {
+  const stored = await findSyncConfig(database.db, tenantId);
+  const previous = stored ? (stored.binding as Record<string, unknown>) : {};
+  const { id: _staleOrgId, ...organization } = (previous.organization ?? { name: DEMO_TENANT }) as { name: string; id?: string };
+  const binding = {
+    ...previous,
+    organization,
+    connections: [{ id: sync.emulator.databaseConnection.id, name: sync.emulator.databaseConnection.name, mode: 'database' }],
+  };
+  await bindTenant(database.db, sync.queue, tenantId, { binding, ...(stored ? { rules: stored.rules, guard: stored.guard } : {}) });
+}
+
+/**
+ * Zero-config start (no DATABASE_URL): on the first start create a `demo` tenant and an operator admin
+ * token and print them, so `npm start` gives a new user something to point an IdP or curl at.
+ */
+async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: CliIo, sync: SyncRuntime | undefined): Promise<void> {
   if (config.databaseUrl) return;
   const url = scimBaseUrl(advertisedUrl(config), DEMO_TENANT);
-  if (await findTenantByName(database.db, DEMO_TENANT)) {
-    io.out(`Demo tenant: ${url}\n  (its token was printed on the first start; a new one: provisio token issue ${DEMO_TENANT} — stop the server first, see README)`);
+  const existing = await findTenantByName(database.db, DEMO_TENANT);
+  const created = existing ? undefined : await createTenant(database.db, { name: DEMO_TENANT, displayName: 'Demo tenant', token: { label: 'demo' } });
+  const tenantId = existing?.id ?? created!.tenant.id;
+  const emulatorLines: string[] = [];
+  if (sync?.emulator) {
+    await bindDemoToEmulator(database, { ...sync, emulator: sync.emulator }, tenantId);
+    emulatorLines.push(
+      `  Auth0: the built-in emulator at ${sync.emulator.baseUrl} (in memory; the demo tenant syncs into its organization "demo").`,
+      `    See what Provisio created there: curl ${sync.emulator.baseUrl}/__emulator/state`,
+    );
+  }
+  if (!created) {
+    io.out([
+      `Demo tenant: ${url}`,
+      '  (its SCIM and admin tokens were printed on the first start; new ones: provisio token issue demo, provisio admin-token issue — stop the server first, see README)',
+      ...emulatorLines,
+    ].join('\n'));
     return;
   }
-  const created = await createTenant(database.db, { name: DEMO_TENANT, displayName: 'Demo tenant', token: { label: 'demo' } });
+  const admin = await issueAdminToken(database.db, { label: 'demo operator' });
   io.out(
     [
       '',
       '  Provisio is running with zero configuration (embedded PGlite database in ' + config.dataDir + ').',
       `  Demo tenant SCIM base URL: ${url}`,
       `  Demo tenant bearer token:  ${created.token}`,
-      '  The token is shown once. Try:',
+      `  Admin API token:           ${admin.token}   (operator; API docs at ${advertisedUrl(config)}/docs)`,
+      ...emulatorLines,
+      '  The tokens are shown once. Try:',
       `    curl -H "Authorization: Bearer ${created.token}" ${url}/Users`,
+      `    curl -H "Authorization: Bearer ${admin.token}" ${advertisedUrl(config)}/v1/admin/tenants/demo/users`,
       '',
     ].join('\n'),
   );
@@ -48,7 +87,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       await migrateToLatest(database.db);
       const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
       const metrics = sync?.metrics ?? createMetrics({ db: database.db });
-      const app = await buildApp({ config, database, logger, metrics, ...(sync ? { events: sync.events, gateway: sync.gateway } : {}) });
+      const secrets = secretBoxFor(config);
+      const app = await buildApp({
+        config, database, logger, metrics,
+        ...(secrets ? { secrets } : {}),
+        ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, syncRunning: () => sync.worker.running } : {}),
+      });
       let closing = false;
       const shutdown = async (signal: string) => {
         if (closing) return;
@@ -63,6 +107,6 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       await app.listen({ port: config.port, host: config.host });
       logger.info({ database: database.kind, url: advertisedUrl(config) }, 'provisio listening');
-      await ensureDemoTenant(database, config, io);
+      await ensureDemoTenant(database, config, io, sync);
     });
 }

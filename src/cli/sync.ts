@@ -4,17 +4,16 @@ import { requireTenant } from '../admin/tenants.js';
 import { loadConfig } from '../config.js';
 import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
-import { findUserSync, listHolds, releaseHolds, syncStatusCounts } from '../db/sync.js';
+import { reconcileTenant, releaseHeldDeprovisions } from '../admin/sync-ops.js';
+import { explainUser, tenantSyncStatus, userIdByName } from '../admin/user-status.js';
 import { bindTenant } from '../sync/binding.js';
 import { parseRules, parseSyncConfig, SyncConfigError } from '../sync/config.js';
-import { deriveDesiredState } from '../sync/desired-state.js';
 import { SyncQueue } from '../sync/queue.js';
-import { describeBecause, explainRules } from '../sync/rules.js';
-import { loadDirectoryUser, loadSyncConfig } from '../sync/sync-user.js';
+import { explainRules } from '../sync/rules.js';
+import { loadSyncConfig } from '../sync/sync-user.js';
 import { CliError, printJson, withDatabase, type CliIo } from './io.js';
 import { boundTenantIds, findSyncConfig } from '../db/sync.js';
 import { Auth0Gateway } from '../auth0/gateway.js';
-import { findDrift, repairDrift } from '../sync/reconcile.js';
 
 function readJsonFile(path: string): unknown {
   try {
@@ -122,43 +121,29 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
       await withDatabase(io, async ({ db }) => {
         const row = await requireTenant(db, name);
         if (!userName) {
-          const counts = await syncStatusCounts(db, row.id);
-          const holds = await listHolds(db, row.id);
-          if (opts.json) return printJson(io, { counts, held: holds.length });
+          const { counts, held } = await tenantSyncStatus(db, row.id);
+          if (opts.json) return printJson(io, { counts, held });
           io.out(Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join('\n') || 'no users synced yet');
-          if (holds.length) io.out(`${holds.length} deprovisioning(s) held by the guard: provisio sync release ${name}`);
+          if (held) io.out(`${held} deprovisioning(s) held by the guard: provisio sync release ${name}`);
           return;
         }
-        const found = await db.selectFrom('users').select('id').where('tenant_id', '=', row.id).where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.toLowerCase())).executeTakeFirst();
-        const sync = found ? await findUserSync(db, row.id, found.id) : undefined;
-        if (!found) throw new CliError(`no user "${userName}" in tenant "${name}"`);
-        const config = await loadSyncConfig(db, row.id);
-        const user = await loadDirectoryUser(db, row.id, found.id);
-        const desired = config && user ? deriveDesiredState(user, config.binding, config.rules) : undefined;
-        const report = {
-          user: { id: found.id, userName, active: user?.active, groups: user?.groups.map((g) => g.displayName) },
-          desired: desired && {
-            exists: desired.exists,
-            blocked: desired.blocked,
-            organizations: desired.organizations.map((o) => ({ name: o.name, because: describeBecause(o.because), roles: o.roles.map((r) => ({ name: r.name, because: describeBecause(r.because) })) })),
-            tenantRoles: desired.tenantRoles.map((r) => ({ name: r.name, because: describeBecause(r.because) })),
-            warnings: desired.warnings,
-          },
-          applied: sync && { status: sync.status, auth0UserId: sync.auth0_user_id, state: sync.applied, syncedAt: sync.synced_at, lastError: sync.last_error, lastPlan: sync.last_plan },
-        };
+        const userId = await userIdByName(db, row.id, userName);
+        const report = userId ? await explainUser(db, row.id, userId) : undefined;
+        if (!userId || !report) throw new CliError(`no user "${userName}" in tenant "${name}"`);
         if (opts.json) return printJson(io, report);
-        io.out(`${userName} (${found.id}) ${user?.active ? 'active' : 'inactive'}; groups: ${report.user.groups?.join(', ') || '-'}`);
+        io.out(`${userName} (${userId}) ${report.user.active ? 'active' : 'inactive'}; groups: ${report.user.groups.join(', ') || '-'}`);
+        const { desired, applied } = report;
         if (!desired) io.out('  tenant not bound to Auth0');
         else {
-          io.out(`  desired: ${desired.exists ? (desired.blocked ? 'blocked' : 'active') : 'absent'}`);
-          for (const o of report.desired!.organizations) {
+          io.out(`  desired: ${desired.exists ? (desired.blocked ? 'blocked' : 'active') : 'absent'} — ${desired.lifecycle}`);
+          for (const o of desired.organizations) {
             io.out(`  org ${o.name} — ${o.because}`);
             for (const r of o.roles) io.out(`    role ${r.name} — ${r.because}`);
           }
-          for (const r of report.desired!.tenantRoles) io.out(`  tenant role ${r.name} — ${r.because}`);
+          for (const r of desired.tenantRoles) io.out(`  tenant role ${r.name} — ${r.because}`);
           for (const w of desired.warnings) io.out(`  warning: ${w}`);
         }
-        if (sync) io.out(`  applied: ${sync.status}${sync.auth0_user_id ? ` as ${sync.auth0_user_id}` : ''}${sync.synced_at ? ` at ${sync.synced_at.toISOString()}` : ''}${sync.last_error ? `\n  last error: ${sync.last_error}` : ''}`);
+        if (applied) io.out(`  applied: ${applied.status}${applied.auth0UserId ? ` as ${applied.auth0UserId}` : ''}${applied.syncedAt ? ` at ${applied.syncedAt}` : ''}${applied.lastError ? `\n  last error: ${applied.lastError}` : ''}`);
       });
     });
 
@@ -175,9 +160,10 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
         const tenants = opts.tenant ? [await requireTenant(database.db, opts.tenant)] : await database.db.selectFrom('tenants').selectAll().where('id', 'in', (await boundTenantIds(database.db)).concat('00000000-0000-0000-0000-000000000000')).execute();
         const report: { tenant: string; drift: { userId: string; actions: { type: string; reason: string }[] }[] }[] = [];
         for (const tenant of tenants) {
-          const drift = await findDrift(database.db, gateway, tenant.id);
-          report.push({ tenant: tenant.name, drift: drift.map((d) => ({ userId: d.userId, actions: d.actions.map((a) => ({ type: a.type, reason: a.reason })) })) });
-          if (!opts.dryRun && drift.length > 0) await withQueue(io, database, (queue) => repairDrift(database.db, queue, tenant.id, drift));
+          const drift = opts.dryRun
+            ? await reconcileTenant(database.db, gateway, undefined, tenant.id, true)
+            : await withQueue(io, database, (queue) => reconcileTenant(database.db, gateway, queue, tenant.id, false));
+          report.push({ tenant: tenant.name, drift });
         }
         if (opts.json) return printJson(io, { dryRun: Boolean(opts.dryRun), tenants: report });
         for (const t of report) {
@@ -196,16 +182,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .action(async (name: string, opts: { json?: boolean }) => {
       await withDatabase(io, async (database) => {
         const row = await requireTenant(database.db, name);
-        const released = await withQueue(io, database, async (queue) => {
-          await queue.ensureTenantQueue(row.id);
-          return database.db.transaction().execute(async (trx) => {
-            const ids = await releaseHolds(trx, row.id);
-            // Released users sync without the guard: their job finds no hold and the guard only counts new changes.
-            await trx.updateTable('user_sync').set({ status: 'pending', changed_at: new Date(0) }).where('tenant_id', '=', row.id).where('user_id', 'in', ids.length ? ids : ['00000000-0000-0000-0000-000000000000']).execute();
-            await queue.enqueue(trx, row.id, ids);
-            return ids;
-          });
-        });
+        const released = await withQueue(io, database, (queue) => releaseHeldDeprovisions(database.db, queue, row.id));
         if (opts.json) return printJson(io, { released: released.length });
         io.out(`${released.length} held deprovisioning(s) released.`);
       });

@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, typ
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-sync.js';
 import * as m0003 from './migrations/0003-resource-counts.js';
+import * as m0004 from './migrations/0004-admin.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-sync': m0002,
   '0003-resource-counts': m0003,
+  '0004-admin': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -10,6 +10,9 @@ export interface Database {
   tenant_sync_config: TenantSyncConfigTable;
   user_sync: UserSyncTable;
   sync_holds: SyncHoldTable;
+  admin_tokens: AdminTokenTable;
+  user_admin_overrides: UserAdminOverrideTable;
+  admin_audit: AdminAuditTable;
 }
 
 type Json<T> = ColumnType<T, string, string>;
@@ -119,3 +122,44 @@ export type TenantUpdate = Updateable<TenantTable>;
 export type ScimTokenRow = Selectable<ScimTokenTable>;
 export type UserRow = Selectable<UserTable>;
 export type GroupRow = Selectable<GroupTable>;
+
+/** An admin API token: `tenant_id` null is an operator token (every tenant), else a delegated org-admin token. */
+export interface AdminTokenTable {
+  id: string;
+  tenant_id: string | null;
+  label: string;
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  token_hash: Buffer;
+  token_prefix: string;
+  created_at: Generated<Date>;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** What an admin decided about a directory user, on top of what the IdP says (src/admin/user-actions.ts). */
+export interface UserAdminOverrideTable {
+  tenant_id: string;
+  user_id: string;
+  blocked: Generated<boolean>;
+  removed_from_org: Generated<boolean>;
+  /** GDPR erasure requested: the Auth0 user is deleted whatever the deprovision policy says. */
+  erase: Generated<boolean>;
+  actor: string;
+  reason: string | null;
+  updated_at: Timestamp;
+}
+
+export interface AdminAuditTable {
+  tenant_id: string;
+  id: string;
+  at: Generated<Date>;
+  /** Who: `token:<id>` or `jwt:<sub>`. */
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export type AdminTokenRow = Selectable<AdminTokenTable>;
+export type UserAdminOverrideRow = Selectable<UserAdminOverrideTable>;

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, TenantRow } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -32,4 +32,17 @@ export async function updateTenantDisplayName(db: Db, id: string, displayName: s
 export async function deleteTenant(db: Db, id: string): Promise<boolean> {
   const result = await db.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+/** Sets (or with `undefined`, removes) one key of the tenant's settings, e.g. `scimDialect`. */
+export async function setTenantSetting(db: Db, id: string, key: string, value: string | undefined): Promise<TenantRow | undefined> {
+  return db
+    .updateTable('tenants')
+    .set((eb) => ({
+      settings: value === undefined ? sql<string>`settings - ${key}` : sql<string>`settings || jsonb_build_object(${key}::text, ${value}::text)`,
+      updated_at: new Date(),
+    }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
 }

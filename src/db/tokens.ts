@@ -69,3 +69,18 @@ export async function touchToken(db: Db, tenantId: string, id: string, now: Date
     .where('id', '=', id)
     .execute();
 }
+
+/** Ends a token's life at `at` unless it already ends sooner (rotation with an overlap window). */
+export async function expireTokenBy(db: Db, tenantId: string, id: string, at: Date): Promise<ScimTokenRow | undefined> {
+  return db
+    .updateTable('scim_tokens')
+    .set((eb) => ({ expires_at: eb.fn('least', [eb.fn.coalesce('expires_at', eb.val(at)), eb.val(at)]) }))
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findToken(db: Db, tenantId: string, id: string): Promise<ScimTokenRow | undefined> {
+  return db.selectFrom('scim_tokens').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}

@@ -16,6 +16,8 @@ export interface SyncRuntime {
   readonly events: DirectoryEvents;
   /** Where Auth0 calls go: the configured domain, or the in-process emulator's URL. */
   readonly target: string;
+  /** The in-process emulator of the zero-config start (absent with a configured Auth0 tenant). */
+  readonly emulator?: { readonly baseUrl: string; readonly databaseConnection: { id: string; name: string } };
   stop(): Promise<void>;
 }
 
@@ -26,10 +28,12 @@ export interface SyncRuntime {
 export async function startSync(config: Config, database: DatabaseHandle, logger: Logger, metrics?: (gateway: Auth0Gateway) => Metrics): Promise<SyncRuntime & { metrics?: Metrics }> {
   let auth0 = config.auth0;
   let closeEmulator: (() => Promise<void>) | undefined;
+  let emulatorInfo: SyncRuntime['emulator'];
   if (!auth0) {
     const { startAuth0Emulator } = await import('../auth0/emulator/server.js');
     const emulator = await startAuth0Emulator({ plan: 'enterprise' });
     closeEmulator = () => emulator.close();
+    emulatorInfo = { baseUrl: emulator.baseUrl, databaseConnection: emulator.connections.database };
     auth0 = { domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' };
     logger.warn(
       { emulator: emulator.baseUrl, databaseConnection: emulator.connections.database, enterpriseConnection: { id: emulator.connections.enterprise.id, name: emulator.connections.enterprise.name } },
@@ -49,6 +53,7 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
     ...(built ? { metrics: built } : {}),
     events: queueDirectoryEvents(queue),
     target: auth0.baseUrl ?? `https://${auth0.domain}`,
+    ...(emulatorInfo ? { emulator: emulatorInfo } : {}),
     stop: async () => {
       await worker.stop();
       await queue.stop();

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Auth0Gateway } from '../../src/auth0/gateway.js';
 import { createManagementClient } from '../../src/auth0/client.js';
@@ -22,6 +23,8 @@ interface TapLike {
 }
 
 export interface SyncHarness {
+  /** The app with SCIM and the admin API wired to this harness's queue and gateway. */
+  readonly app: FastifyInstance;
   readonly database: DatabaseHandle;
   readonly scim: ScimClient;
   readonly tenantId: string;
@@ -62,7 +65,7 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
   const secrets = SecretBox.fromKey(randomBytes(32).toString('base64'));
   const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50, secrets });
   const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0' });
-  const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue) });
+  const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue), queue, gateway, secrets });
   t.teardown(() => app.close());
   const created = await createTenant(database.db, { name: 'acme' });
   const tenantId = created.tenant.id;
@@ -83,7 +86,7 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
   t.teardown(() => worker.stop());
 
   return {
-    database, scim, tenantId, emulator, gateway, queue, worker, queueSchema: schema,
+    app, database, scim, tenantId, emulator, gateway, queue, worker, queueSchema: schema,
     bind: async (binding, rules, guard) => {
       await bindTenant(database.db, queue, tenantId, {
         binding: binding ?? {

@@ -1,0 +1,104 @@
+import type { FastifyRequest } from 'fastify';
+import { recordAudit } from '../audit.js';
+import { CursorError, findDirectoryUser, listDirectoryUsers } from '../directory-users.js';
+import { AdminError } from '../errors.js';
+import { SECURITY, type AdminRoutes } from '../plugin.js';
+import { commonErrors, looseObject, tenantParams, userSummarySchema } from '../schemas.js';
+import { applyUserAction, eraseUser, UserActionError, type UserAction } from '../user-actions.js';
+import { explainUser } from '../user-status.js';
+
+const SYNC_STATUSES = ['pending', 'synced', 'awaiting-login', 'held', 'failed', 'deleted', 'unbound'] as const;
+
+const userParams = {
+  type: 'object', required: ['tenant', 'id'],
+  properties: { ...tenantParams.properties, id: { type: 'string', format: 'uuid', description: 'The SCIM id of the user' } },
+} as const;
+
+const ACTIONS: Record<UserAction, string> = {
+  block: 'Block the user in Auth0 and revoke their sessions, whatever the IdP says, until unblocked',
+  unblock: 'Lift an admin block (the user stays blocked while the IdP says active:false)',
+  'remove-from-org': 'Remove the user from the organization and its roles, and keep them out, until added back',
+  'add-to-org': 'Lift a removal: membership and roles follow the IdP and the rules again',
+};
+
+/** A customer admin's view of their directory users, and the overrides they may apply (docs/admin-api.md). */
+export function registerUserRoutes(r: AdminRoutes): void {
+  const { app, options } = r;
+  const { db } = options;
+
+  const actionFailed = (err: unknown): never => {
+    if (err instanceof UserActionError) throw new AdminError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message);
+    throw err;
+  };
+
+  app.get('/tenants/:tenant/users', {
+    schema: {
+      tags: ['users'], summary: 'Directory users with their sync status, in userName order', security: SECURITY, params: tenantParams,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          cursor: { type: 'string', maxLength: 1024, description: 'The `next` of the previous page' },
+          status: { type: 'string', enum: [...SYNC_STATUSES] },
+          search: { type: 'string', minLength: 1, maxLength: 254, description: 'Prefix of the userName or email' },
+        },
+      },
+      response: { 200: { type: 'object', properties: { users: { type: 'array', items: userSummarySchema }, next: { type: ['string', 'null'] } } }, ...commonErrors },
+    },
+  }, async (request) => {
+    const row = await r.tenant(request);
+    const query = request.query as { limit: number; cursor?: string; status?: (typeof SYNC_STATUSES)[number]; search?: string };
+    try {
+      return await listDirectoryUsers(db, row.id, query);
+    } catch (err) {
+      if (err instanceof CursorError) throw AdminError.invalid(err.message);
+      throw err;
+    }
+  });
+
+  app.get('/tenants/:tenant/users/:id', {
+    schema: {
+      tags: ['users'], summary: 'One user: sync state, and the reason for each membership and role', security: SECURITY, params: userParams,
+      response: { 200: { type: 'object', properties: { user: userSummarySchema, explanation: looseObject } }, ...commonErrors },
+    },
+  }, async (request) => {
+    const row = await r.tenant(request);
+    const { id } = request.params as { id: string };
+    const [user, explanation] = await Promise.all([findDirectoryUser(db, row.id, id), explainUser(db, row.id, id)]);
+    if (!user) throw AdminError.notFound(`Tenant "${row.name}" has no user ${id}`);
+    return { user, explanation };
+  });
+
+  for (const action of Object.keys(ACTIONS) as UserAction[]) {
+    app.post(`/tenants/:tenant/users/:id/${action}`, {
+      schema: {
+        tags: ['users'], summary: ACTIONS[action], security: SECURITY, params: userParams,
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
+        response: { 200: { type: 'object', properties: { user: userSummarySchema, queued: { type: 'boolean', description: 'False when the tenant is not bound to Auth0' } } }, ...commonErrors },
+      },
+    }, async (request: FastifyRequest) => {
+      const principal = r.principal(request);
+      const row = await r.tenant(request);
+      const { id } = request.params as { id: string };
+      const reason = (request.body as { reason?: string } | null)?.reason;
+      const result = await applyUserAction(db, options.events, row.id, id, action, principal.actor, reason).catch(actionFailed);
+      await recordAudit(db, row.id, principal, `user.${action}`, id, reason ? { reason } : {});
+      return { user: await findDirectoryUser(db, row.id, id), queued: result.queued };
+    });
+  }
+
+  app.delete('/tenants/:tenant/users/:id', {
+    schema: {
+      tags: ['users'], summary: 'Erase the user (GDPR): deleted from Auth0 and from Provisio',
+      description: 'Unassign the user in the IdP first: an IdP that still assigns them provisions them again as a new user. 202 when the Auth0 deletion is queued, 204 when nothing was left to do in Auth0.',
+      security: SECURITY, params: userParams, response: { 202: { type: 'object', properties: { queued: { type: 'boolean' } } }, 204: { type: 'null' }, ...commonErrors },
+    },
+  }, async (request, reply) => {
+    const principal = r.principal(request);
+    const row = await r.tenant(request);
+    const { id } = request.params as { id: string };
+    const result = await eraseUser(db, options.events, row.id, id, principal.actor).catch(actionFailed);
+    await recordAudit(db, row.id, principal, 'user.erase', id);
+    return result.queued ? reply.code(202).send({ queued: true }) : reply.code(204).send();
+  });
+}

@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { findUserSync, listHolds, syncStatusCounts } from '../db/sync.js';
+import { deriveDesiredState } from '../sync/desired-state.js';
+import { describeBecause } from '../sync/rules.js';
+import { loadDirectoryUser, loadSyncConfig } from '../sync/sync-user.js';
+
+/** "Why does Alice have role X in org Y": the desired state with the reason for each part, and what was applied. */
+export interface UserExplanation {
+  readonly user: { readonly id: string; readonly userName: string; readonly active: boolean; readonly groups: string[] };
+  readonly desired?: {
+    readonly exists: boolean;
+    readonly blocked: boolean;
+    /** Why the user exists, is blocked or deleted: the binding, an IdP deprovision, or an admin override. */
+    readonly lifecycle: string;
+    readonly organizations: { name: string; because: string; roles: { name: string; because: string }[] }[];
+    readonly tenantRoles: { name: string; because: string }[];
+    readonly warnings: readonly string[];
+  };
+  readonly applied?: {
+    readonly status: string;
+    readonly auth0UserId: string | null;
+    readonly state: Record<string, unknown> | null;
+    readonly syncedAt: string | null;
+    readonly lastError: string | null;
+    readonly lastPlan: unknown[] | null;
+  };
+}
+
+/** Explains one directory user; undefined when the tenant has no such user. */
+export async function explainUser(db: Kysely<Database>, tenantId: string, userId: string): Promise<UserExplanation | undefined> {
+  const user = await loadDirectoryUser(db, tenantId, userId);
+  if (!user || user.deleted) return undefined;
+  const [config, sync] = await Promise.all([loadSyncConfig(db, tenantId), findUserSync(db, tenantId, userId)]);
+  const desired = config ? deriveDesiredState(user, config.binding, config.rules) : undefined;
+  return {
+    user: { id: user.id, userName: user.userName, active: user.active, groups: user.groups.map((g) => g.displayName) },
+    ...(desired
+      ? {
+          desired: {
+            exists: desired.exists,
+            blocked: desired.blocked,
+            lifecycle: describeBecause(desired.lifecycle),
+            organizations: desired.organizations.map((o) => ({
+              name: o.name, because: describeBecause(o.because), roles: o.roles.map((r) => ({ name: r.name, because: describeBecause(r.because) })),
+            })),
+            tenantRoles: desired.tenantRoles.map((r) => ({ name: r.name, because: describeBecause(r.because) })),
+            warnings: desired.warnings,
+          },
+        }
+      : {}),
+    ...(sync
+      ? {
+          applied: {
+            status: sync.status, auth0UserId: sync.auth0_user_id, state: sync.applied, syncedAt: sync.synced_at?.toISOString() ?? null,
+            lastError: sync.last_error, lastPlan: sync.last_plan,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The id of the user with this userName (case-insensitive, as SCIM compares it). */
+export async function userIdByName(db: Kysely<Database>, tenantId: string, userName: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
+    .where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.toLowerCase())).executeTakeFirst();
+  return row?.id;
+}
+
+/** A tenant's sync counts by status and the number of deprovisionings held by the guard. */
+export async function tenantSyncStatus(db: Kysely<Database>, tenantId: string): Promise<{ counts: Record<string, number>; held: number }> {
+  const [counts, holds] = await Promise.all([syncStatusCounts(db, tenantId), listHolds(db, tenantId)]);
+  return { counts, held: holds.length };
+}
