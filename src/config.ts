@@ -155,6 +155,12 @@ function adminJwtConfig(env: Env): AdminJwtConfig | undefined {
   const jwksUrl = url(env, 'ADMIN_JWKS_URL', ['https:', 'http:']);
   if (!issuer && !audience && !jwksUrl) return undefined;
   if (!issuer || !audience) throw new ConfigError('ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE must both be set to accept Auth0 access tokens on the admin API');
+  // Whoever can answer the JWKS request can sign operator tokens: plain HTTP only to this machine (tests).
+  for (const [key, value] of [['ADMIN_JWT_ISSUER', issuer], ['ADMIN_JWKS_URL', jwksUrl]] as const) {
+    if (value && new URL(value).protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(value).hostname)) {
+      throw new ConfigError(`${key} must use https: (plain http is accepted for localhost only), got ${value}`);
+    }
+  }
   return {
     issuer,
     audience,

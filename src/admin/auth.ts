@@ -61,12 +61,15 @@ export class AdminAuthenticator {
     const claims = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
     const permissions = grantedPermissions(claims);
     const actor = `jwt:${typeof claims.sub === 'string' ? claims.sub : 'unknown'}`;
-    if (permissions.has(OPERATOR_PERMISSION)) return { kind: 'operator', actor };
-    if (!permissions.has(ORG_ADMIN_PERMISSION)) {
-      throw AdminError.forbidden(`The access token carries neither "${OPERATOR_PERMISSION}" nor "${ORG_ADMIN_PERMISSION}"`);
-    }
     const orgId = typeof claims.org_id === 'string' ? claims.org_id : undefined;
     const orgName = typeof claims.org_name === 'string' ? claims.org_name : undefined;
+    // A token issued through an organization login carries that org's member-role permissions, and org
+    // roles are assigned by tenants' rules: it may never be more than an org admin of that organization.
+    if (permissions.has(OPERATOR_PERMISSION) && !orgId && !orgName) return { kind: 'operator', actor };
+    if (!permissions.has(ORG_ADMIN_PERMISSION)) {
+      const why = permissions.has(OPERATOR_PERMISSION) ? ` ("${OPERATOR_PERMISSION}" is refused in a token issued through an organization)` : '';
+      throw AdminError.forbidden(`The access token carries neither "${OPERATOR_PERMISSION}" nor "${ORG_ADMIN_PERMISSION}"${why}`);
+    }
     if (!orgId && !orgName) throw AdminError.forbidden(`"${ORG_ADMIN_PERMISSION}" needs an org_id claim: log in through the organization`);
     const tenant = await tenantOfOrganization(this.db, orgId, orgName);
     if (!tenant) throw AdminError.forbidden(`No tenant is bound to the Auth0 organization ${orgId ?? orgName}`);
@@ -81,11 +84,15 @@ export class AdminAuthenticator {
   }
 }
 
-/** Auth0 RBAC puts permissions in a `permissions` array; client-credential grants list them in `scope`. */
+/**
+ * Auth0 RBAC puts a user's permissions in a `permissions` array. `scope` counts only in a client-credentials
+ * token (an M2M application authorised for the API): a user's `scope` is whatever the user asked for when
+ * RBAC is off.
+ */
 function grantedPermissions(claims: Record<string, unknown>): Set<string> {
   const granted = new Set<string>();
   if (Array.isArray(claims.permissions)) for (const p of claims.permissions) if (typeof p === 'string') granted.add(p);
-  if (typeof claims.scope === 'string') for (const s of claims.scope.split(' ')) if (s) granted.add(s);
+  if (claims.gty === 'client-credentials' && typeof claims.scope === 'string') for (const s of claims.scope.split(' ')) if (s) granted.add(s);
   return granted;
 }
 

@@ -61,19 +61,29 @@ export interface AdminRoutes {
 /** Security requirement shown on every route in the OpenAPI document. */
 export const SECURITY: Record<string, string[]>[] = [{ adminToken: [] }, { auth0AccessToken: [] }];
 
+const UNKNOWN_KID_MS = 30_000;
+
 function jwtSecret(config: AdminJwtConfig): (request: FastifyRequest, token: TokenOrHeader) => Promise<string> {
   const jwks = new URL(config.jwksUrl);
   const getJwks = buildGetJwks({ ttl: Math.max(1, config.jwksCacheSeconds) * 1000, jwksPath: jwks.pathname + jwks.search });
   // The key is fetched from the configured JWKS, never from the token's own `iss`: a token cannot name
   // the keys it is checked against.
   const domain = `${jwks.protocol}//${jwks.host}/`;
-  return async (_request, token) => {
+  // A key id the JWKS did not have is not asked for again for a while: otherwise every request with a
+  // made-up `kid` would make Provisio fetch the JWKS (get-jwks caches hits only).
+  const unknownKids = new Map<string, number>();
+  return async (request, token) => {
     const { kid, alg } = 'header' in token ? token.header : token;
     if (!kid) throw AdminError.unauthorized('The access token has no key id (kid)');
+    if ((unknownKids.get(kid) ?? 0) > Date.now()) throw AdminError.unauthorized(`The access token's signing key ${kid} is not in the JWKS`);
     try {
       return await getJwks.getPublicKey({ domain, kid, ...(alg ? { alg } : {}) });
     } catch (err) {
-      throw AdminError.unauthorized(`The access token's signing key ${kid} is not in ${config.jwksUrl}: ${(err as Error).message}`);
+      if (unknownKids.size >= 1000) unknownKids.clear();
+      unknownKids.set(kid, Date.now() + UNKNOWN_KID_MS);
+      // The reason (JWKS unreachable, key missing) is for the operator's log, not the caller.
+      request.log.warn({ err, kid, jwks: config.jwksUrl }, 'admin JWT signing key not found');
+      throw AdminError.unauthorized(`The access token's signing key ${kid} is not in the JWKS`);
     }
   };
 }
@@ -84,7 +94,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
     await app.register(fastifyJwt, {
       secret: jwtSecret(adminJwt),
       decode: { complete: true },
-      verify: { algorithms: ['RS256'], allowedIss: adminJwt.issuer, allowedAud: adminJwt.audience, clockTolerance: 5 },
+      // Auth0's `iss` ends with a slash; accept the configured issuer written either way.
+      verify: { algorithms: ['RS256'], allowedIss: [adminJwt.issuer.replace(/\/+$/, ''), adminJwt.issuer.replace(/\/*$/, '/')], allowedAud: adminJwt.audience, clockTolerance: 5 },
     });
   }
   const authenticator = new AdminAuthenticator(options.db);

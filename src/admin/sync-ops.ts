@@ -5,16 +5,11 @@ import { releaseHolds } from '../db/sync.js';
 import type { SyncQueue } from '../sync/queue.js';
 import { findDrift, repairDrift } from '../sync/reconcile.js';
 
-const NO_USER = '00000000-0000-0000-0000-000000000000';
-
 /** Confirms the deprovisionings held by the mass-deprovisioning guard: they sync without the guard. */
 export async function releaseHeldDeprovisions(db: Kysely<Database>, queue: SyncQueue, tenantId: string): Promise<string[]> {
   await queue.ensureTenantQueue(tenantId);
   return db.transaction().execute(async (trx) => {
     const ids = await releaseHolds(trx, tenantId);
-    // Released users sync without the guard: their job finds no hold and the guard only counts new changes.
-    await trx.updateTable('user_sync').set({ status: 'pending', changed_at: new Date(0) })
-      .where('tenant_id', '=', tenantId).where('user_id', 'in', ids.length ? ids : [NO_USER]).execute();
     await queue.enqueue(trx, tenantId, ids);
     return ids;
   });

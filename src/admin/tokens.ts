@@ -30,17 +30,22 @@ export function parseScopes(input: readonly string[] | undefined): ScimScope[] {
   return [...new Set(scopes)] as ScimScope[];
 }
 
-/** Parses `90d`, `12h`, `30m` (relative) or an ISO date into an absolute expiry. */
+const MAX_LIFETIME_MS = 10 * 366 * 86_400_000;
+
+/** Parses `90d`, `12h`, `30m` (relative) or an ISO date into an absolute expiry (at most 10 years ahead). */
 export function parseExpiry(input: string | undefined, now = new Date()): Date | null {
   if (input === undefined || input === '' || input === 'never') return null;
   const relative = /^(\d+)\s*([dhm])$/.exec(input.trim());
+  let at: Date;
   if (relative) {
     const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as 'd' | 'h' | 'm'];
-    return new Date(now.getTime() + Number(relative[1]) * unit);
+    at = new Date(now.getTime() + Number(relative[1]) * unit);
+  } else {
+    at = new Date(input);
+    if (Number.isNaN(at.getTime())) throw new TokenInputError(`expiry "${input}" is neither a duration (90d, 12h, 30m) nor a date`);
+    if (at.getTime() <= now.getTime()) throw new TokenInputError(`expiry ${at.toISOString()} is in the past`);
   }
-  const at = new Date(input);
-  if (Number.isNaN(at.getTime())) throw new TokenInputError(`expiry "${input}" is neither a duration (90d, 12h, 30m) nor a date`);
-  if (at.getTime() <= now.getTime()) throw new TokenInputError(`expiry ${at.toISOString()} is in the past`);
+  if (!(at.getTime() <= now.getTime() + MAX_LIFETIME_MS)) throw new TokenInputError(`expiry "${input}" is more than 10 years away; use "never" for a token without expiry`);
   return at;
 }
 

@@ -60,13 +60,6 @@ export async function explainUser(db: Kysely<Database>, tenantId: string, userId
   };
 }
 
-/** The id of the user with this userName (case-insensitive, as SCIM compares it). */
-export async function userIdByName(db: Kysely<Database>, tenantId: string, userName: string): Promise<string | undefined> {
-  const row = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
-    .where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.toLowerCase())).executeTakeFirst();
-  return row?.id;
-}
-
 /** A tenant's sync counts by status and the number of deprovisionings held by the guard. */
 export async function tenantSyncStatus(db: Kysely<Database>, tenantId: string): Promise<{ counts: Record<string, number>; held: number }> {
   const [counts, holds] = await Promise.all([syncStatusCounts(db, tenantId), listHolds(db, tenantId)]);

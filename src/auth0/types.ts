@@ -121,7 +121,7 @@ export function toUser(data: unknown, operation: string): Auth0User {
   };
 }
 
-/** Checks an organization object. */
+/** Checks an organization invitation object. */
 export function toInvitation(data: unknown, operation: string): Auth0Invitation {
   if (!isRecord(data) || !str(data['id'])) throw malformed(operation, 'id');
   const invitee = isRecord(data['invitee']) ? data['invitee'] : {};
@@ -137,6 +137,7 @@ export function toInvitation(data: unknown, operation: string): Auth0Invitation 
   };
 }
 
+/** Checks an organization object. */
 export function toOrganization(data: unknown, operation: string): Auth0Organization {
   if (!isRecord(data) || !str(data['id']) || !str(data['name'])) throw malformed(operation, 'id/name');
   const metadata: Record<string, string> = {};

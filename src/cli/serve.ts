@@ -54,7 +54,7 @@ async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: Cl
   if (!created) {
     io.out([
       `Demo tenant: ${url}`,
-      '  (its SCIM and admin tokens were printed on the first start; new ones: provisio token issue demo, provisio admin-token issue — stop the server first, see README)',
+      '  (its SCIM token was printed on the first start; new tokens: provisio token issue demo, provisio admin-token issue — stop the server first, see README)',
       ...emulatorLines,
     ].join('\n'));
     return;

@@ -5,7 +5,8 @@ import { loadConfig } from '../config.js';
 import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { reconcileTenant, releaseHeldDeprovisions } from '../admin/sync-ops.js';
-import { explainUser, tenantSyncStatus, userIdByName } from '../admin/user-status.js';
+import { explainUser, tenantSyncStatus } from '../admin/user-status.js';
+import { findUserIdByName } from '../db/users.js';
 import { bindTenant } from '../sync/binding.js';
 import { parseRules, parseSyncConfig, SyncConfigError } from '../sync/config.js';
 import { SyncQueue } from '../sync/queue.js';
@@ -127,7 +128,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
           if (held) io.out(`${held} deprovisioning(s) held by the guard: provisio sync release ${name}`);
           return;
         }
-        const userId = await userIdByName(db, row.id, userName);
+        const userId = await findUserIdByName(db, row.id, userName);
         const report = userId ? await explainUser(db, row.id, userId) : undefined;
         if (!userId || !report) throw new CliError(`no user "${userName}" in tenant "${name}"`);
         if (opts.json) return printJson(io, report);

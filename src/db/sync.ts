@@ -29,6 +29,13 @@ export async function saveSyncConfig(db: Db, tenantId: string, config: StoredSyn
     .execute();
 }
 
+/** Records the Auth0 id of the binding's organization, unless the binding changed organization meanwhile or has it. */
+export async function rememberOrganizationId(db: Db, tenantId: string, organizationName: string, organizationId: string): Promise<void> {
+  await sql`update tenant_sync_config set binding = jsonb_set(binding, '{organization,id}', to_jsonb(${organizationId}::text))
+    where tenant_id = ${tenantId} and binding -> 'organization' ->> 'name' = ${organizationName}
+      and binding -> 'organization' ->> 'id' is null`.execute(db);
+}
+
 /** Ids of the tenants bound to Auth0 (the worker runs one queue per bound tenant). */
 export async function boundTenantIds(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('tenant_sync_config').select('tenant_id').execute();
@@ -124,10 +131,17 @@ export async function listHolds(db: Db, tenantId: string): Promise<{ user_id: st
   return db.selectFrom('sync_holds').select(['user_id', 'reason', 'held_at']).where('tenant_id', '=', tenantId).orderBy('held_at').execute();
 }
 
-/** Releases every hold of the tenant and returns the users to resync. */
+/**
+ * Releases every hold of the tenant and returns the users to resync. They are marked pending with an old
+ * change time, so their job finds no hold and the guard, which counts recent changes, does not trip again.
+ */
 export async function releaseHolds(db: Db, tenantId: string): Promise<string[]> {
   const rows = await db.deleteFrom('sync_holds').where('tenant_id', '=', tenantId).returning('user_id').execute();
-  return rows.map((r) => r.user_id);
+  const ids = rows.map((r) => r.user_id);
+  if (ids.length > 0) {
+    await db.updateTable('user_sync').set({ status: 'pending', changed_at: new Date(0) }).where('tenant_id', '=', tenantId).where('user_id', 'in', ids).execute();
+  }
+  return ids;
 }
 
 export async function isHeld(db: Db, tenantId: string, userId: string): Promise<boolean> {

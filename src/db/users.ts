@@ -111,3 +111,10 @@ export interface ListOptions extends PageOptions {
 export async function listUsers(db: Db, tenantId: string, options: ListOptions): Promise<ListPage<UserWithGroups>> {
   return listPage<UserWithGroups>(db, 'users', userResourceType, tenantId, options, options.withGroups ? sql`${groupsOf('u')} as groups` : undefined);
 }
+
+/** The id of the user with this userName (case-insensitive, as SCIM compares it). */
+export async function findUserIdByName(db: Db, tenantId: string, userName: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
+    .where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.toLowerCase())).executeTakeFirst();
+  return row?.id;
+}

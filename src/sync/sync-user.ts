@@ -3,7 +3,7 @@ import type { Auth0Gateway } from '../auth0/gateway.js';
 import { groupsOfUser } from '../db/directory.js';
 import type { Database } from '../db/schema.js';
 import type { SecretBox } from '../secrets.js';
-import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, saveSyncConfig } from '../db/sync.js';
+import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, rememberOrganizationId } from '../db/sync.js';
 import { findOverride, forgetUser, findUserWithOverride, type UserOverride } from '../db/overrides.js';
 import { parseSyncConfig, type SyncConfig } from './config.js';
 import { deriveDesiredState } from './desired-state.js';
@@ -167,9 +167,9 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
     const result = await executePlan(ctx, actions, auth0UserId);
     const bindingOrgId = known.get(config.binding.organization.name);
     if (bindingOrgId && !config.binding.organization.id) {
-      // Remember the org id so later jobs skip the lookup (the binding keeps its name as the key).
-      const stored = { binding: { ...config.binding, organization: { ...config.binding.organization, id: bindingOrgId } }, rules: config.rules, guard: config.guard };
-      await saveSyncConfig(deps.db, tenantId, stored as unknown as { binding: Record<string, unknown>; rules: Record<string, unknown>; guard: Record<string, unknown> });
+      // Remember the org id so later jobs skip the lookup (the binding keeps its name as the key). Only
+      // the id is written: this job's copy of the configuration may already be older than a rules change.
+      await rememberOrganizationId(deps.db, tenantId, config.binding.organization.name, bindingOrgId);
       configCache.delete(tenantId);
     }
     const status = user.deleted ? 'deleted' : actions.some((a) => a.type === 'awaitFirstLogin') && !result.auth0UserId ? 'awaiting-login' : 'synced';

@@ -67,10 +67,18 @@ t.test('Auth0 RS256 access tokens verified against the JWKS, with permission cla
   t.equal(mine.status, 200, 'provisio:org-admin reaches the tenant bound to its org_id');
   t.equal((await call(orgToken)('GET', '/tenants')).status, 403, 'but not the operator routes');
   t.equal((await call(orgToken)('GET', '/tenants/globex/users')).status, 403, 'nor another tenant');
-  t.equal((await call(issuer.sign({ scope: 'openid provisio:org-admin', org_name: 'acme' }))('GET', '/tenants/acme')).status, 200, 'scope and org_name work too');
+  t.equal((await call(issuer.sign({ permissions: ['provisio:org-admin'], org_name: 'acme' }))('GET', '/tenants/acme')).status, 200, 'org_name works when there is no org_id');
+  t.equal((await call(issuer.sign({ gty: 'client-credentials', scope: 'provisio:admin' }))('GET', '/tenants')).status, 200, 'an M2M token\'s scope counts');
+
+  // An org login's token carries the permissions of org roles, which tenants' rules assign: never an operator.
+  const orgLogin = issuer.sign({ permissions: ['provisio:admin', 'provisio:org-admin'], org_id: 'org_acme000000000001' });
+  t.equal((await call(orgLogin)('GET', '/tenants')).status, 403, 'provisio:admin in an organization token is not an operator');
+  t.equal((await call(orgLogin)('GET', '/tenants/acme')).status, 200, 'it is the org admin it also is');
 
   const denied: [string, string, number, RegExp][] = [
     ['no permission', issuer.sign({ permissions: ['read:stuff'] }), 403, /neither/],
+    ['a user\'s self-requested scope', issuer.sign({ scope: 'openid provisio:admin' }), 403, /neither/],
+    ['provisio:admin alone through an organization', issuer.sign({ permissions: ['provisio:admin'], org_id: 'org_acme000000000001' }), 403, /refused in a token issued through an organization/],
     ['org-admin without org_id', issuer.sign({ permissions: ['provisio:org-admin'] }), 403, /org_id/],
     ['org-admin of an unbound org', issuer.sign({ permissions: ['provisio:org-admin'], org_id: 'org_nobody' }), 403, /No tenant/],
     ['an org_id contradicting the binding, whatever org_name says', issuer.sign({ permissions: ['provisio:org-admin'], org_id: 'org_other', org_name: 'acme' }), 403, /No tenant/],
@@ -93,6 +101,14 @@ t.test('Auth0 RS256 access tokens verified against the JWKS, with permission cla
   const confused = hs.jwt.sign({ permissions: ['provisio:admin'], iss: issuer.issuer, aud: AUDIENCE });
   await hs.close();
   t.equal((await call(confused)('GET', '/me')).status, 401, 'an HS256 token is refused');
+});
+
+t.test('the admin JWT settings are validated at start', async (t) => {
+  const { loadConfig, ConfigError } = await import('../../src/config.js');
+  t.throws(() => loadConfig({ ADMIN_JWT_ISSUER: 'https://acme.eu.auth0.com/' }), ConfigError, 'the audience is required');
+  t.throws(() => loadConfig({ ADMIN_JWT_ISSUER: 'http://acme.eu.auth0.com/', ADMIN_JWT_AUDIENCE: AUDIENCE }), /https/, 'plain http only for localhost');
+  const ok = loadConfig({ ADMIN_JWT_ISSUER: 'https://acme.eu.auth0.com/', ADMIN_JWT_AUDIENCE: AUDIENCE });
+  t.equal(ok.adminJwt?.jwksUrl, 'https://acme.eu.auth0.com/.well-known/jwks.json');
 });
 
 /** Flips the payload to claim more while keeping the signature. */

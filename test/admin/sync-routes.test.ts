@@ -21,6 +21,7 @@ t.test('an operator binds through the API; the org admin sees users land in Auth
     organization: { name: 'acme', displayName: 'Acme Corp' },
     connections: [{ id: h.emulator.connections.database.id, name: h.emulator.connections.database.name, mode: 'database' }],
     onboardingClientId: h.emulator.client.clientId,
+    onboarding: 'password-ticket',
   };
   t.equal((await admin('PUT', '/tenants/acme/binding', { binding })).status, 403, 'binding is the operator\'s');
   const bad = await op('PUT', '/tenants/acme/binding', { binding: { ...binding, deprovision: 'explode' } });
@@ -51,6 +52,9 @@ t.test('an operator binds through the API; the org admin sees users land in Auth
   t.equal(explained.status, 200);
   t.match(explained.body.explanation.desired.organizations[0], { name: 'acme', roles: [{ name: 'admin', because: /Admins/ }] });
   t.equal((await admin('GET', '/tenants/acme/users/00000000-0000-4000-8000-000000000000')).status, 404);
+  t.match(explained.body.explanation.applied.state.onboarding, { kind: 'password-ticket', ticketIssued: true });
+  t.notOk('ticketUrl' in explained.body.explanation.applied.state.onboarding, 'the org admin never sees the password ticket');
+  t.match((await op('GET', `/tenants/acme/users/${alice}`)).body.explanation.applied.state.onboarding, { ticketUrl: /^https?:/ }, 'the operator, who delivers it, does');
 
   t.same((await admin('GET', '/tenants/acme/sync')).body, { counts: { synced: 5 }, held: 0 });
   t.notOk('token' in ((await admin('GET', '/tenants/acme/binding')).body.binding.connections[0].scim ?? {}));
@@ -74,8 +78,15 @@ t.test('the org admin changes the role rules, tests them, blocks and unblocks a 
   t.match((await admin('POST', '/tenants/acme/rules/test', { groups: ['Auditors'], rules: { mode: 'sometimes' } })).body.message, /mode/);
 
   const newRules = { ...RULES, rules: [...RULES.rules, { id: 'audit', match: { by: 'displayName', value: 'Auditors' }, grant: { orgRoles: ['auditor'], tenantRoles: [], organizations: [] } }] };
-  const set = await admin('PUT', '/tenants/acme/rules', newRules);
-  t.equal(set.status, 200);
+  const widened = await admin('PUT', '/tenants/acme/rules', newRules);
+  t.equal(widened.status, 403, 'an org admin cannot grant a role the rules do not grant yet');
+  t.match(widened.body.message, /"auditor"/);
+  const op = await operator(h.app, h.database);
+  t.equal((await op('PUT', '/tenants/acme/rules', newRules)).status, 200, 'the operator can');
+  const escalate = { ...newRules, defaultGrant: { orgRoles: ['member'], tenantRoles: ['Provisio operator'], organizations: [] } };
+  t.equal((await admin('PUT', '/tenants/acme/rules', escalate)).status, 403, 'nor a tenant role');
+  const set = await admin('PUT', '/tenants/acme/rules', { ...newRules, mode: 'first-match' });
+  t.equal(set.status, 200, 'but reshapes rules within what is granted');
   t.equal((await admin('PUT', '/tenants/acme/rules', { rules: [{ id: 'x' }] })).status, 400, 'invalid rules are a 400');
   t.equal((await admin('GET', '/tenants/acme/rules')).body.rules.length, 2, 'and changed nothing');
   await h.settle();
@@ -96,13 +107,13 @@ t.test('the org admin changes the role rules, tests them, blocks and unblocks a 
   t.equal(h.auth0User('alice@acme.test')!.blocked, true, 'the IdP still decides: active:false blocks');
 
   const audit = (await admin('GET', '/tenants/acme/audit')).body.entries.map((e: { action: string }) => e.action);
-  t.same(audit, ['user.unblock', 'user.block', 'rules.set']);
+  t.same(audit, ['user.unblock', 'user.block', 'rules.set', 'rules.set']);
   t.equal((await admin('POST', `/tenants/acme/users/00000000-0000-4000-8000-000000000000/block`)).status, 404);
 });
 
 t.test('invitations, GDPR erase, reconcile and the guard release through the API', async (t) => {
   const h = await syncHarness(t);
-  await createRoles(h.emulator, 'member');
+  await createRoles(h.emulator, 'member', 'admin');
   const op = await operator(h.app, h.database);
   const admin = await orgAdmin(h.app, h.database, { id: h.tenantId, name: 'acme' });
   const bob = await scimUser(h, 'bob@acme.test');
@@ -118,7 +129,8 @@ t.test('invitations, GDPR erase, reconcile and the guard release through the API
   t.match(invited.body.invitationUrl, /invitation=/);
   const listed = await admin('GET', '/tenants/acme/invitations');
   t.same(listed.body.invitations.map((i: { email: string }) => i.email), ['contractor@elsewhere.test']);
-  t.equal((await admin('POST', '/tenants/acme/invitations', { email: 'x@y.test', roles: ['no-such-role'] })).status, 400);
+  t.equal((await op('POST', '/tenants/acme/invitations', { email: 'x@y.test', roles: ['no-such-role'] })).status, 400, 'an unknown role is a 400');
+  t.equal((await admin('POST', '/tenants/acme/invitations', { email: 'x@y.test', roles: ['admin'] })).status, 403, 'an org admin invites only with roles the rules grant');
   t.equal((await admin('POST', '/tenants/acme/invitations', { email: 'not an email' })).status, 400);
   t.equal((await admin('DELETE', `/tenants/acme/invitations/${invited.body.id}`)).status, 204);
   t.equal((await admin('DELETE', `/tenants/acme/invitations/${invited.body.id}`)).status, 404);

@@ -78,6 +78,10 @@ t.test('SCIM tokens: issue, list without secrets, rotate with and without overla
   t.ok(ends > 59 * 60_000 && ends <= 60 * 60_000, 'and ends within the hour');
 
   t.equal((await admin('POST', `/tenants/acme/scim-tokens/${issued.body.tokenInfo.id}/rotate`, {})).status, 409, 'a revoked token cannot be rotated');
+  t.equal((await admin('POST', '/tenants/acme/scim-tokens', { expiresIn: '99999999999d' })).status, 400, 'an absurd lifetime is a 400, not a 500');
+  const bare = await admin('POST', '/tenants/acme/scim-tokens');
+  t.equal(bare.status, 201, 'a POST without a body issues a token with the defaults');
+  t.equal((await admin('POST', `/tenants/acme/scim-tokens/${bare.body.tokenInfo.id}/rotate`)).status, 201, 'and rotates without a body');
   t.equal((await admin('POST', `/tenants/acme/scim-tokens/${issued.body.tokenInfo.id}/rotate`, { overlap: 'a while' })).status, 400);
   t.equal((await admin('DELETE', '/tenants/acme/scim-tokens/not-a-uuid')).status, 400);
   t.equal((await admin('DELETE', '/tenants/acme/scim-tokens/00000000-0000-4000-8000-000000000000')).status, 404);
@@ -89,7 +93,7 @@ t.test('SCIM tokens: issue, list without secrets, rotate with and without overla
 
   const audit = await admin('GET', '/tenants/acme/audit');
   t.same(audit.body.entries.map((e: { action: string }) => e.action),
-    ['scim-token.revoke', 'scim-token.revoke', 'scim-token.rotate', 'scim-token.rotate', 'scim-token.issue'], 'every write is in the audit trail (the repeated revoke too), newest first');
+    ['scim-token.revoke', 'scim-token.revoke', 'scim-token.rotate', 'scim-token.issue', 'scim-token.rotate', 'scim-token.rotate', 'scim-token.issue'], 'every write is in the audit trail (the repeated revoke too), newest first');
   t.match(audit.body.entries[0].actor, /^token:/);
   t.notMatch(JSON.stringify(audit.body), /prv_/, 'the audit trail never holds a secret');
 });
@@ -113,7 +117,7 @@ t.test('a delegated org admin reaches their own tenant and nothing of any other'
     ['POST', `/tenants/globex/users/${uuid}/unblock`, {}], ['POST', `/tenants/globex/users/${uuid}/remove-from-org`, {}],
     ['POST', `/tenants/globex/users/${uuid}/add-to-org`, {}], ['DELETE', `/tenants/globex/users/${uuid}`],
     ['GET', '/tenants/globex/rules'], ['PUT', '/tenants/globex/rules', {}], ['POST', '/tenants/globex/rules/test', { groups: [] }],
-    ['GET', '/tenants/globex/sync'], ['POST', '/tenants/globex/sync/release'], ['POST', '/tenants/globex/reconcile', {}],
+    ['GET', '/tenants/globex/sync'], ['POST', '/tenants/globex/sync/release'],
     ['GET', '/tenants/globex/audit'], ['GET', '/tenants/globex/binding'], ['GET', '/tenants/globex/invitations'],
     ['POST', '/tenants/globex/invitations', { email: 'x@globex.com' }], ['DELETE', '/tenants/globex/invitations/inv_1'],
     ['GET', '/tenants/no-such-tenant'],
@@ -125,7 +129,7 @@ t.test('a delegated org admin reaches their own tenant and nothing of any other'
   const operatorOnly: [string, string, unknown?][] = [
     ['GET', '/tenants'], ['POST', '/tenants', { name: 'evil' }], ['PATCH', '/tenants/acme', { displayName: 'x' }], ['DELETE', '/tenants/acme'],
     ['PUT', '/tenants/acme/binding', { binding: {} }], ['GET', '/admin-tokens'], ['POST', '/admin-tokens', { tenant: 'globex' }],
-    ['DELETE', `/admin-tokens/${uuid}`],
+    ['DELETE', `/admin-tokens/${uuid}`], ['POST', '/tenants/acme/reconcile', {}],
   ];
   for (const [method, path, body] of operatorOnly) {
     const res = await admin(method as 'GET', path, body);

@@ -1,6 +1,6 @@
 import { listAdminTokens, revokeAdminToken } from '../../db/admin-tokens.js';
 import { adminTokenInfo, issueAdminToken } from '../admin-tokens.js';
-import { recordAudit } from '../audit.js';
+import { auditAfterCommit } from '../audit.js';
 import { requireOperator } from '../auth.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
@@ -29,7 +29,7 @@ export function registerAdminTokenRoutes(r: AdminRoutes): void {
     schema: {
       tags: ['admin tokens'], summary: 'Issue an admin token (shown once): operator, or delegated to one tenant', security: SECURITY,
       body: {
-        type: 'object', additionalProperties: false,
+        type: ['object', 'null'], additionalProperties: false,
         properties: {
           label: { type: 'string', minLength: 1, maxLength: 100 },
           tenant: { type: 'string', description: 'Scope the token to this tenant (a customer\'s org admin); omit for an operator token' },
@@ -44,7 +44,7 @@ export function registerAdminTokenRoutes(r: AdminRoutes): void {
     const body = (request.body ?? {}) as { label?: string; tenant?: string; expiresIn?: string };
     const tenant = body.tenant ? await requireTenant(db, body.tenant) : undefined;
     const issued = await issueAdminToken(db, { ...(body.label ? { label: body.label } : {}), ...(tenant ? { tenant } : {}), ...(body.expiresIn ? { expiresIn: body.expiresIn } : {}) });
-    if (tenant) await recordAudit(db, tenant.id, principal, 'admin-token.issue', issued.info.id, { label: issued.info.label });
+    if (tenant) await auditAfterCommit(db, request.log, tenant.id, principal, 'admin-token.issue', issued.info.id, { label: issued.info.label });
     request.log.info({ tokenId: issued.info.id, scope: issued.info.scope, tenant: issued.info.tenant, actor: principal.actor }, 'admin token issued');
     return reply.code(201).send({ token: issued.token, tokenInfo: issued.info });
   });
@@ -61,7 +61,7 @@ export function registerAdminTokenRoutes(r: AdminRoutes): void {
     const { id } = request.params as { id: string };
     const revoked = await revokeAdminToken(db, id);
     if (!revoked) throw AdminError.notFound(`No admin token ${id}`);
-    if (revoked.tenant_id) await recordAudit(db, revoked.tenant_id, principal, 'admin-token.revoke', id);
+    if (revoked.tenant_id) await auditAfterCommit(db, request.log, revoked.tenant_id, principal, 'admin-token.revoke', id);
     return { tokenInfo: adminTokenInfo(revoked) };
   });
 }

@@ -1,4 +1,5 @@
-import { recordAudit } from '../audit.js';
+import { auditAfterCommit } from '../audit.js';
+import { checkDelegatedInvitationRoles } from '../delegation.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
 import { commonErrors, tenantParams } from '../schemas.js';
@@ -46,7 +47,7 @@ export function registerInvitationRoutes(r: AdminRoutes): void {
         type: 'object', additionalProperties: false, required: ['email'],
         properties: {
           email: { type: 'string', format: 'email', maxLength: 254 },
-          roles: { type: 'array', items: { type: 'string' }, maxItems: 50, description: 'Org role names' },
+          roles: { type: 'array', items: { type: 'string' }, maxItems: 50, description: 'Org role names; an org admin may use only roles the tenant\'s rules grant' },
           connectionId: { type: 'string', description: 'One of the binding\'s connections (default: the first)' },
           ttlSec: { type: 'integer', minimum: 0, maximum: 2_592_000 },
           sendEmail: { type: 'boolean', default: true },
@@ -64,6 +65,7 @@ export function registerInvitationRoutes(r: AdminRoutes): void {
     if (body.connectionId && !config.binding.connections.some((c) => c.id === body.connectionId)) {
       throw AdminError.invalid(`connectionId ${body.connectionId} is not one of the tenant's connections`);
     }
+    checkDelegatedInvitationRoles(principal, body.roles ?? [], config.rules);
     const resolved = await gateway.resolveRoleIds(body.roles ?? [], row.id);
     if (resolved.unknown.length) throw AdminError.invalid(`Auth0 has no role named ${resolved.unknown.map((n) => `"${n}"`).join(', ')}`);
     const created = await gateway.createInvitation(orgId, {
@@ -71,7 +73,7 @@ export function registerInvitationRoutes(r: AdminRoutes): void {
       email: body.email, clientId, ...(connectionId ? { connectionId } : {}),
       roles: [...resolved.ids.values()], ...(body.ttlSec !== undefined ? { ttlSec: body.ttlSec } : {}), sendEmail: body.sendEmail,
     }, row.id);
-    await recordAudit(options.db, row.id, principal, 'invitation.create', created.id, { roles: body.roles ?? [] });
+    await auditAfterCommit(options.db, request.log, row.id, principal, 'invitation.create', created.id, { roles: body.roles ?? [] });
     return reply.code(201).send({ id: created.id, invitationUrl: created.invitation_url });
   });
 
@@ -86,7 +88,7 @@ export function registerInvitationRoutes(r: AdminRoutes): void {
     const { row, gateway, orgId } = await context(request);
     const { id } = request.params as { id: string };
     if (!(await gateway.deleteInvitation(orgId, id, row.id))) throw AdminError.notFound(`No invitation ${id} in this organization`);
-    await recordAudit(options.db, row.id, principal, 'invitation.delete', id);
+    await auditAfterCommit(options.db, request.log, row.id, principal, 'invitation.delete', id);
     return reply.code(204).send();
   });
 }

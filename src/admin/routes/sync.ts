@@ -2,7 +2,10 @@ import { findSyncConfig } from '../../db/sync.js';
 import { bindTenant } from '../../sync/binding.js';
 import { parseRules, parseSyncConfig } from '../../sync/config.js';
 import { explainRules } from '../../sync/rules.js';
-import { listAudit, recordAudit } from '../audit.js';
+import { listAudit } from '../../db/audit.js';
+import { auditAfterCommit } from '../audit.js';
+import { checkDelegatedRules } from '../delegation.js';
+import { requireOperator } from '../auth.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
 import { commonErrors, looseObject, tenantParams } from '../schemas.js';
@@ -30,15 +33,16 @@ export function registerSyncRoutes(r: AdminRoutes): void {
   app.put('/tenants/:tenant/rules', {
     schema: {
       tags: ['rules'], summary: 'Replace the rules; every user is re-evaluated', security: SECURITY, params: tenantParams,
-      description: 'The rules document of docs/sync.md: mode, requireMappedGroup, defaultGrant, rules[]. Invalid rules are a 400 naming the field, and nothing changes.',
+      description: 'The rules document of docs/sync.md: mode, requireMappedGroup, defaultGrant, rules[]. Invalid rules are a 400 naming the field, and nothing changes. An org admin may only grant roles, tenant roles and organizations the stored rules already grant (403 otherwise); an operator sets any.',
       body: looseObject, response: { 200: looseObject, ...commonErrors },
     },
   }, async (request) => {
     const principal = r.principal(request);
     const row = await r.tenant(request);
     const stored = await storedConfig(row.id, row.name);
+    checkDelegatedRules(principal, parseRules(request.body), parseSyncConfig(stored).rules);
     const config = await bindTenant(db, r.queue(), row.id, { binding: stored.binding, rules: request.body, guard: stored.guard });
-    await recordAudit(db, row.id, principal, 'rules.set', null, { rules: config.rules.rules.length });
+    await auditAfterCommit(db, request.log, row.id, principal, 'rules.set', null, { rules: config.rules.rules.length });
     return config.rules;
   });
 
@@ -74,24 +78,26 @@ export function registerSyncRoutes(r: AdminRoutes): void {
     const principal = r.principal(request);
     const row = await r.tenant(request);
     const released = await releaseHeldDeprovisions(db, r.queue(), row.id);
-    await recordAudit(db, row.id, principal, 'sync.release', null, { released: released.length });
+    await auditAfterCommit(db, request.log, row.id, principal, 'sync.release', null, { released: released.length });
     return { released: released.length };
   });
 
   app.post('/tenants/:tenant/reconcile', {
     schema: {
-      tags: ['sync'], summary: 'Compare Auth0 with the desired state and queue the repairs', security: SECURITY, params: tenantParams,
+      tags: ['sync'], summary: 'Compare Auth0 with the desired state and queue the repairs (operator: it reads every user from Auth0)', security: SECURITY, params: tenantParams,
       body: { type: ['object', 'null'], additionalProperties: false, properties: { dryRun: { type: 'boolean', default: false } } },
       response: { 200: { type: 'object', properties: { dryRun: { type: 'boolean' }, drift: { type: 'array', items: looseObject } } }, ...commonErrors },
     },
   }, async (request) => {
     const principal = r.principal(request);
+    // Every user of the tenant is read from Auth0 inside this request, on the rate budget all tenants share.
+    requireOperator(principal);
     const row = await r.tenant(request);
     if (!options.gateway) throw AdminError.unavailable('The sync is disabled in this process (SYNC_ENABLED=false): there is no Auth0 to compare with');
     await storedConfig(row.id, row.name);
     const dryRun = Boolean((request.body as { dryRun?: boolean } | null)?.dryRun);
     const drift = await reconcileTenant(db, options.gateway, dryRun ? options.queue : r.queue(), row.id, dryRun);
-    if (!dryRun) await recordAudit(db, row.id, principal, 'reconcile', null, { drifted: drift.length });
+    if (!dryRun) await auditAfterCommit(db, request.log, row.id, principal, 'reconcile', null, { drifted: drift.length });
     return { dryRun, drift };
   });
 

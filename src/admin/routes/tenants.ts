@@ -3,7 +3,7 @@ import { deleteTenant, listTenants, setTenantSetting, updateTenantDisplayName } 
 import { findSyncConfig } from '../../db/sync.js';
 import { bindTenant } from '../../sync/binding.js';
 import { parseSyncConfig, type SyncConfig } from '../../sync/config.js';
-import { recordAudit } from '../audit.js';
+import { auditAfterCommit, recordAudit } from '../audit.js';
 import { requireOperator } from '../auth.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
@@ -66,7 +66,7 @@ export function registerTenantRoutes(r: AdminRoutes): void {
     requireOperator(principal);
     const body = request.body as { name: string; displayName?: string; token?: { label?: string; scopes?: string[]; expiresIn?: string } };
     const created = await createTenant(db, { name: body.name, ...(body.displayName ? { displayName: body.displayName } : {}), token: { label: 'initial', ...body.token } });
-    await recordAudit(db, created.tenant.id, principal, 'tenant.create', created.tenant.name);
+    await auditAfterCommit(db, request.log, created.tenant.id, principal, 'tenant.create', created.tenant.name);
     return reply.code(201).send({ tenant: created.tenant, scimBaseUrl: scimBaseUrl(r.origin(request), created.tenant.name), token: created.token, tokenInfo: created.tokenInfo });
   });
 
@@ -144,7 +144,7 @@ export function registerTenantRoutes(r: AdminRoutes): void {
     const stored = await findSyncConfig(db, row.id);
     const input = { binding: body.binding, rules: body.rules ?? stored?.rules, guard: body.guard ?? stored?.guard };
     const config = await bindTenant(db, r.queue(), row.id, input, options.secrets);
-    await recordAudit(db, row.id, principal, 'tenant.bind', config.binding.organization.name);
+    await auditAfterCommit(db, request.log, row.id, principal, 'tenant.bind', config.binding.organization.name);
     return redactBinding(config);
   });
 }

@@ -11,7 +11,7 @@ const tokenParams = {
 } as const;
 
 const issueBody = {
-  type: 'object', additionalProperties: false,
+  type: ['object', 'null'], additionalProperties: false,
   properties: {
     label: { type: 'string', minLength: 1, maxLength: 100 },
     scopes: { type: 'array', items: { type: 'string' }, description: 'users:read, users:write, groups:read, groups:write (default: all)' },
@@ -51,7 +51,7 @@ export function registerTokenRoutes(r: AdminRoutes): void {
     schema: {
       tags: ['scim tokens'], summary: 'Issue a replacement with the same label and scopes, and end the old token', security: SECURITY, params: tokenParams,
       description: '`overlap` keeps the old token working for a while (e.g. 1h) so the IdP can be switched without a failed cycle; without it the old token is revoked at once.',
-      body: { type: 'object', additionalProperties: false, properties: { overlap: { type: 'string', pattern: '^\\d+\\s*[dhm]$', description: '30m, 12h, 7d' }, expiresIn } },
+      body: { type: ['object', 'null'], additionalProperties: false, properties: { overlap: { type: 'string', pattern: '^\\d+\\s*[dhm]$', description: '30m, 12h, 7d' }, expiresIn } },
       response: { 201: issued, ...commonErrors },
     },
   }, async (request, reply) => {

@@ -1,13 +1,15 @@
 import type { FastifyRequest } from 'fastify';
-import { recordAudit } from '../audit.js';
-import { CursorError, findDirectoryUser, listDirectoryUsers } from '../directory-users.js';
+import { isBound } from '../../db/sync.js';
+import { auditAfterCommit } from '../audit.js';
+import { CursorError, findDirectoryUser, listDirectoryUsers } from '../../db/user-listing.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
 import { commonErrors, looseObject, tenantParams, userSummarySchema } from '../schemas.js';
 import { applyUserAction, eraseUser, UserActionError, type UserAction } from '../user-actions.js';
-import { explainUser } from '../user-status.js';
+import { explainUser, type UserExplanation } from '../user-status.js';
 
-const SYNC_STATUSES = ['pending', 'synced', 'awaiting-login', 'held', 'failed', 'deleted', 'unbound'] as const;
+/** The statuses a live directory user can have (`deleted` belongs to users the IdP removed, not listed). */
+const SYNC_STATUSES = ['pending', 'synced', 'awaiting-login', 'held', 'failed', 'unbound'] as const;
 
 const userParams = {
   type: 'object', required: ['tenant', 'id'],
@@ -21,10 +23,27 @@ const ACTIONS: Record<UserAction, string> = {
   'add-to-org': 'Lift a removal: membership and roles follow the IdP and the rules again',
 };
 
+/**
+ * A password-change ticket URL lets whoever holds it set the user's password (and, with a shared identity,
+ * reach other tenants' apps): it is for the operator to deliver, never shown to an org admin.
+ */
+function withoutTicket(explanation: UserExplanation | undefined): UserExplanation | undefined {
+  const state = explanation?.applied?.state;
+  const onboarding = state?.onboarding;
+  if (!explanation?.applied || !state || typeof onboarding !== 'object' || onboarding === null || !('ticketUrl' in onboarding)) return explanation;
+  const { ticketUrl: _secret, ...rest } = onboarding as Record<string, unknown>;
+  return { ...explanation, applied: { ...explanation.applied, state: { ...state, onboarding: { ...rest, ticketIssued: true } } } };
+}
+
 /** A customer admin's view of their directory users, and the overrides they may apply (docs/admin-api.md). */
 export function registerUserRoutes(r: AdminRoutes): void {
   const { app, options } = r;
   const { db } = options;
+
+  // Without the sync in this process an override or erasure would be recorded but never reach Auth0.
+  const requireSync = async (tenantId: string) => {
+    if (!options.events && (await isBound(db, tenantId))) throw AdminError.unavailable('The sync is disabled in this process (SYNC_ENABLED=false): send this to a replica that runs it');
+  };
 
   const actionFailed = (err: unknown): never => {
     if (err instanceof UserActionError) throw new AdminError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message);
@@ -66,7 +85,7 @@ export function registerUserRoutes(r: AdminRoutes): void {
     const { id } = request.params as { id: string };
     const [user, explanation] = await Promise.all([findDirectoryUser(db, row.id, id), explainUser(db, row.id, id)]);
     if (!user) throw AdminError.notFound(`Tenant "${row.name}" has no user ${id}`);
-    return { user, explanation };
+    return { user, explanation: r.principal(request).kind === 'operator' ? explanation : withoutTicket(explanation) };
   });
 
   for (const action of Object.keys(ACTIONS) as UserAction[]) {
@@ -81,8 +100,9 @@ export function registerUserRoutes(r: AdminRoutes): void {
       const row = await r.tenant(request);
       const { id } = request.params as { id: string };
       const reason = (request.body as { reason?: string } | null)?.reason;
+      await requireSync(row.id);
       const result = await applyUserAction(db, options.events, row.id, id, action, principal.actor, reason).catch(actionFailed);
-      await recordAudit(db, row.id, principal, `user.${action}`, id, reason ? { reason } : {});
+      await auditAfterCommit(db, request.log, row.id, principal, `user.${action}`, id, reason ? { reason } : {});
       return { user: await findDirectoryUser(db, row.id, id), queued: result.queued };
     });
   }
@@ -97,8 +117,9 @@ export function registerUserRoutes(r: AdminRoutes): void {
     const principal = r.principal(request);
     const row = await r.tenant(request);
     const { id } = request.params as { id: string };
+    await requireSync(row.id);
     const result = await eraseUser(db, options.events, row.id, id, principal.actor).catch(actionFailed);
-    await recordAudit(db, row.id, principal, 'user.erase', id);
+    await auditAfterCommit(db, request.log, row.id, principal, 'user.erase', id);
     return result.queued ? reply.code(202).send({ queued: true }) : reply.code(204).send();
   });
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, UserSyncStatus } from '../db/schema.js';
+import type { Database, UserSyncStatus } from './schema.js';
 
 /** A directory user as a customer's admin sees it: identity, IdP state, sync state, admin overrides. */
 export interface AdminUserSummary {
@@ -26,6 +26,8 @@ export interface ListUsersQuery {
 interface Row {
   id: string;
   user_name: string;
+  /** The key of the unique index, as PostgreSQL lower-cases it (JS lower-cases some letters differently). */
+  sort_key: string;
   external_id: string | null;
   email: string | null;
   display_name: string | null;
@@ -42,7 +44,7 @@ interface Row {
 
 /** A directory user joined with its sync state and admin override (one row per user: both are keyed by it). */
 const SELECT_USERS = sql`
-    select u.id, u.user_name, u.external_id, u.email, u.display_name, u.active,
+    select u.id, u.user_name, lower(u.user_name) as sort_key, u.external_id, u.email, u.display_name, u.active,
            s.status, s.auth0_user_id, s.synced_at, s.last_error, o.blocked, o.removed_from_org, o.actor, o.updated_at
     from users u
     left join user_sync s on s.tenant_id = u.tenant_id and s.user_id = u.id
@@ -59,7 +61,7 @@ function decodeCursor(cursor: string): string {
 }
 
 function likePrefix(text: string): string {
-  return `${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /**
@@ -72,14 +74,14 @@ export async function listDirectoryUsers(db: Kysely<Database>, tenantId: string,
     where u.tenant_id = ${tenantId}
       ${after !== null ? sql`and lower(u.user_name) > ${after}` : sql``}
       ${query.status ? sql`and s.status = ${query.status}` : sql``}
-      ${query.search ? sql`and (lower(u.user_name) like ${likePrefix(query.search)} or u.email like ${likePrefix(query.search)})` : sql``}
+      ${query.search ? sql`and (lower(u.user_name) like lower(${likePrefix(query.search)}) or u.email like lower(${likePrefix(query.search)}))` : sql``}
     order by lower(u.user_name)
     limit ${query.limit + 1}`.execute(db);
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
     users: page.map(summary),
-    next: rows.length > query.limit && last ? Buffer.from(last.user_name.toLowerCase(), 'utf8').toString('base64url') : null,
+    next: rows.length > query.limit && last ? Buffer.from(last.sort_key, 'utf8').toString('base64url') : null,
   };
 }
 
