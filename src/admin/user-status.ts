@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { SecretBox } from '../secrets.js';
 import { findUserSync, listHolds, syncStatusCounts } from '../db/sync.js';
 import { deriveDesiredState } from '../sync/desired-state.js';
 import { describeBecause } from '../sync/rules.js';
@@ -27,8 +28,28 @@ export interface UserExplanation {
   };
 }
 
-/** Explains one directory user; undefined when the tenant has no such user. */
-export async function explainUser(db: Kysely<Database>, tenantId: string, userId: string): Promise<UserExplanation | undefined> {
+/**
+ * The applied state as shown: a sealed password-change ticket is opened for the operator (`secrets`
+ * given), and otherwise left out — the ticket sets the user's password.
+ */
+function shownState(applied: Record<string, unknown> | null, secrets: SecretBox | undefined): Record<string, unknown> | null {
+  const onboarding = applied?.onboarding;
+  if (!applied || typeof onboarding !== 'object' || onboarding === null) return applied;
+  const { sealedTicketUrl, ...rest } = onboarding as Record<string, unknown>;
+  let ticketUrl: string | undefined;
+  try {
+    ticketUrl = secrets && typeof sealedTicketUrl === 'string' ? secrets.open(sealedTicketUrl) : undefined;
+  } catch {
+    ticketUrl = undefined; // sealed with another key (PROVISIO_ENCRYPTION_KEY changed)
+  }
+  return { ...applied, onboarding: { ...rest, ...(ticketUrl ? { ticketUrl } : {}) } };
+}
+
+/**
+ * Explains one directory user; undefined when the tenant has no such user. `secrets` (operators only)
+ * opens a sealed password-change ticket so it can be delivered.
+ */
+export async function explainUser(db: Kysely<Database>, tenantId: string, userId: string, secrets?: SecretBox): Promise<UserExplanation | undefined> {
   const user = await loadDirectoryUser(db, tenantId, userId);
   if (!user || user.deleted) return undefined;
   const [config, sync] = await Promise.all([loadSyncConfig(db, tenantId), findUserSync(db, tenantId, userId)]);
@@ -52,7 +73,7 @@ export async function explainUser(db: Kysely<Database>, tenantId: string, userId
     ...(sync
       ? {
           applied: {
-            status: sync.status, auth0UserId: sync.auth0_user_id, state: sync.applied, syncedAt: sync.synced_at?.toISOString() ?? null,
+            status: sync.status, auth0UserId: sync.auth0_user_id, state: shownState(sync.applied, secrets), syncedAt: sync.synced_at?.toISOString() ?? null,
             lastError: sync.last_error, lastPlan: sync.last_plan,
           },
         }

@@ -129,7 +129,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
           return;
         }
         const userId = await findUserIdByName(db, row.id, userName);
-        const report = userId ? await explainUser(db, row.id, userId) : undefined;
+        const report = userId ? await explainUser(db, row.id, userId, secretBoxFor(loadConfig(io.env))) : undefined;
         if (!userId || !report) throw new CliError(`no user "${userName}" in tenant "${name}"`);
         if (opts.json) return printJson(io, report);
         io.out(`${userName} (${userId}) ${report.user.active ? 'active' : 'inactive'}; groups: ${report.user.groups.join(', ') || '-'}`);

@@ -72,6 +72,17 @@ function overrideOf(o: UserOverride | undefined): Pick<DirectoryUser, 'override'
   return o ? { override: { blocked: o.blocked, removedFromOrg: o.removedFromOrg, erase: o.erase, actor: o.actor } } : {};
 }
 
+/**
+ * A password-change ticket URL sets the user's password: a secret, kept only sealed (for the operator to
+ * deliver; `provisio status` and the operator's admin API open it). Without an encryption key it is not
+ * kept at all, only the fact that it was issued.
+ */
+function storedOnboarding(onboarding: { kind: string; ticketUrl?: string; invitationId?: string }, secrets: SecretBox | undefined): Record<string, unknown> {
+  const { ticketUrl, ...rest } = onboarding;
+  if (ticketUrl === undefined) return rest;
+  return secrets ? { ...rest, ticketIssued: true, sealedTicketUrl: secrets.seal(ticketUrl) } : { ...rest, ticketIssued: true };
+}
+
 const configCache = new Map<string, { config: SyncConfig; until: number }>();
 
 /** Drops a cached configuration (after this process rebinds the tenant; other processes see it within 1 s). */
@@ -187,7 +198,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
         blocked: desired.blocked,
         organizations: desired.organizations.map((o) => ({ name: o.name, roles: o.roles.map((r) => r.name) })),
         tenantRoles: desired.tenantRoles.map((r) => r.name),
-        ...(result.onboarding ? { onboarding: result.onboarding } : {}),
+        ...(result.onboarding ? { onboarding: storedOnboarding(result.onboarding, deps.secrets) } : {}),
       },
       plan: actions,
       error: null,

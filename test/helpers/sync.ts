@@ -32,6 +32,8 @@ export interface SyncHarness {
   readonly gateway: Auth0Gateway;
   readonly queue: SyncQueue;
   readonly worker: SyncWorker;
+  /** The test-time key sealing binding secrets and password-change tickets. */
+  readonly secrets: SecretBox;
   /** PostgreSQL schema of the harness's pg-boss tables (a CLI sharing the database sets QUEUE_SCHEMA to it). */
   readonly queueSchema: string;
   /** Binds the `acme` tenant to the emulator's database connection with these rules. */
@@ -86,7 +88,7 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
   t.teardown(() => worker.stop());
 
   return {
-    app, database, scim, tenantId, emulator, gateway, queue, worker, queueSchema: schema,
+    app, database, scim, tenantId, emulator, secrets, gateway, queue, worker, queueSchema: schema,
     bind: async (binding, rules, guard) => {
       await bindTenant(database.db, queue, tenantId, {
         binding: binding ?? {

@@ -49,11 +49,13 @@ t.test('database connection: created with a random password Provisio never keeps
   const row = await userSyncRow(h, id);
   t.equal(row?.status, 'synced');
   t.equal(row?.auth0_user_id, user!.user_id);
-  const onboarding = row?.applied?.onboarding as { kind?: string; ticketUrl?: string } | undefined;
+  const onboarding = row?.applied?.onboarding as { kind?: string; sealedTicketUrl?: string; ticketUrl?: string } | undefined;
   t.equal(onboarding?.kind, 'password-ticket');
   const tickets = h.emulator.emulator.snapshot().tickets.filter((x) => x.user_id === user!.user_id);
   t.equal(tickets.length, 1, 'one password-change ticket in Auth0');
-  t.equal(onboarding?.ticketUrl, tickets[0]!.ticket, 'the ticket URL is kept for delivery');
+  t.equal(onboarding?.ticketUrl, undefined, 'the ticket URL is not stored in the clear');
+  t.equal(h.secrets.open(onboarding!.sealedTicketUrl!), tickets[0]!.ticket, 'it is kept sealed for delivery');
+  t.same(await rowsContaining(h, tickets[0]!.ticket), [], 'and is nowhere in the database in the clear');
   t.equal(tickets[0]!.organization_id, h.org('acme')!.id, 'the ticket is for the organization');
 
   // A second user with a second password: the two differ (random, not derived).

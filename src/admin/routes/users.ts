@@ -6,7 +6,7 @@ import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
 import { commonErrors, looseObject, tenantParams, userSummarySchema } from '../schemas.js';
 import { applyUserAction, eraseUser, UserActionError, type UserAction } from '../user-actions.js';
-import { explainUser, type UserExplanation } from '../user-status.js';
+import { explainUser } from '../user-status.js';
 
 /** The statuses a live directory user can have (`deleted` belongs to users the IdP removed, not listed). */
 const SYNC_STATUSES = ['pending', 'synced', 'awaiting-login', 'held', 'failed', 'unbound'] as const;
@@ -22,18 +22,6 @@ const ACTIONS: Record<UserAction, string> = {
   'remove-from-org': 'Remove the user from the organization and its roles, and keep them out, until added back',
   'add-to-org': 'Lift a removal: membership and roles follow the IdP and the rules again',
 };
-
-/**
- * A password-change ticket URL lets whoever holds it set the user's password (and, with a shared identity,
- * reach other tenants' apps): it is for the operator to deliver, never shown to an org admin.
- */
-function withoutTicket(explanation: UserExplanation | undefined): UserExplanation | undefined {
-  const state = explanation?.applied?.state;
-  const onboarding = state?.onboarding;
-  if (!explanation?.applied || !state || typeof onboarding !== 'object' || onboarding === null || !('ticketUrl' in onboarding)) return explanation;
-  const { ticketUrl: _secret, ...rest } = onboarding as Record<string, unknown>;
-  return { ...explanation, applied: { ...explanation.applied, state: { ...state, onboarding: { ...rest, ticketIssued: true } } } };
-}
 
 /** A customer admin's view of their directory users, and the overrides they may apply (docs/admin-api.md). */
 export function registerUserRoutes(r: AdminRoutes): void {
@@ -83,9 +71,11 @@ export function registerUserRoutes(r: AdminRoutes): void {
   }, async (request) => {
     const row = await r.tenant(request);
     const { id } = request.params as { id: string };
-    const [user, explanation] = await Promise.all([findDirectoryUser(db, row.id, id), explainUser(db, row.id, id)]);
+    // Only the operator, who delivers password-change tickets, gets them opened.
+    const secrets = r.principal(request).kind === 'operator' ? options.secrets : undefined;
+    const [user, explanation] = await Promise.all([findDirectoryUser(db, row.id, id), explainUser(db, row.id, id, secrets)]);
     if (!user) throw AdminError.notFound(`Tenant "${row.name}" has no user ${id}`);
-    return { user, explanation: r.principal(request).kind === 'operator' ? explanation : withoutTicket(explanation) };
+    return { user, explanation };
   });
 
   for (const action of Object.keys(ACTIONS) as UserAction[]) {
