@@ -113,6 +113,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     prefix: '/v1/admin',
     db: database.db,
     scimTokens,
+    ...(metrics ? { metrics } : {}),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(config.adminJwt ? { adminJwt: config.adminJwt } : {}),
     ...(deps.queue ? { queue: deps.queue } : {}),

@@ -11,6 +11,7 @@ export interface Metrics {
   readonly scimDuration: Histogram<'resource' | 'method'>;
   readonly syncLag: Histogram<'tenant'>;
   readonly syncJobs: Counter<'tenant' | 'outcome'>;
+  readonly adminRequests: Counter<'route' | 'method' | 'status'>;
 }
 
 export interface MetricsSources {
@@ -50,6 +51,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: 'provisio_sync_jobs_total',
     help: 'Sync jobs finished, by outcome (synced, awaiting-login, held, deleted, failed…)',
     labelNames: ['tenant', 'outcome'] as const,
+    registers: [registry],
+  });
+  const adminRequests = new Counter({
+    name: 'provisio_admin_requests_total',
+    help: 'Admin API requests by route pattern, method and status (401/403 = refused credentials)',
+    labelNames: ['route', 'method', 'status'] as const,
     registers: [registry],
   });
   new Gauge({
@@ -95,7 +102,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
       },
     });
   }
-  return { registry, scimRequests, scimDuration, syncLag, syncJobs };
+  return { registry, scimRequests, scimDuration, syncLag, syncJobs, adminRequests };
 }
 
 async function pendingByTenant(db: Kysely<Database>): Promise<{ tenant: string; pending: number; oldest: number }[]> {

@@ -23,6 +23,7 @@ t.test('/metrics exposes SCIM traffic, sync backlog, Auth0 calls and the rate bu
   await app.inject({ method: 'GET', url: '/scim/v2/acme/Users/00000000-0000-7000-8000-000000000000', headers });
   await app.inject({ method: 'GET', url: '/scim/v2/acme/Users', headers: { authorization: 'Bearer nope' } });
   await gateway.getUser('auth0|missing', 'tenant-a');
+  await app.inject({ method: 'GET', url: '/v1/admin/tenants/acme', headers: { authorization: 'Bearer pva_not-a-real-token' } });
 
   const res = await app.inject({ method: 'GET', url: '/metrics' });
   t.equal(res.statusCode, 200);
@@ -39,4 +40,5 @@ t.test('/metrics exposes SCIM traffic, sync backlog, Auth0 calls and the rate bu
   t.match(body, /# TYPE provisio_sync_pending_users gauge/);
   t.match(body, /# TYPE provisio_sync_lag_seconds histogram/);
   t.match(body, /provisio_process_resident_memory_bytes/);
+  t.match(body, /provisio_admin_requests_total\{route="\/v1\/admin\/tenants\/:tenant",method="GET",status="401"\} 1/, 'admin requests by route pattern, not URL');
 });

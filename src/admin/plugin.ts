@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { AdminJwtConfig } from '../config.js';
 import type { Database, TenantRow } from '../db/schema.js';
+import type { Metrics } from '../metrics.js';
 import type { TokenVerifier } from '../scim/auth.js';
 import type { SecretBox } from '../secrets.js';
 import type { DirectoryEvents } from '../sync/events.js';
@@ -37,6 +38,7 @@ export interface AdminPluginOptions {
   readonly secrets?: SecretBox;
   /** The SCIM verifier of this process, told to forget cached tokens when one is revoked here. */
   readonly scimTokens?: TokenVerifier;
+  readonly metrics?: Metrics;
 }
 
 declare module 'fastify' {
@@ -96,6 +98,14 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
       decode: { complete: true },
       // Auth0's `iss` ends with a slash; accept the configured issuer written either way.
       verify: { algorithms: ['RS256'], allowedIss: [adminJwt.issuer.replace(/\/+$/, ''), adminJwt.issuer.replace(/\/*$/, '/')], allowedAud: adminJwt.audience, clockTolerance: 5 },
+    });
+  }
+  const { metrics } = options;
+  if (metrics) {
+    // The route pattern, not the URL: tenant names and ids would make the label set unbounded.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.adminRequests.inc({ route: request.routeOptions.url ?? 'unknown', method: request.method, status: String(reply.statusCode) });
+      done();
     });
   }
   const authenticator = new AdminAuthenticator(options.db);
