@@ -3,6 +3,7 @@ import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-sync.js';
 import * as m0003 from './migrations/0003-resource-counts.js';
 import * as m0004 from './migrations/0004-admin.js';
+import * as m0005 from './migrations/0005-scrub-ticket-urls.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-sync': m0002,
   '0003-resource-counts': m0003,
   '0004-admin': m0004,
+  '0005-scrub-ticket-urls': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
