@@ -85,9 +85,10 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
       const input = readJsonFile(opts.file);
       await withDatabase(io, async (database) => {
         const row = await requireTenant(database.db, name);
-        const stored = await findSyncConfig(database.db, row.id);
-        if (!stored) throw new CliError(`tenant "${name}" is not bound to Auth0 (provisio tenant bind)`);
-        const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, { binding: stored.binding, rules: input, guard: stored.guard })).catch(configError);
+        const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, (stored) => {
+          if (!stored) throw new CliError(`tenant "${name}" is not bound to Auth0 (provisio tenant bind)`);
+          return { binding: stored.binding, rules: input, guard: stored.guard };
+        })).catch(configError);
         if (opts.json) return printJson(io, config.rules);
         io.out(`Rules of "${name}" replaced (${config.rules.rules.length}); every user is queued for re-evaluation.`);
       });

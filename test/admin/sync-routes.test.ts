@@ -151,3 +151,23 @@ t.test('invitations, GDPR erase, reconcile and the guard release through the API
   t.same((await admin('POST', '/tenants/acme/sync/release')).body, { released: 0 });
   t.equal((await adminCaller(h.app, undefined)('POST', '/tenants/acme/sync/release')).status, 401);
 });
+
+t.test('a rules change and a binding change at the same moment both land', async (t) => {
+  const h = await syncHarness(t);
+  await createRoles(h.emulator, 'admin', 'member');
+  await h.bind(undefined, RULES);
+  const op = await operator(h.app, h.database);
+  const admin = await orgAdmin(h.app, h.database, { id: h.tenantId, name: 'acme' });
+  const binding = (await op('GET', '/tenants/acme/binding')).body.binding;
+  for (let round = 0; round < 5; round++) {
+    const displayName = `Acme ${round}`;
+    const mode = round % 2 ? 'all-matching' : 'first-match';
+    const [b, r] = await Promise.all([
+      op('PUT', '/tenants/acme/binding', { binding: { ...binding, organization: { name: 'acme', displayName } } }),
+      admin('PUT', '/tenants/acme/rules', { ...RULES, mode }),
+    ]);
+    t.same([b.status, r.status], [200, 200]);
+    const stored = (await op('GET', '/tenants/acme/binding')).body;
+    t.same([stored.binding.organization.displayName, stored.rules.mode], [displayName, mode], `round ${round}: neither change overwrote the other`);
+  }
+});

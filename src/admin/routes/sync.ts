@@ -17,9 +17,10 @@ export function registerSyncRoutes(r: AdminRoutes): void {
   const { app, options } = r;
   const { db } = options;
 
+  const notBound = (tenantName: string) => AdminError.conflict(`Tenant "${tenantName}" is not bound to Auth0 yet (PUT /v1/admin/tenants/${tenantName}/binding)`);
   const storedConfig = async (tenantId: string, tenantName: string) => {
     const stored = await findSyncConfig(db, tenantId);
-    if (!stored) throw AdminError.conflict(`Tenant "${tenantName}" is not bound to Auth0 yet (PUT /v1/admin/tenants/${tenantName}/binding)`);
+    if (!stored) throw notBound(tenantName);
     return stored;
   };
 
@@ -39,9 +40,12 @@ export function registerSyncRoutes(r: AdminRoutes): void {
   }, async (request) => {
     const principal = r.principal(request);
     const row = await r.tenant(request);
-    const stored = await storedConfig(row.id, row.name);
-    checkDelegatedRules(principal, parseRules(request.body), parseSyncConfig(stored).rules);
-    const config = await bindTenant(db, r.queue(), row.id, { binding: stored.binding, rules: request.body, guard: stored.guard });
+    const next = parseRules(request.body);
+    const config = await bindTenant(db, r.queue(), row.id, (stored) => {
+      if (!stored) throw notBound(row.name);
+      checkDelegatedRules(principal, next, parseSyncConfig(stored).rules);
+      return { binding: stored.binding, rules: request.body, guard: stored.guard };
+    });
     await auditAfterCommit(db, request.log, row.id, principal, 'rules.set', null, { rules: config.rules.rules.length });
     return config.rules;
   });

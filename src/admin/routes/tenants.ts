@@ -141,9 +141,7 @@ export function registerTenantRoutes(r: AdminRoutes): void {
     const row = await r.tenant(request);
     const body = request.body as { binding: unknown; rules?: unknown; guard?: unknown };
     // Omitted rules or guard keep the stored ones: changing a connection must not wipe the role rules.
-    const stored = await findSyncConfig(db, row.id);
-    const input = { binding: body.binding, rules: body.rules ?? stored?.rules, guard: body.guard ?? stored?.guard };
-    const config = await bindTenant(db, r.queue(), row.id, input, options.secrets);
+    const config = await bindTenant(db, r.queue(), row.id, (stored) => ({ binding: body.binding, rules: body.rules ?? stored?.rules, guard: body.guard ?? stored?.guard }), options.secrets);
     await auditAfterCommit(db, request.log, row.id, principal, 'tenant.bind', config.binding.organization.name);
     return redactBinding(config);
   });
