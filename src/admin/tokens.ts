@@ -62,18 +62,42 @@ export interface TokenInfo {
   readonly status: 'active' | 'expired' | 'revoked';
 }
 
-export function tokenInfo(row: ScimTokenRow, now = new Date()): TokenInfo {
+/** The columns SCIM and admin tokens share. */
+interface StoredSecretToken {
+  id: string;
+  label: string;
+  token_prefix: string;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** What a listing shows of any stored token (SCIM or admin): never the secret, never the hash. */
+export function listedToken(row: StoredSecretToken, now = new Date()): Omit<TokenInfo, 'scopes'> {
   return {
     id: row.id,
     label: row.label,
     prefix: row.token_prefix,
-    scopes: row.scopes,
     createdAt: row.created_at.toISOString(),
     expiresAt: row.expires_at?.toISOString() ?? null,
     revokedAt: row.revoked_at?.toISOString() ?? null,
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     status: row.revoked_at ? 'revoked' : row.expires_at && row.expires_at <= now ? 'expired' : 'active',
   };
+}
+
+export function tokenInfo(row: ScimTokenRow, now = new Date()): TokenInfo {
+  return { ...listedToken(row, now), scopes: row.scopes };
+}
+
+/**
+ * A new bearer secret: `prefix` + 256 random bits (long enough that a plain SHA-256 is a safe stored form),
+ * its hash, and the first characters shown in listings to recognise it.
+ */
+export function newSecretToken(prefix: string): { token: string; hash: Buffer; displayPrefix: string } {
+  const token = prefix + randomBytes(32).toString('base64url');
+  return { token, hash: hashToken(token), displayPrefix: token.slice(0, prefix.length + 6) };
 }
 
 export interface IssueOptions {
@@ -86,13 +110,13 @@ export interface IssueOptions {
 export async function issueToken(db: Kysely<Database>, tenantId: string, options: IssueOptions = {}): Promise<{ token: string; info: TokenInfo }> {
   const scopes = parseScopes(options.scopes);
   const expiresAt = parseExpiry(options.expiresIn);
-  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const { token, hash, displayPrefix } = newSecretToken(TOKEN_PREFIX);
   const row = await repo.insertToken(db, {
     tenantId,
     id: uuidv7(),
     label: options.label ?? 'scim',
-    hash: hashToken(token),
-    prefix: token.slice(0, TOKEN_PREFIX.length + 6),
+    hash,
+    prefix: displayPrefix,
     scopes,
     expiresAt,
   });
