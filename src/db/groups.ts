@@ -1,7 +1,7 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { ScimError } from '../scim/errors.js';
 import { groupResourceType } from '../scim/registry.js';
-import { isUniqueViolation } from './errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from './errors.js';
 import type { Database, GroupRow, MemberType } from './schema.js';
 import { listPage, type ListPage, type PageOptions } from './list.js';
 
@@ -23,6 +23,7 @@ export interface GroupFields {
 }
 
 const DISPLAY_NAME_TAKEN = 'groups_display_name';
+const MEMBER_FOREIGN_KEYS = ['group_members_user_fk', 'group_members_member_group_fk'];
 
 function uniqueness(err: unknown, displayName: string): never {
   if (isUniqueViolation(err, DISPLAY_NAME_TAKEN)) throw ScimError.uniqueness(`A group named "${displayName}" already exists`);
@@ -117,17 +118,21 @@ const ADD_EXISTING = `with found as (
  */
 export async function addExistingMembers(db: Db, tenantId: string, groupId: string, ids: readonly string[]): Promise<{ found: number; added: string[] }> {
   if (ids.length === 0) return { found: 0, added: [] };
-  const result = await db.executeQuery<{ found: string; added: string[] }>(CompiledQuery.raw(ADD_EXISTING, [tenantId, groupId, ids]));
+  let result;
+  try {
+    result = await db.executeQuery<{ found: string; added: string[] }>(CompiledQuery.raw(ADD_EXISTING, [tenantId, groupId, ids]));
+  } catch (err) {
+    // A member seen by `found` was deleted by a transaction that committed before our foreign-key check.
+    if (isForeignKeyViolation(err, MEMBER_FOREIGN_KEYS)) throw ScimError.invalidValue('Unknown member id(s): a member was deleted while this request ran');
+    throw err;
+  }
   const row = result.rows[0];
   return { found: Number(row?.found ?? 0), added: row?.added ?? [] };
 }
 
-/** Deletes the group, its own member rows (cascade) and its membership in other groups. */
+/** Deletes the group; its own member rows and its membership in other groups go by ON DELETE CASCADE. */
 export async function deleteGroup(db: Db, tenantId: string, id: string): Promise<boolean> {
-  const rows = await sql<{ id: string }>`
-    with gone as (delete from groups where tenant_id = ${tenantId} and id = ${id} returning id),
-         nested as (delete from group_members where tenant_id = ${tenantId} and member_id in (select id from gone))
-    select id from gone`.execute(db);
+  const rows = await sql<{ id: string }>`delete from groups where tenant_id = ${tenantId} and id = ${id} returning id`.execute(db);
   return rows.rows.length > 0;
 }
 

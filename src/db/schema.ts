@@ -114,6 +114,9 @@ export interface GroupMemberTable {
   group_id: string;
   member_id: string;
   member_type: MemberType;
+  /** Generated from `member_id` by `member_type`: each carries a foreign key with ON DELETE CASCADE. */
+  member_user_id: ColumnType<string | null, never, never>;
+  member_group_id: ColumnType<string | null, never, never>;
 }
 
 export type TenantRow = Selectable<TenantTable>;

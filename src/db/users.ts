@@ -85,9 +85,8 @@ export async function updateUser(db: Db, tenantId: string, id: string, fields: U
   }
 }
 
-const DELETE_USER = `with gone as (delete from users where tenant_id = $1 and id = $2 returning id, user_name, external_id, email),
-  memberships as (delete from group_members where tenant_id = $1 and member_id in (select id from gone))
-  select id, user_name, external_id, email from gone`;
+// Its memberships go by the foreign key's ON DELETE CASCADE (migration 0006).
+const DELETE_USER = `delete from users where tenant_id = $1 and id = $2 returning id, user_name, external_id, email`;
 
 /** What a deleted user leaves behind for deprovisioning (the sync's tombstone). */
 export interface DeletedUser {
