@@ -10,6 +10,11 @@ export const ACTION_TOKEN_ISSUER = 'auth0-action:provisio-post-login';
 export const ACTION_TOKEN_AUDIENCE = 'provisio:post-login';
 /** Longest accepted lifetime; the Action signs for 30 s (one Action run is at most 20 s, research/auth0.md §4.1). */
 export const ACTION_TOKEN_MAX_AGE_SECONDS = 60;
+/**
+ * How far in the future `iat` may be (clock skew between Auth0 and us). Without it a token signed with a
+ * future `iat` and an `exp` a minute later would be valid, and replayable once its `jti` left the cache.
+ */
+export const ACTION_TOKEN_CLOCK_SKEW_SECONDS = 60;
 
 /** base64url SHA-256 of the raw body, as the Action computes it. */
 export function bodyHash(raw: string): string {
@@ -24,14 +29,15 @@ export interface ActionTokenClaims {
   readonly bsh: string;
 }
 
-/** Narrows a verified payload; undefined when a required claim is missing or the lifetime is too long. */
-export function actionTokenClaims(payload: unknown): ActionTokenClaims | undefined {
+/** Narrows a verified payload; undefined when a required claim is missing, the lifetime is too long or `iat` is in the future. */
+export function actionTokenClaims(payload: unknown, nowSeconds = Date.now() / 1000): ActionTokenClaims | undefined {
   if (typeof payload !== 'object' || payload === null) return undefined;
   const p = payload as Record<string, unknown>;
   const { jti, exp, iat, bsh } = p;
   if (typeof jti !== 'string' || jti.length < 16 || jti.length > 128) return undefined;
   if (typeof exp !== 'number' || typeof iat !== 'number' || typeof bsh !== 'string') return undefined;
   if (exp - iat > ACTION_TOKEN_MAX_AGE_SECONDS || exp <= iat) return undefined;
+  if (iat > nowSeconds + ACTION_TOKEN_CLOCK_SKEW_SECONDS) return undefined;
   return { jti, exp, iat, bsh };
 }
 

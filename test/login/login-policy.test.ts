@@ -29,6 +29,8 @@ t.test('token claims and the replay window', async (t) => {
   t.notOk(actionTokenClaims({ ...ok, exp: now + 3600 }), 'too long-lived');
   t.notOk(actionTokenClaims({ ...ok, jti: 'short' }), 'weak jti');
   t.notOk(actionTokenClaims({ ...ok, bsh: undefined }), 'no body hash');
+  t.ok(actionTokenClaims({ ...ok, iat: now + 45, exp: now + 75 }, now), 'iat a little ahead: clock skew is tolerated');
+  t.notOk(actionTokenClaims({ ...ok, iat: now + 120, exp: now + 150 }, now), 'iat more than 60 s in the future');
   let clock = 1_000_000;
   const cache = new ReplayCache(() => clock);
   t.equal(cache.remember('j1', 1030), true);

@@ -21,7 +21,7 @@ async function directoryCount(h: LoginHarness): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-t.test('token: missing, forged, expired, wrong algorithm, audience or issuer, long-lived, other body, replayed → 401 and nothing changes', async (t) => {
+t.test('token: missing, forged, expired, wrong algorithm, audience or issuer, long-lived, issued in the future, other body, replayed → 401 and nothing changes', async (t) => {
   const h = await loginHarness(t);
   const acme = await h.tenant('acme');
   await acme.bind({ organization: { name: 'acme' }, connections: [enterprise(h)], login: { jit: 'jit' } });
@@ -39,6 +39,7 @@ t.test('token: missing, forged, expired, wrong algorithm, audience or issuer, lo
     ['wrong audience', actionToken(body, { aud: 'someone-else' })],
     ['wrong issuer', actionToken(body, { iss: 'someone-else' })],
     ['long-lived', actionToken(body, { exp: now + 3600 })],
+    ['issued in the future (a minute-long token valid for a year)', actionToken(body, { iat: now + 365 * 86400, exp: now + 365 * 86400 + 30 })],
     ['no jti', actionToken(body, { jti: undefined })],
     ['covers another body', actionToken(body.replace('mallory', 'mallorx'))],
     ['garbage', 'not-a-jwt'],
