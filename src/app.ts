@@ -5,13 +5,17 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
-import { migrationsApplied } from './db/migrate.js';
+import { databaseReadiness } from './db/readiness.js';
 import { loggerOptions } from './log.js';
+import { clientErrorHandler, frameworkErrorHandler, rootErrorHandler, rootNotFoundHandler } from './framework-errors.js';
+import { isStorableRecord, UnstorableTextError } from './http/text-hygiene.js';
+import { CredentialInUrlError, credentialParameter } from './http/url-credentials.js';
 import type { Auth0Gateway } from './auth0/gateway.js';
 import { adminPlugin } from './admin/plugin.js';
 import { loginPlugin } from './login/plugin.js';
 import { TokenVerifier } from './scim/auth.js';
 import { scimPlugin } from './scim/plugin.js';
+import { AuthFailureThrottle } from './scim/throttle.js';
 import type { SecretBox } from './secrets.js';
 import type { DirectoryEvents } from './sync/events.js';
 import type { SyncQueue } from './sync/queue.js';
@@ -38,6 +42,12 @@ export interface AppDependencies {
   readonly syncRunning?: () => boolean;
 }
 
+/** A hop count as the function Fastify's types accept (its runtime takes the number too). */
+function fastifyTrustProxy(setting: NonNullable<Config['trustProxy']>): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return typeof setting === 'boolean' ? setting : [...setting];
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP application without listening (tests use `inject()`); `src/cli/serve.ts` listens. */
@@ -52,14 +62,34 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: config.scim.maxBodyBytes,
+    // Slow clients (src/config.ts HttpTimeouts): headers, the whole request, idle keep-alive and idle sockets
+    // are all bounded, checked every second, so connections that never finish do not stay open.
+    // Behind a load balancer the client's address (failed-authentication throttling, logs) and the public
+    // scheme and host come from X-Forwarded-* headers, but only from the proxies TRUST_PROXY names.
+    ...(config.trustProxy !== undefined ? { trustProxy: fastifyTrustProxy(config.trustProxy) } : {}),
+    connectionTimeout: config.http.idleTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs), connectionsCheckingInterval: 1000 },
     // The admin API's schemas reject unknown body fields (a typo must not be silently dropped); SCIM
     // routes validate bodies themselves and ignore unknown attributes on purpose (README "Choices").
     ajv: { customOptions: { removeAdditional: false } },
+    // What Fastify and Node reject themselves answers in the body of the API the URL names.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Decoded path parameters and query values reach SQL (tenant names, ids, filters, cursors); bodies
+    // are checked by each API's JSON parser.
+    if (!isStorableRecord(request.params) || !isStorableRecord(request.query)) return done(new UnstorableTextError('URL'));
+    // A token in the URL leaks into proxies' and our logs: refused, and redacted in the log line (src/log.ts).
+    const credential = request.url.includes('?') ? credentialParameter(request.query) : undefined;
+    if (credential) return done(new CredentialInUrlError(credential));
     done();
   });
+  app.setErrorHandler(rootErrorHandler);
+  app.setNotFoundHandler(rootNotFoundHandler);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -77,15 +107,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   app.get('/healthz', { schema: { tags: ['probes'], summary: 'The process is up' } }, async () => ({ status: 'ok' }));
+  // 503 within 2 s when the database does not answer (src/db/readiness.ts); `/healthz` never touches it.
+  const readiness = databaseReadiness(database.db, 1500);
   app.get('/readyz', { schema: { tags: ['probes'], summary: 'Database reachable, migrations applied, sync worker running' } }, async (_request, reply) => {
     const sync = deps.syncRunning ? (deps.syncRunning() ? 'running' : 'stopped') : 'disabled';
-    try {
-      const migrated = await migrationsApplied(database.db);
-      const status = !migrated ? 'migrations pending' : sync === 'stopped' ? 'sync worker stopped' : 'ready';
-      return reply.code(status === 'ready' ? 200 : 503).send({ status, database: database.kind, sync });
-    } catch {
-      return reply.code(503).send({ status: 'database unreachable', database: database.kind, sync });
-    }
+    const db = await readiness();
+    const status = db !== 'ready' ? db : sync === 'stopped' ? 'sync worker stopped' : 'ready';
+    return reply.code(status === 'ready' ? 200 : 503).send({ status, database: database.kind, sync });
   });
 
   const { metrics } = deps;
@@ -95,11 +123,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   // One verifier, so a SCIM token revoked through the admin API stops working here at once.
   const scimTokens = new TokenVerifier(database.db, config.scim.tokenCacheMs);
+  // One count of failed authentications per address for SCIM and the admin API together.
+  const authFailures = config.scim.authFailureRateLimit ? new AuthFailureThrottle(config.scim.authFailureRateLimit) : undefined;
   await app.register(scimPlugin, {
     ...(metrics ? { metrics } : {}),
     verifier: scimTokens,
+    ...(authFailures ? { authFailures } : {}),
     db: database.db,
     settings: config.scim,
+    databaseRetryAfterSeconds: config.database.retryAfterSeconds,
     publicUrl: config.publicUrl,
     ...(deps.events ? { events: deps.events } : {}),
   });
@@ -107,12 +139,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     await app.register(loginPlugin, {
       secret: config.actionSecret, db: database.db, gateway: deps.gateway, events: deps.events,
       ...(deps.loginBudgetMs !== undefined ? { budgetMs: deps.loginBudgetMs } : {}),
+      databaseRetryAfterSeconds: config.database.retryAfterSeconds,
     });
   }
   await app.register(adminPlugin, {
     prefix: '/v1/admin',
     db: database.db,
+    databaseRetryAfterSeconds: config.database.retryAfterSeconds,
     scimTokens,
+    ...(authFailures ? { authFailures } : {}),
     ...(metrics ? { metrics } : {}),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(config.adminJwt ? { adminJwt: config.adminJwt } : {}),

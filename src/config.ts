@@ -25,6 +25,66 @@ export interface Config {
   readonly actionSecret?: string;
   /** Auth0-issued RS256 access tokens accepted on `/v1/admin` (absent: admin API tokens only). */
   readonly adminJwt?: AdminJwtConfig;
+  readonly database: DatabaseTimeouts;
+  readonly http: HttpTimeouts;
+  /**
+   * Which proxies' `X-Forwarded-For`/`-Proto`/`-Host` to believe (Fastify's `trustProxy`): absent, none;
+   * `true`, any; a number, that many hops; else the proxies' addresses or CIDR ranges.
+   */
+  readonly trustProxy?: boolean | number | readonly string[];
+}
+
+/** Every wait on the database is bounded: a slow or vanished database is a 503, never a hang. */
+export interface DatabaseTimeouts {
+  /** `statement_timeout` of request work (SCIM, admin, login): a statement running longer is cancelled. */
+  readonly statementTimeoutMs: number;
+  /** `statement_timeout` of the sync worker's and the queue's statements. */
+  readonly syncStatementTimeoutMs: number;
+  /** How long a request waits to get a pooled connection (or to open a new one) before it is a 503. */
+  readonly connectTimeoutMs: number;
+  /** The `Retry-After` (seconds) sent with a 503 while the database is unavailable. */
+  readonly retryAfterSeconds: number;
+}
+
+/** Slow clients: connections that never finish their request are closed (Node's http server timeouts). */
+export interface HttpTimeouts {
+  /** Whole request, headers and body, must arrive within this (`requestTimeout`). */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this (`headersTimeout`). */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (`keepAliveTimeout`). */
+  readonly keepAliveTimeoutMs: number;
+  /** A socket with no activity at all is closed after this (`connectionTimeout`). */
+  readonly idleTimeoutMs: number;
+}
+
+/** A token bucket: `perSecond` refill, `burst` capacity. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/**
+ * What one client can make us store or compute, enforced before any SQL runs. Every refusal is a SCIM
+ * 400 (`invalidFilter`, `invalidValue`, `tooMany`) or 413 whose detail names the limit.
+ */
+export interface InputLimits {
+  /** Comparisons (`eq`, `pr`, …) in one filter, counting those inside `[...]` value filters. */
+  readonly filterMaxTerms: number;
+  /** Nesting of `and`/`or`/`not`/parentheses/`[...]` in one filter. */
+  readonly filterMaxDepth: number;
+  /** Characters of one filter expression (also of one PATCH path, `sortBy` and `attributes=`). */
+  readonly filterMaxLength: number;
+  /** Characters of one comparison value in a filter. */
+  readonly filterMaxValueLength: number;
+  /** UTF-8 bytes of an indexed string: `userName`, `externalId`, `displayName`, an email `value`. */
+  readonly maxIndexedValueLength: number;
+  /** Characters of any other string attribute value. */
+  readonly maxValueLength: number;
+  /** Entries of one multi-valued attribute (emails, phoneNumbers, …; group `members` per request). */
+  readonly maxMultiValues: number;
+  /** Bytes of one stored resource (its JSON, without group members). */
+  readonly maxResourceBytes: number;
 }
 
 export interface AdminJwtConfig {
@@ -65,6 +125,11 @@ export interface ScimSettings {
   readonly maxBodyBytes: number;
   /** How long a verified bearer token is cached in memory before it is looked up again. */
   readonly tokenCacheMs: number;
+  readonly limits: InputLimits;
+  /** Inbound throttling per tenant and per token (`SCIM_RATE_LIMIT`); absent when `off`. */
+  readonly rateLimit?: RateLimit;
+  /** Failed authentications per source address (`AUTH_FAILURE_RATE_LIMIT`); absent when `off`. */
+  readonly authFailureRateLimit?: RateLimit;
 }
 
 export class ConfigError extends Error {
@@ -170,7 +235,40 @@ function adminJwtConfig(env: Env): AdminJwtConfig | undefined {
   };
 }
 
+/**
+ * `100/s,burst=500` (also `/m` per minute; the burst defaults to one second's worth), or `off`.
+ */
+export function parseRateLimit(key: string, raw: string): RateLimit | undefined {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off' || text === 'false' || text === '0') return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*\/\s*(s|sec|second|m|min|minute)\s*(?:,\s*burst\s*=\s*(\d+))?$/.exec(text);
+  const rate = match ? Number(match[1]) / (match[2]!.startsWith('m') ? 60 : 1) : NaN;
+  const burst = match?.[3] !== undefined ? Number(match[3]) : Math.ceil(rate);
+  if (!match || !(rate > 0) || rate > 1_000_000 || !(burst >= 1) || burst > 10_000_000) {
+    throw new ConfigError(`${key} must look like "100/s,burst=500" or "600/m" or be "off", got "${raw}"`);
+  }
+  return { perSecond: rate, burst: Math.max(1, burst) };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function optionalRateLimit<K extends string>(env: Env, key: string, fallback: string, field: K): { [P in K]?: RateLimit } {
+  const raw = env[key];
+  const limit = parseRateLimit(key, raw === undefined || raw === '' ? fallback : raw);
+  return (limit ? { [field]: limit } : {}) as { [P in K]?: RateLimit };
+}
+
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === '' || raw === 'false') return undefined;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 1, 100);
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 0 || entries.some((e) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(e))) {
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count, or proxy addresses/CIDR ranges separated by commas, got "${raw}"`);
+  }
+  return entries;
+}
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -204,6 +302,34 @@ export function loadConfig(env: Env = process.env): Config {
       maxPageSize,
       maxBodyBytes: integer(env, 'SCIM_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
       tokenCacheMs: integer(env, 'SCIM_TOKEN_CACHE_MS', 5000, 0, 3_600_000),
+      limits: {
+        filterMaxTerms: integer(env, 'SCIM_FILTER_MAX_TERMS', 50, 1, 10_000),
+        // PGlite cannot evaluate the SQL of a filter nested a few hundred levels deep: the ceiling stays well below.
+        filterMaxDepth: integer(env, 'SCIM_FILTER_MAX_DEPTH', 10, 1, 100),
+        filterMaxLength: integer(env, 'SCIM_FILTER_MAX_LENGTH', 4096, 64, 1_048_576),
+        filterMaxValueLength: integer(env, 'SCIM_FILTER_MAX_VALUE_LENGTH', 1024, 1, 1_048_576),
+        // UTF-8 bytes, not characters: PostgreSQL's btree refuses index rows above ~2700 bytes, and 1024
+        // characters can be 3 KB. The ceiling of 2048 keeps room for lower-casing, which can grow a string.
+        maxIndexedValueLength: integer(env, 'SCIM_MAX_INDEXED_VALUE_LENGTH', 1024, 16, 2048),
+        maxValueLength: integer(env, 'SCIM_MAX_VALUE_LENGTH', 65_536, 64, 16_777_216),
+        maxMultiValues: integer(env, 'SCIM_MAX_MULTI_VALUES', 100, 1, 100_000),
+        maxResourceBytes: integer(env, 'SCIM_MAX_RESOURCE_BYTES', 262_144, 1024, 268_435_456),
+      },
+      ...optionalRateLimit(env, 'SCIM_RATE_LIMIT', '100/s,burst=500', 'rateLimit'),
+      ...optionalRateLimit(env, 'AUTH_FAILURE_RATE_LIMIT', '10/s,burst=100', 'authFailureRateLimit'),
+    },
+    database: {
+      statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 3_600_000),
+      syncStatementTimeoutMs: integer(env, 'DB_SYNC_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
+      retryAfterSeconds: integer(env, 'DB_RETRY_AFTER_SECONDS', 5, 1, 3600),
+    },
+    ...(trustProxy(env) !== undefined ? { trustProxy: trustProxy(env) } : {}),
+    http: {
+      requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+      headersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000),
+      keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000),
+      idleTimeoutMs: integer(env, 'HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, 3_600_000),
     },
   };
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from './auth0/gateway.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import type { Database } from './db/schema.js';
 import { sql } from 'kysely';
 
@@ -9,6 +10,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly scimRequests: Counter<'tenant' | 'resource' | 'method' | 'status'>;
   readonly scimDuration: Histogram<'resource' | 'method'>;
+  /** Requests refused with 429: `tenant` is `unauthenticated` for `auth_failures` (the URL's name is the caller's). */
+  readonly scimThrottled: Counter<'tenant' | 'reason'>;
   readonly syncLag: Histogram<'tenant'>;
   readonly syncJobs: Counter<'tenant' | 'outcome'>;
   readonly adminRequests: Counter<'route' | 'method' | 'status'>;
@@ -40,6 +43,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const scimThrottled = new Counter({
+    name: 'provisio_scim_throttled_total',
+    help: 'SCIM requests refused with 429, by tenant and reason (tenant, token, auth_failures)',
+    labelNames: ['tenant', 'reason'] as const,
+    registers: [registry],
+  });
   const syncLag = new Histogram({
     name: 'provisio_sync_lag_seconds',
     help: 'Time from a directory change to its application in Auth0',
@@ -66,7 +75,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await pendingByTenant(sources.db)) this.set({ tenant: row.tenant }, row.pending);
+      for (const row of await pendingOrNone(sources.db)) this.set({ tenant: row.tenant }, row.pending);
     },
   });
   new Gauge({
@@ -76,7 +85,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await pendingByTenant(sources.db)) this.set({ tenant: row.tenant }, row.oldest);
+      for (const row of await pendingOrNone(sources.db)) this.set({ tenant: row.tenant }, row.oldest);
     },
   });
   const { gateway } = sources;
@@ -102,7 +111,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
       },
     });
   }
-  return { registry, scimRequests, scimDuration, syncLag, syncJobs, adminRequests };
+  return { registry, scimRequests, scimDuration, scimThrottled, syncLag, syncJobs, adminRequests };
+}
+
+/** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */
+async function pendingOrNone(db: Kysely<Database>): Promise<{ tenant: string; pending: number; oldest: number }[]> {
+  try {
+    return await pendingByTenant(db);
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return [];
+    throw err;
+  }
 }
 
 async function pendingByTenant(db: Kysely<Database>): Promise<{ tenant: string; pending: number; oldest: number }[]> {

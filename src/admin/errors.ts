@@ -8,6 +8,7 @@ import { TenantInputError } from './tenants.js';
 import { TokenInputError } from './tokens.js';
 import { SyncConfigError } from '../sync/config.js';
 import { Auth0PermanentError, Auth0RetryableError } from '../auth0/errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 export class AdminError extends Error {
   override name = 'AdminError';
@@ -40,6 +41,13 @@ export class AdminError extends Error {
   static unavailable(message: string): AdminError {
     return new AdminError(503, 'unavailable', message);
   }
+  /** The database refused, reset or timed out (src/db/errors.ts): retry later, nothing was applied. */
+  static databaseUnavailable(retryAfterSeconds: number): AdminError {
+    return new AdminError(503, 'database_unavailable', `The database is not available right now; retry after ${retryAfterSeconds} s`, { 'retry-after': String(retryAfterSeconds) });
+  }
+  static tooManyRequests(message: string, retryAfterSeconds: number): AdminError {
+    return new AdminError(429, 'too_many_requests', message, { 'retry-after': String(retryAfterSeconds) });
+  }
 }
 
 export interface AdminErrorBody {
@@ -57,11 +65,15 @@ interface FastifyLikeError {
   readonly code?: string;
   readonly statusCode?: number;
   readonly validation?: unknown;
+  readonly validationContext?: string;
   readonly message: string;
 }
 
-/** Maps domain and framework errors to the admin contract; undefined for an unexpected (500) error. */
-export function toAdminError(err: unknown): AdminError | undefined {
+/**
+ * Maps domain and framework errors to the admin contract; undefined for an unexpected (500) error.
+ * `retryAfterSeconds` is the `Retry-After` of a 503 for an unavailable database (`DB_RETRY_AFTER_SECONDS`).
+ */
+export function toAdminError(err: unknown, retryAfterSeconds = 5): AdminError | undefined {
   if (err instanceof AdminError) return err;
   if (err instanceof TenantInputError) {
     return err.kind === 'not-found' ? AdminError.notFound(err.message) : err.kind === 'conflict' ? AdminError.conflict(err.message) : AdminError.invalid(err.message);
@@ -77,9 +89,17 @@ export function toAdminError(err: unknown): AdminError | undefined {
     const seconds = Math.max(1, Math.ceil((err.retryAt - Date.now()) / 1000));
     return new AdminError(503, 'auth0_unavailable', `Auth0 is not answering ${err.operation} (${err.reason}); try again in ${seconds} s`, { 'retry-after': String(seconds) });
   }
+  // After the Auth0 errors: a network failure towards Auth0 carries an ECONNRESET cause too.
+  if (isDatabaseUnavailable(err)) return AdminError.databaseUnavailable(retryAfterSeconds);
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as FastifyLikeError;
-  if (e.validation) return AdminError.invalid(e.message);
+  if (e.validation) {
+    // Our ids are UUIDs: an id that is not one names nothing here, a 404 like any unknown id.
+    if (e.validationContext === 'params' && Array.isArray(e.validation) && e.validation.some((v: { keyword?: string; params?: { format?: string } }) => v.keyword === 'format' && v.params?.format === 'uuid')) {
+      return AdminError.notFound(`Not found: ${e.message}`);
+    }
+    return AdminError.invalid(e.message);
+  }
   if (typeof e.code === 'string') {
     // @fastify/jwt and fast-jwt: bad, expired or wrongly signed tokens (a wrong `alg` arrives as a 500).
     if (e.code.startsWith('FST_JWT_') || e.code.startsWith('FAST_JWT_')) return AdminError.unauthorized(`The access token is not valid: ${e.message}`);

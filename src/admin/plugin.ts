@@ -9,9 +9,12 @@ import buildGetJwks from 'get-jwks';
 import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { AdminJwtConfig } from '../config.js';
+import { requestOutageLog } from '../db/errors.js';
 import type { Database, TenantRow } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
+import { isStorableBody, UnstorableTextError } from '../http/text-hygiene.js';
 import type { TokenVerifier } from '../scim/auth.js';
+import type { AuthFailureThrottle } from '../scim/throttle.js';
 import type { SecretBox } from '../secrets.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import type { SyncQueue } from '../sync/queue.js';
@@ -39,6 +42,10 @@ export interface AdminPluginOptions {
   /** The SCIM verifier of this process, told to forget cached tokens when one is revoked here. */
   readonly scimTokens?: TokenVerifier;
   readonly metrics?: Metrics;
+  /** Failed authentications per source address (shared with SCIM): 429 once an address has used them up. */
+  readonly authFailures?: AuthFailureThrottle;
+  /** `Retry-After` of the 503 sent while the database is unavailable (`DB_RETRY_AFTER_SECONDS`; default 5). */
+  readonly databaseRetryAfterSeconds?: number;
 }
 
 declare module 'fastify' {
@@ -63,7 +70,8 @@ export interface AdminRoutes {
 /** Security requirement shown on every route in the OpenAPI document. */
 export const SECURITY: Record<string, string[]>[] = [{ adminToken: [] }, { auth0AccessToken: [] }];
 
-const UNKNOWN_KID_MS = 30_000;
+/** At most one JWKS fetch per this interval for key ids the cache has never seen. */
+const UNKNOWN_KID_FETCH_INTERVAL_MS = 30_000;
 
 function jwtSecret(config: AdminJwtConfig): (request: FastifyRequest, token: TokenOrHeader) => Promise<string> {
   const jwks = new URL(config.jwksUrl);
@@ -71,18 +79,24 @@ function jwtSecret(config: AdminJwtConfig): (request: FastifyRequest, token: Tok
   // The key is fetched from the configured JWKS, never from the token's own `iss`: a token cannot name
   // the keys it is checked against.
   const domain = `${jwks.protocol}//${jwks.host}/`;
-  // A key id the JWKS did not have is not asked for again for a while: otherwise every request with a
-  // made-up `kid` would make Provisio fetch the JWKS (get-jwks caches hits only).
-  const unknownKids = new Map<string, number>();
+  // get-jwks caches hits only, so every request with a made-up `kid` would fetch the JWKS: key ids never
+  // seen may cause one fetch per interval in total (a rotated-in key is found at the latest then), and a
+  // miss evicts nothing, so a forged token cannot lock out the real key.
+  let nextUnknownKidFetch = 0;
   return async (request, token) => {
     const { kid, alg } = 'header' in token ? token.header : token;
-    if (!kid) throw AdminError.unauthorized('The access token has no key id (kid)');
-    if ((unknownKids.get(kid) ?? 0) > Date.now()) throw AdminError.unauthorized(`The access token's signing key ${kid} is not in the JWKS`);
+    // Only RS256 is verified; refuse anything else before it reaches a cache keyed by algorithm.
+    if (alg !== 'RS256') throw AdminError.unauthorized('The access token must be signed with RS256');
+    if (!kid || typeof kid !== 'string' || kid.length > 256) throw AdminError.unauthorized('The access token has no valid key id (kid)');
+    const cacheKey = getJwks.generateCacheKey('RS256', kid, domain);
+    if (getJwks.cache.get(cacheKey) === undefined && getJwks.staleCache.get(cacheKey) === undefined) {
+      const now = Date.now();
+      if (now < nextUnknownKidFetch) throw AdminError.unauthorized(`The access token's signing key ${kid} is not in the JWKS`);
+      nextUnknownKidFetch = now + UNKNOWN_KID_FETCH_INTERVAL_MS;
+    }
     try {
-      return await getJwks.getPublicKey({ domain, kid, ...(alg ? { alg } : {}) });
+      return await getJwks.getPublicKey({ domain, kid, alg: 'RS256' });
     } catch (err) {
-      if (unknownKids.size >= 1000) unknownKids.clear();
-      unknownKids.set(kid, Date.now() + UNKNOWN_KID_MS);
       // The reason (JWKS unreachable, key missing) is for the operator's log, not the caller.
       request.log.warn({ err, kid, jwks: config.jwksUrl }, 'admin JWT signing key not found');
       throw AdminError.unauthorized(`The access token's signing key ${kid} is not in the JWKS`);
@@ -108,18 +122,39 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
       done();
     });
   }
+  // Fastify's JSON parser (prototype-poisoning checks kept), refusing text PostgreSQL cannot store.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const raw = typeof body === 'string' ? body : body.toString('utf8');
+    void parseJson(request, raw, (err, parsed) => {
+      if (err) return done(err, undefined);
+      if (!isStorableBody(raw, parsed)) return done(new UnstorableTextError('body'), undefined);
+      done(null, parsed);
+    });
+  });
   const authenticator = new AdminAuthenticator(options.db);
+  const { authFailures } = options;
   app.addHook('onRequest', async (request) => {
-    request.adminPrincipal = await authenticator.authenticate(request.headers.authorization, adminJwt ? () => request.jwtVerify() : undefined);
+    // A guessing loop is refused before its token is looked up, so it costs the database nothing.
+    const wait = authFailures?.refused(request.ip);
+    if (wait !== undefined) throw AdminError.tooManyRequests(`Too many failed authentications from this address (AUTH_FAILURE_RATE_LIMIT); retry after ${wait} s`, wait);
+    try {
+      request.adminPrincipal = await authenticator.authenticate(request.headers.authorization, adminJwt ? () => request.jwtVerify() : undefined);
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 401) authFailures?.failed(request.ip);
+      throw err;
+    }
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const known = toAdminError(err);
+    const known = toAdminError(err, options.databaseRetryAfterSeconds);
     if (!known) {
       request.log.error({ err }, 'unhandled error in admin request');
       return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', code: 'internal', message: 'Internal error; the request was not applied' });
     }
-    if (known.statusCode >= 500) request.log.error({ err }, 'admin request failed');
+    if (known.code === 'database_unavailable') requestOutageLog.report(request.log, err, 'requests answer 503 with Retry-After');
+    else if (known.statusCode >= 500) request.log.error({ err }, 'admin request failed');
     else request.log.info({ status: known.statusCode, code: known.code, detail: known.message }, 'admin client error');
     for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
     return reply.code(known.statusCode).send(errorBody(known));

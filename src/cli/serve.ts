@@ -83,8 +83,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .action(async () => {
       const config = loadConfig(io.env);
       const logger = createLogger(config.logLevel);
-      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.pgPoolMax });
-      await migrateToLatest(database.db);
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.pgPoolMax, timeouts: config.database });
+      await database.unbounded((db) => migrateToLatest(db));
       const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
       const metrics = sync?.metrics ?? createMetrics({ db: database.db });
       const secrets = secretBoxFor(config);

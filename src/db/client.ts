@@ -9,8 +9,15 @@ import type { Database } from './schema.js';
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
   readonly kind: 'postgres' | 'pglite';
-  /** The pool Kysely uses; the job queue shares it so both see one transaction. */
+  /** The pool `db` uses (the job queue enqueues through `db`'s transactions, so both see one transaction). */
   readonly pool: pg.Pool;
+  /**
+   * The sync worker's and the job queue's connections. On PostgreSQL with `timeouts` a pool of their own
+   * with the longer sync statement timeout; otherwise the same `db` and `pool`.
+   */
+  readonly sync: { readonly db: Kysely<Database>; readonly pool: pg.Pool };
+  /** Runs `work` on a connection without statement timeout: migrations may take long. */
+  unbounded<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** PGlite only: a copy of the whole data directory (used to clone a migrated database quickly). */
   dump?(): Promise<Blob>;
   close(): Promise<void>;
@@ -26,6 +33,18 @@ export interface OpenOptions {
   readonly searchPath?: string;
   /** PGlite only: start from this dumped data directory (`PGlite.dumpDataDir`) instead of running initdb. */
   readonly pgliteTemplate?: Blob;
+  /** PostgreSQL only: bounds on every wait (`config.database`); absent, waits are unbounded (one-off CLI commands). */
+  readonly timeouts?: DatabaseTimeoutOptions;
+}
+
+/** How long request work and sync work may wait on PostgreSQL (structurally `config.database`). */
+export interface DatabaseTimeoutOptions {
+  /** `statement_timeout` of request work (SCIM, admin, login). */
+  readonly statementTimeoutMs: number;
+  /** `statement_timeout` of the sync worker and the job queue, on a pool of their own. */
+  readonly syncStatementTimeoutMs: number;
+  /** Waiting for a pooled connection or opening a new one (`connectionTimeoutMillis`). */
+  readonly connectTimeoutMs: number;
 }
 
 /** Thrown when another process holds the embedded database. */
@@ -48,9 +67,10 @@ const DML = /^\s*(select|insert|update|delete|with)\b/i;
  * always sends `(text, values)`, which becomes `{ name, text, values }`. On a 2-core machine parse and
  * plan were most of the database's CPU per SCIM GET.
  */
-function preparingQueries(client: pg.PoolClient): void {
+function preparingQueries(client: pg.PoolClient, dropOnReadTimeout: boolean): void {
   const target = client as unknown as { query: (...args: unknown[]) => unknown };
-  const original = target.query.bind(client);
+  const bound = target.query.bind(client);
+  const original = dropOnReadTimeout ? droppingOnReadTimeout(client, bound) : bound;
   target.query = (...args: unknown[]) => {
     const [text, values] = args;
     // Only the application's DML: DDL and session statements (migrations, `set`) stay unnamed.
@@ -66,17 +86,114 @@ function preparingQueries(client: pg.PoolClient): void {
   };
 }
 
-function openPostgres(connectionString: string, options: OpenOptions): DatabaseHandle {
+/**
+ * How much longer than `statement_timeout` we wait for an answer before giving the connection up. A slow
+ * but alive server cancels the statement itself (57014) and the connection stays usable; a server that
+ * says nothing at all (host gone, network cut, a blackholing proxy) never will, and TCP keepalive does
+ * not notice a peer whose kernel still answers. Then pg's `query_timeout` fails the query and we close
+ * the socket, so the pool does not hand the stuck connection to the next request.
+ */
+const READ_TIMEOUT_MARGIN_MS = 1000;
+
+/** pg's `query_timeout` fails the query but leaves it on the wire: close the socket (the pool drops the client). */
+function droppingOnReadTimeout(client: pg.PoolClient, query: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+  const drop = (err: unknown) => {
+    if (err instanceof Error && err.message === 'Query read timeout') (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  };
+  return (...args: unknown[]) => {
+    const last = args[args.length - 1];
+    // pg-pool's `pool.query` (pg-boss) passes a callback.
+    if (typeof last === 'function') {
+      args[args.length - 1] = (err: unknown, result: unknown) => {
+        drop(err);
+        (last as (err: unknown, result: unknown) => void)(err, result);
+      };
+      return query(...args);
+    }
+    // Streams and cursors (`submit`) return themselves; nothing here uses them.
+    if (typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function') return query(...args);
+    // Kysely wants a promise: made here from pg's callback form (one promise, as pg's own form makes).
+    return new Promise((resolve, reject) => {
+      query(...args, (err: unknown, result: unknown) => {
+        if (err) {
+          drop(err);
+          reject(err);
+        } else resolve(result);
+      });
+    });
+  };
+}
+
+/**
+ * A pool of PostgreSQL connections, each bounded when `statementTimeoutMs` is given.
+ *
+ * Queries of a request whose HTTP client went away are not cancelled: that needs to know which pooled
+ * connection serves which request (an AsyncLocalStorage context per request, which on Node 20 turns on
+ * promise hooks for every await of the benchmarked hot path, or a per-request Kysely threaded through
+ * every service) and a second connection per cancel (PostgreSQL's CancelRequest). The statement timeout
+ * bounds what an abandoned request can cost instead; SCIM statements take milliseconds.
+ */
+function postgresPool(connectionString: string, options: OpenOptions, max: number, statementTimeoutMs?: number): pg.Pool {
+  const timeouts = options.timeouts;
   const pool = new pg.Pool({
     connectionString,
-    max: options.poolMax ?? 20,
+    max,
     ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
+    // Keepalive probes on idle connections: NAT and load balancers keep them open, and the kernel
+    // eventually notices a peer that vanished without closing (host down), so the pool drops it.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(timeouts ? { connectionTimeoutMillis: timeouts.connectTimeoutMs } : {}),
+    // Sent in the startup message: no `set` round trip per request (GET /Users/{id} is benchmarked).
+    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS } : {}),
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // pg-pool listens for errors on idle clients only; a checked-out client whose socket dies emits
+  // 'error' too, and with no listener that crashes the process. Its queries fail, and once released
+  // the pool drops it (it is no longer queryable) and opens a new one when needed.
   pool.on('error', () => undefined);
-  pool.on('connect', preparingQueries);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    preparingQueries(client, statementTimeoutMs !== undefined);
+  });
+  return pool;
+}
+
+/**
+ * The sync worker and pg-boss get a pool of their own when timeouts are set: their statements may run
+ * longer than a request's (`syncStatementTimeoutMs`), a per-statement `set local statement_timeout` would
+ * need a transaction around each of pg-boss's statements, and with two pools a 50,000-user import cannot
+ * take the connections SCIM requests need (nor the reverse). It is a quarter of the request pool.
+ */
+function syncPoolSize(poolMax: number): number {
+  return Math.max(2, Math.ceil(poolMax / 4));
+}
+
+function openPostgres(connectionString: string, options: OpenOptions): DatabaseHandle {
+  const poolMax = options.poolMax ?? 20;
+  const timeouts = options.timeouts;
+  const pool = postgresPool(connectionString, options, poolMax, timeouts?.statementTimeoutMs);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', pool, close: () => db.destroy() };
+  const syncPool = timeouts ? postgresPool(connectionString, options, syncPoolSize(poolMax), timeouts.syncStatementTimeoutMs) : pool;
+  const syncDb = syncPool === pool ? db : new Kysely<Database>({ dialect: new PostgresDialect({ pool: syncPool }) });
+  return {
+    db,
+    kind: 'postgres',
+    pool,
+    sync: { db: syncDb, pool: syncPool },
+    async unbounded(work) {
+      if (!timeouts) return work(db);
+      const once = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(connectionString, options, 1) }) });
+      try {
+        return await work(once);
+      } finally {
+        await once.destroy();
+      }
+    },
+    close: async () => {
+      await db.destroy();
+      if (syncDb !== db) await syncDb.destroy();
+    },
+  };
 }
 
 /**
@@ -89,7 +206,7 @@ export async function wrapPglite(pglite: import('@electric-sql/pglite').PGlite, 
   pool.on('error', () => undefined);
   if (searchPath) pool.on('connect', (client) => void client.query(`set search_path to ${searchPath}`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'pglite', pool, close: () => db.destroy() };
+  return { db, kind: 'pglite', pool, sync: { db, pool }, unbounded: (work) => work(db), close: () => db.destroy() };
 }
 
 /**
@@ -127,6 +244,9 @@ async function openPglite(dataDir: string, template?: Blob): Promise<DatabaseHan
       db,
       kind: 'pglite',
       pool,
+      // PGlite has one connection and runs in this process: no statement timeout, one pool for all.
+      sync: { db, pool },
+      unbounded: (work) => work(db),
       dump: () => pglite.dumpDataDir('none'),
       close: async () => {
         await db.destroy();

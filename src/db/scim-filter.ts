@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Filter } from 'scim2-parse-filter';
 import { ScimError } from '../scim/errors.js';
+import { parseFilterDateTime } from '../scim/limits.js';
 import { findAttributeByName, resolveAttribute, type ResolvedAttribute } from '../scim/registry.js';
 import type { ScimAttribute, ScimResourceType } from '../scim/schemas/types.js';
 
@@ -210,11 +211,13 @@ function predicate(operand: Operand, filter: Comparison): RawBuilder<boolean> {
     if (filter.op === 'co' || filter.op === 'sw' || filter.op === 'ew') {
       throw ScimError.invalidFilter(`"${filter.op}" is not defined for dateTime "${filter.attrPath}"`);
     }
-    if (Number.isNaN(Date.parse(text))) throw ScimError.invalidFilter(`"${text}" is not a dateTime`);
+    // Years 0001–9999 only (the services check first, scim/limits.ts): others are database errors.
+    const date = parseFilterDateTime(text);
+    if (!date) throw ScimError.invalidFilter(`"${text}" is not a dateTime between years 0001 and 9999`);
     // Columns hold microseconds but resources show milliseconds (toISOString): compare what clients see,
     // so `meta.lastModified eq <returned value>` matches and `gt <own value>` excludes the resource.
     const left = operand.kind === 'timestamp' ? sql`date_trunc('milliseconds', ${operand.expr})` : sql`(${operand.expr} #>> '{}')::timestamptz`;
-    return wrap(sql`${left} ${sql.raw(SQL_OPS[filter.op])} ${new Date(text).toISOString()}::timestamptz`, filter.op);
+    return wrap(sql`${left} ${sql.raw(SQL_OPS[filter.op])} ${date.toISOString()}::timestamptz`, filter.op);
   }
 
   if (operand.kind === 'uuid' && (filter.op === 'eq' || filter.op === 'ne')) {

@@ -7,8 +7,10 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
+import { isDatabaseUnavailable, requestOutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
+import { isStorableBody, UnstorableTextError } from '../http/text-hygiene.js';
 import {
   ACTION_TOKEN_AUDIENCE, ACTION_TOKEN_ISSUER, ACTION_TOKEN_MAX_AGE_SECONDS, ReplayCache, actionTokenClaims, bodyHash,
 } from './action-token.js';
@@ -23,6 +25,8 @@ export interface LoginPluginOptions {
   readonly events: DirectoryEvents;
   /** Hard limit for Auth0 calls inside one decision (default 3 s of the Action's 20 s, research/auth0.md §4.1). */
   readonly budgetMs?: number;
+  /** `Retry-After` of the 503 sent while the database is unavailable (`DB_RETRY_AFTER_SECONDS`; default 5). */
+  readonly databaseRetryAfterSeconds?: number;
 }
 
 /** The JSON body together with its exact bytes, which the token's `bsh` claim covers. */
@@ -55,13 +59,22 @@ export const loginPlugin: FastifyPluginAsync<LoginPluginOptions> = async (app, o
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
     const raw = typeof body === 'string' ? body : body.toString('utf8');
+    let json: unknown;
     try {
-      done(null, { raw, json: JSON.parse(raw) as unknown } satisfies RawJson);
+      json = JSON.parse(raw);
     } catch {
-      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+      return done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
     }
+    if (!isStorableBody(raw, json)) return done(new UnstorableTextError('body'), undefined);
+    done(null, { raw, json } satisfies RawJson);
   });
   app.setErrorHandler((err: { statusCode?: number; message?: string }, request, reply) => {
+    // The Action treats any 5xx as "Provisio unavailable" and applies its fail-open/closed setting.
+    if (isDatabaseUnavailable(err)) {
+      requestOutageLog.report(request.log, err, 'requests answer 503 with Retry-After');
+      const seconds = opts.databaseRetryAfterSeconds ?? 5;
+      return reply.code(503).header('retry-after', String(seconds)).send({ error: 'unavailable', message: `database unavailable; retry after ${seconds} s` });
+    }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'post-login decision failed');
     return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: status === 500 ? 'decision failed' : err.message ?? 'bad request' });
@@ -80,7 +93,7 @@ export const loginPlugin: FastifyPluginAsync<LoginPluginOptions> = async (app, o
       return reply.code(401).send(unauthorized('invalid, expired or forged token'));
     }
     const claims = actionTokenClaims(payload);
-    if (!claims) return reply.code(401).send(unauthorized(`token must carry jti, iat, exp (at most ${ACTION_TOKEN_MAX_AGE_SECONDS} s) and bsh`));
+    if (!claims) return reply.code(401).send(unauthorized(`token must carry jti, iat (not in the future), exp (at most ${ACTION_TOKEN_MAX_AGE_SECONDS} s after iat) and bsh`));
     const body = request.body as RawJson | undefined;
     if (!body || typeof body.raw !== 'string') return reply.code(415).send({ error: 'bad_request', message: 'content-type must be application/json' });
     if (bodyHash(body.raw) !== claims.bsh) return reply.code(401).send(unauthorized('token does not cover this body'));

@@ -22,12 +22,15 @@ export function toScimError(err: unknown): ScimError | undefined {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return ScimError.unsupportedMediaType('Send the body as application/scim+json (or application/json)');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return ScimError.payloadTooLarge('The request body is larger than this server accepts');
+      return ScimError.payloadTooLarge('The request body is larger than this server accepts (SCIM_MAX_BODY_BYTES)');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return ScimError.invalidSyntax('The request body is empty or its length is wrong');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return ScimError.invalidSyntax('The request body is not valid JSON');
+    // A NUL or unpaired surrogate in the URL (src/http/text-hygiene.ts): PostgreSQL cannot store it.
+    case 'PROVISIO_ERR_UNSTORABLE_TEXT':
+      return ScimError.invalidValue(fe.message ?? 'The request contains text this server cannot store');
     default:
       break;
   }

@@ -59,7 +59,15 @@ export class ScimError extends Error {
   static preconditionFailed(detail: string): ScimError { return new ScimError(412, detail); }
   static payloadTooLarge(detail: string): ScimError { return new ScimError(413, detail); }
   static unsupportedMediaType(detail: string): ScimError { return new ScimError(415, detail); }
+  /** RFC 7644 §3.12: 429 carries no scimType; `Retry-After` (RFC 9110 §10.2.3) says when to come back. */
+  static tooManyRequests(detail: string, retryAfterSeconds: number): ScimError {
+    return new ScimError(429, detail, undefined, { 'retry-after': String(retryAfterSeconds) });
+  }
   static notImplemented(detail: string): ScimError { return new ScimError(501, detail); }
+  /** RFC 7644 §3.12 lists 503 for a server that cannot serve now; `Retry-After` says when to come back. */
+  static serviceUnavailable(detail: string, retryAfterSeconds: number): ScimError {
+    return new ScimError(503, detail, undefined, { 'retry-after': String(retryAfterSeconds) });
+  }
 }
 
 /** The RFC 7644 §3.12 body; `status` is a string there. */

@@ -12,7 +12,8 @@ import type { ListQuery, Projection } from './query.js';
 import { groupResourceType as rt } from './registry.js';
 import type { MemberOp } from './patch.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
-import { normalizeResource } from './resource.js';
+import { checkFilterDateTimes, checkPatchPaths } from './limits.js';
+import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 import { isResourceId } from './users.js';
 
@@ -23,8 +24,8 @@ interface GroupInput {
   readonly memberIds?: string[];
 }
 
-function groupInput(body: unknown, dialect?: RequestDialect): GroupInput {
-  const { members, ...data } = normalizeResource(rt, coerceBody(rt, body, dialect));
+function groupInput(body: unknown, limits: ScimContext['settings']['limits'], dialect?: RequestDialect): GroupInput {
+  const { members, ...data } = normalizeResource(rt, coerceBody(rt, body, dialect), limits);
   const fields: repo.GroupFields = {
     displayName: String(data.displayName),
     externalId: typeof data.externalId === 'string' ? data.externalId : null,
@@ -64,12 +65,17 @@ export async function resolveMemberIds(trx: Transaction<Database>, tenantId: str
  * transaction (with the partial insert) rolls back. Returns the members that were not in the group yet.
  */
 async function addMembersChecked(trx: Transaction<Database>, tenantId: string, groupId: string, ids: readonly string[]): Promise<string[]> {
-  const malformed = ids.filter((id) => !isResourceId(id));
-  if (malformed.length > 0) throw ScimError.invalidValue(`Unknown member id(s): ${preview(malformed)}`);
+  requireResourceIds(ids);
   if (ids.includes(groupId)) throw ScimError.invalidValue('A group cannot be a member of itself');
   const { found, added } = await repo.addExistingMembers(trx, tenantId, groupId, ids);
   if (found < ids.length) await resolveMemberIds(trx, tenantId, groupId, ids);
   return added;
+}
+
+/** Member ids are UUIDs; any other value is a 400 before it reaches a `::uuid[]` cast (a 500 there). */
+function requireResourceIds(ids: readonly string[]): void {
+  const malformed = ids.filter((id) => !isResourceId(id));
+  if (malformed.length > 0) throw ScimError.invalidValue(`Unknown member id(s): ${preview(malformed)}`);
 }
 
 function preview(ids: readonly string[]): string {
@@ -89,7 +95,7 @@ async function renderById(ctx: ScimContext, db: ScimContext['db'] | Transaction<
 /** POST /Groups: the group and its `members` in one transaction (Okta AIW sends members on create). */
 export async function createGroup(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
-  const input = groupInput(body, dialect);
+  const input = groupInput(body, ctx.settings.limits, dialect);
   const id = uuidv7();
   return ctx.db.transaction().execute(async (trx) => {
     await repo.insertGroup(trx, ctx.tenantId, id, input.fields);
@@ -115,7 +121,7 @@ export async function getGroup(ctx: ScimContext, id: string, projection: Project
 export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
-  const input = groupInput(body, dialect);
+  const input = groupInput(body, ctx.settings.limits, dialect);
   const expected = expectedVersion(ifMatch);
   return ctx.db.transaction().execute(async (trx) => {
     // Row lock: concurrent writes to one group's membership are serialised, never lost.
@@ -125,6 +131,7 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
     await repo.updateGroup(trx, ctx.tenantId, id, input.fields);
     const changed: string[] = [];
     if (input.memberIds) {
+      requireResourceIds(input.memberIds);
       changed.push(...(await repo.removeMembersExcept(trx, ctx.tenantId, id, input.memberIds)));
       changed.push(...(await addMembersChecked(trx, ctx.tenantId, id, input.memberIds)));
     }
@@ -145,6 +152,7 @@ async function applyMemberOps(trx: Transaction<Database>, tenantId: string, grou
       }
       case 'replace': {
         const ids = uniqueIds(op.members.map((m) => m.value));
+        requireResourceIds(ids);
         changed.push(...(await repo.removeMembersExcept(trx, tenantId, groupId, ids)));
         changed.push(...(await addMembersChecked(trx, tenantId, groupId, ids)));
         break;
@@ -189,14 +197,15 @@ function uniqueIds(values: readonly string[]): string[] {
 export async function patchGroup(ctx: ScimContext, id: string, body: unknown, projection: Projection | undefined, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered | undefined> {
   if (projection) checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
+  checkPatchPaths(body, ctx.settings.limits);
   const expected = expectedVersion(ifMatch);
   return ctx.db.transaction().execute(async (trx) => {
     // Lock, read and bump in one statement: a PATCH always changes the group (members or attributes).
     const current = await repo.lockAndBumpGroup(trx, ctx.tenantId, id);
     if (!current) throw notFound(id);
     checkVersion(expected, current.version - 1, `Group ${id}`);
-    const { resource, memberOps } = patchResource(rt, current.data, id, body, dialect);
-    const { members: _ignored, ...data } = normalizeResource(rt, resource);
+    const { resource, memberOps } = patchResource(rt, current.data, id, body, dialect, ctx.settings.limits);
+    const { members: _ignored, ...data } = normalizePatched(rt, current.data, resource, ctx.settings.limits);
     const fields: repo.GroupFields = {
       displayName: String(data.displayName),
       externalId: typeof data.externalId === 'string' ? data.externalId : null,
@@ -229,6 +238,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
+  if (query.filter) checkFilterDateTimes(rt, query.filter);
   const page = await repo.listGroups(ctx.db, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,

@@ -1,5 +1,7 @@
 import type { Filter } from 'scim2-parse-filter';
+import type { InputLimits } from '../config.js';
 import { ScimError } from './errors.js';
+import { checkValueCount } from './limits.js';
 import { parsePatchPath, type PatchPath } from './path.js';
 import { memberOpsFor, type MemberOp } from './patch-members.js';
 import { findAttributeByName } from './registry.js';
@@ -34,6 +36,12 @@ export interface ApplyPatchOptions {
    * the filter's `eq` terms instead of failing with `noTarget`. RFC 7644 §3.5.2.3 mandates noTarget for replace.
    */
   readonly createOnUnmatchedFilter?: { readonly add?: boolean; readonly replace?: boolean };
+  /**
+   * Filter limits for paths, and `maxMultiValues` for the values one operation sends and the list it leaves
+   * (checked as it goes: matching N new values against M stored ones costs N × M). Unset: default filter
+   * limits, no count limit.
+   */
+  readonly limits?: Pick<InputLimits, 'filterMaxTerms' | 'filterMaxDepth' | 'filterMaxLength' | 'filterMaxValueLength' | 'maxMultiValues'>;
 }
 
 type Json = Record<string, unknown>;
@@ -114,11 +122,12 @@ export function applyPatch(
         if (op.op === 'remove') throw ScimError.noTarget('"remove" requires a path');
         applyPathless(ctx, doc, op.op, op.value);
       } else {
-        applyAt(ctx, doc, op.op, parsePatchPath(rt, op.path), op.value);
+        applyAt(ctx, doc, op.op, parsePatchPath(rt, op.path, options.limits), op.value);
       }
     } catch (e) {
       if (e instanceof ScimError) {
-        throw new ScimError(e.status, `Operations[${i}] (${op.op}${op.path === undefined ? '' : ` ${op.path}`}): ${e.message}`, e.scimType, e.headers);
+        const path = op.path === undefined ? '' : ` ${op.path.length > 200 ? `${op.path.slice(0, 200)}…` : op.path}`;
+        throw new ScimError(e.status, `Operations[${i}] (${op.op}${path}): ${e.message}`, e.scimType, e.headers);
       }
       throw e;
     }
@@ -142,7 +151,7 @@ function applyPathless(ctx: Ctx, doc: Json, op: 'add' | 'replace', value: unknow
       continue;
     }
     if (key.includes('[')) throw ScimError.invalidPath(`A value filter is not allowed in a pathless attribute name ("${key}")`);
-    applyAt(ctx, doc, op, parsePatchPath(ctx.rt, key), v);
+    applyAt(ctx, doc, op, parsePatchPath(ctx.rt, key, ctx.options.limits), v);
   }
 }
 
@@ -323,7 +332,12 @@ function applyMultiValued(
   let list: unknown[] = Array.isArray(current) ? [...current] : [];
   const touched = new Set<unknown>();
   const write = (i: number, el: unknown): void => { list[i] = el; touched.add(el); };
-  const items = (): unknown[] => (Array.isArray(value) ? value : [value]).map((v) => element(attribute, v));
+  const limits = ctx.options.limits;
+  const items = (): unknown[] => {
+    const values = Array.isArray(value) ? value : [value];
+    if (limits) checkValueCount(attribute, values.length, name, limits);
+    return values.map((v) => element(attribute, v));
+  };
 
   if (filter) {
     const matched = list.flatMap((el, i) => (matchesValueFilter(attribute, el, filter) ? [i] : []));
@@ -375,6 +389,7 @@ function applyMultiValued(
       }
     }
   }
+  if (limits) checkValueCount(attribute, list.length, name, limits);
   enforceSinglePrimary(list, touched);
   if (list.length === 0) delete container[name];
   else container[name] = list;

@@ -1,3 +1,4 @@
+import type { InputLimits } from '../config.js';
 import { coerceResourceBody } from './compat/coerce.js';
 import type { ScimDialectSetting } from './compat/dialect.js';
 import { normalizePatchRequest } from './compat/patch-body.js';
@@ -11,15 +12,19 @@ export interface RequestDialect {
   readonly query?: Readonly<Record<string, unknown>>;
 }
 
-/** Normalises a PATCH body for its dialect, parses it and applies it to the stored JSON (pure). */
-export function patchResource(rt: ScimResourceType, stored: ScimResource, id: string, body: unknown, dialect: RequestDialect): PatchResult {
+/**
+ * Normalises a PATCH body for its dialect, parses it and applies it to the stored JSON (pure). `limits`
+ * bound its paths and multi-valued lists; the caller validates the patched resource's values.
+ */
+export function patchResource(rt: ScimResourceType, stored: ScimResource, id: string, body: unknown, dialect: RequestDialect, limits?: InputLimits): PatchResult {
   const normalized = normalizePatchRequest(rt, body, {
     dialect: dialect.setting,
     userAgent: dialect.userAgent,
     query: dialect.query,
     resourceId: id,
+    ...(limits ? { limits } : {}),
   });
-  return applyPatch(rt, stored, parsePatchRequest(normalized.body), normalized.options);
+  return applyPatch(rt, stored, parsePatchRequest(normalized.body), { ...normalized.options, ...(limits ? { limits } : {}) });
 }
 
 /** POST/PUT bodies get the same IdP value coercions as PATCH, unless the tenant asked for strict RFC. */

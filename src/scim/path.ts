@@ -1,5 +1,6 @@
 import { parse, type Filter } from 'scim2-parse-filter';
 import { ScimError } from './errors.js';
+import { checkFilterText, checkFilterTree, checkPatchPathLength, DEFAULT_FILTER_LIMITS, type FilterLimits } from './limits.js';
 import { findAttributeByName, resolveAttribute, splitSchemaPrefix } from './registry.js';
 import type { ScimAttribute, ScimResourceType, ScimSchema } from './schemas/types.js';
 
@@ -45,9 +46,11 @@ function indexOutsideQuotes(text: string, ch: string, from = 0): number {
 /**
  * Parses a filter with scim2-parse-filter, working around two of its tokeniser bugs (STACK.md): string
  * literals are swapped for placeholders (it doubles backslashes) and `$ref` for a plain word (it cannot
- * tokenise `$`). Its plain `Error`s become `ScimError.invalidFilter`.
+ * tokenise `$`). Its plain `Error`s become `ScimError.invalidFilter`. The limits are checked on the text
+ * before parsing and on the tree after.
  */
-export function parseScimFilter(text: string): Filter {
+export function parseScimFilter(text: string, limits: FilterLimits = DEFAULT_FILTER_LIMITS, what = 'Filter'): Filter {
+  checkFilterText(text, limits, what);
   const literals: string[] = [];
   let masked = '';
   let i = 0;
@@ -77,7 +80,9 @@ export function parseScimFilter(text: string): Filter {
   } catch (e) {
     throw ScimError.invalidFilter(`Invalid filter "${text}": ${(e as Error).message}`);
   }
-  return restore(ast, literals);
+  const filter = restore(ast, literals);
+  checkFilterTree(filter, limits, what);
+  return filter;
 }
 
 function restoreAttrPath(p: string): string {
@@ -137,9 +142,11 @@ function canonicalizeValueFilter(attribute: ScimAttribute, f: Filter): Filter {
 /**
  * Parses and resolves a PATCH path, RFC 7644 §3.5.2 and §3.10: `attr`, `attr.sub`, `attr[filter]`,
  * `attr[filter].sub`, each optionally prefixed with its schema URN, or an extension URN alone.
- * Names are case-insensitive (RFC 7643 §2.1). Unknown attributes → `invalidPath`.
+ * Names are case-insensitive (RFC 7643 §2.1). Unknown attributes → `invalidPath`. The path's length and its
+ * value filter are held to the filter limits.
  */
-export function parsePatchPath(rt: ScimResourceType, raw: string): PatchPath {
+export function parsePatchPath(rt: ScimResourceType, raw: string, limits: FilterLimits = DEFAULT_FILTER_LIMITS): PatchPath {
+  checkPatchPathLength(raw, limits);
   const text = raw.trim();
   if (text === '') throw ScimError.invalidPath('PATCH path is empty');
   const open = indexOutsideQuotes(text, '[');
@@ -178,7 +185,7 @@ export function parsePatchPath(rt: ScimResourceType, raw: string): PatchPath {
   const attribute = resolved.attribute;
   if (!attribute.multiValued) throw ScimError.invalidPath(`"${attribute.name}" is not multi-valued and cannot take a value filter`);
   if (filterText.trim() === '') throw ScimError.invalidFilter(`Empty value filter in path "${raw}"`);
-  const filter = canonicalizeValueFilter(attribute, parseScimFilter(filterText));
+  const filter = canonicalizeValueFilter(attribute, parseScimFilter(filterText, limits, 'PATCH path filter'));
   let subAttribute: ScimAttribute | undefined;
   if (after !== '') {
     subAttribute = findAttributeByName(attribute.subAttributes, after.slice(1));

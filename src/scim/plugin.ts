@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { ScimSettings } from '../config.js';
+import { isDatabaseUnavailable, requestOutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import type { Metrics } from '../metrics.js';
+import { isStorableBody, TEXT_HYGIENE_MESSAGE } from '../http/text-hygiene.js';
 import { TokenVerifier, type ScimPrincipal } from './auth.js';
 import type { ScimContext } from './context.js';
 import { errorBody, toScimError } from './error-response.js';
@@ -12,6 +14,7 @@ import { ScimError } from './errors.js';
 import { registerDiscoveryRoutes } from './routes/discovery.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { registerSearchRoute } from './routes/search.js';
+import { AuthFailureThrottle, describeLimit, RequestThrottle } from './throttle.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -24,6 +27,10 @@ export interface ScimPluginOptions {
   /** The Auth0 sync's hook into SCIM writes; absent when no sync runs. */
   readonly events?: DirectoryEvents;
   readonly metrics?: Metrics;
+  /** Failed authentications per address, shared with the admin API; built from `settings` when absent. */
+  readonly authFailures?: AuthFailureThrottle;
+  /** `Retry-After` of the 503 sent while the database is unavailable (`DB_RETRY_AFTER_SECONDS`; default 5). */
+  readonly databaseRetryAfterSeconds?: number;
 }
 
 declare module 'fastify' {
@@ -64,37 +71,63 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
     (_request, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
+      let parsed: unknown;
       try {
-        done(null, JSON.parse(text));
+        parsed = JSON.parse(text);
       } catch {
-        done(ScimError.invalidSyntax('The request body is not valid JSON'), undefined);
+        return done(ScimError.invalidSyntax('The request body is not valid JSON'), undefined);
       }
+      if (!isStorableBody(text, parsed)) return done(ScimError.invalidValue(`${TEXT_HYGIENE_MESSAGE} (body)`), undefined);
+      done(null, parsed);
     },
   );
 
-  // Callback-style hook: a cached token is verified without creating a promise per request.
+  const { metrics, settings } = options;
+  const throttle = settings.rateLimit ? new RequestThrottle(settings.rateLimit) : undefined;
+  const authFailures = options.authFailures ?? (settings.authFailureRateLimit ? new AuthFailureThrottle(settings.authFailureRateLimit) : undefined);
+
+  /** Authenticated: spend one token of the tenant's and the token's buckets, or refuse with 429. */
+  const admit = (request: FastifyRequest, principal: ScimPrincipal): ScimError | undefined => {
+    request.scimPrincipal = principal;
+    const throttled = throttle?.take(principal);
+    if (!throttled) return undefined;
+    metrics?.scimThrottled.inc({ tenant: principal.tenantName, reason: throttled.reason });
+    return ScimError.tooManyRequests(
+      `Too many requests for this ${throttled.reason}: the limit is ${describeLimit(throttled.limit)} (SCIM_RATE_LIMIT); retry after ${throttled.retryAfterSeconds} s`,
+      throttled.retryAfterSeconds,
+    );
+  };
+  /** A 401 spends one of the address's failures; anything else (a 503 from the database) does not. */
+  const rejected = (request: FastifyRequest, err: Error): Error => {
+    if (err instanceof ScimError && err.status === 401) authFailures?.failed(request.ip);
+    return err;
+  };
+
+  // Callback-style hook: a cached token is verified without creating a promise per request. A token
+  // found valid in the cache passes even from an address that is refused for failures (an IdP behind the
+  // same NAT as a guesser keeps working); everything else from that address is a 429 before any lookup.
   app.addHook('onRequest', (request, _reply, done) => {
     const tenant = (request.params as { tenant?: string }).tenant ?? '';
     let principal: ScimPrincipal | undefined;
+    let failure: Error | undefined;
     try {
       principal = verifier.verifyCached(tenant, request.headers.authorization);
     } catch (err) {
-      return done(err as Error);
+      failure = err as Error;
     }
-    if (principal) {
-      request.scimPrincipal = principal;
-      return done();
+    if (principal) return done(admit(request, principal));
+    const wait = authFailures?.refused(request.ip);
+    if (wait !== undefined) {
+      metrics?.scimThrottled.inc({ tenant: 'unauthenticated', reason: 'auth_failures' });
+      return done(ScimError.tooManyRequests(`Too many failed authentications from this address (AUTH_FAILURE_RATE_LIMIT); retry after ${wait} s`, wait));
     }
+    if (failure) return done(rejected(request, failure));
     verifier.verify(tenant, request.headers.authorization).then(
-      (loaded) => {
-        request.scimPrincipal = loaded;
-        done();
-      },
-      (err: Error) => done(err),
+      (loaded) => done(admit(request, loaded)),
+      (err: Error) => done(rejected(request, err)),
     );
   });
 
-  const { metrics } = options;
   if (metrics) {
     // The route's resource (Users, Groups, Schemas …) rather than the URL: bounded label values.
     app.addHook('onResponse', (request, reply, done) => {
@@ -106,13 +139,20 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
     });
   }
 
+  const retryAfter = options.databaseRetryAfterSeconds ?? 5;
   app.setErrorHandler((err, request, reply) => {
-    const scimError = toScimError(err);
+    // Refused, reset or timed out: the IdP retries later (Entra and Okta honour Retry-After on 503). The
+    // database layer cannot know SCIM, so the mapping is here rather than in toScimError.
+    const unavailable = isDatabaseUnavailable(err);
+    const scimError = unavailable
+      ? ScimError.serviceUnavailable(`The directory database is not available right now; retry after ${retryAfter} s`, retryAfter)
+      : toScimError(err);
     if (!scimError) {
       request.log.error({ err }, 'unhandled error in SCIM request');
       return sendScim(reply, 500, errorBody(new ScimError(500, 'Internal server error; the request was not applied')));
     }
-    if (scimError.status >= 500) request.log.error({ err }, 'SCIM request failed');
+    if (unavailable) requestOutageLog.report(request.log, err, 'requests answer 503 with Retry-After');
+    else if (scimError.status >= 500) request.log.error({ err }, 'SCIM request failed');
     else request.log.info({ status: scimError.status, scimType: scimError.scimType, detail: scimError.message }, 'SCIM client error');
     for (const [name, value] of Object.entries(scimError.headers)) reply.header(name, value);
     return sendScim(reply, scimError.status, errorBody(scimError));

@@ -1,6 +1,7 @@
 import { parse, type Filter } from 'scim2-parse-filter';
 import type { ScimSettings } from '../config.js';
 import { ScimError } from './errors.js';
+import { checkAttributeList, checkFilterText, checkFilterTree, checkSortBy, DEFAULT_FILTER_LIMITS, type FilterLimits } from './limits.js';
 import { isPlainObject } from './resource.js';
 
 /** A list request, from GET query parameters or a POST `/.search` body (RFC 7644 §3.4.2, §3.4.3). */
@@ -23,14 +24,21 @@ export interface Projection {
 
 type Params = Record<string, unknown>;
 
-/** Parses a SCIM filter string into an AST; any parse failure is a 400 invalidFilter. */
-export function parseFilter(text: string): Filter {
+/**
+ * Parses a SCIM filter string into an AST; any parse failure is a 400 invalidFilter. The limits are
+ * checked on the text before parsing (a pathological filter never reaches the parser) and on the tree.
+ */
+export function parseFilter(text: string, limits: FilterLimits = DEFAULT_FILTER_LIMITS): Filter {
+  checkFilterText(text, limits);
   if (text.trim() === '') throw ScimError.invalidFilter('Filter is empty');
+  let filter: Filter;
   try {
-    return parse(text);
+    filter = parse(text);
   } catch (err) {
     throw ScimError.invalidFilter(`Invalid filter "${text}": ${(err as Error).message}`);
   }
+  checkFilterTree(filter, limits);
+  return filter;
 }
 
 /** Reads a parameter case-insensitively (Entra and Okta vary the case of `startIndex`/`count`). */
@@ -57,19 +65,22 @@ function integerParam(params: Params, name: string): number | undefined {
 }
 
 /** `attributes=a,b` on the query string or `"attributes":["a","b"]` in a search body. */
-function listParam(params: Params, name: string): string[] | undefined {
+function listParam(params: Params, name: string, limits: FilterLimits): string[] | undefined {
   const value = param(params, name);
   if (value === undefined || value === null) return undefined;
   const parts = Array.isArray(value) ? value : [value];
   if (parts.some((p) => typeof p !== 'string')) throw ScimError.invalidValue(`"${name}" must be a list of attribute names`);
+  let length = parts.length - 1;
+  for (const p of parts as string[]) length += p.length;
+  checkAttributeList(name, length, limits);
   const names = (parts as string[]).flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
   return names.length > 0 ? names : undefined;
 }
 
 /** Parses `attributes`/`excludedAttributes`; giving both is ambiguous and rejected. */
-export function parseProjection(params: Params): Projection {
-  const attributes = listParam(params, 'attributes');
-  const excludedAttributes = listParam(params, 'excludedAttributes');
+export function parseProjection(params: Params, limits: FilterLimits): Projection {
+  const attributes = listParam(params, 'attributes', limits);
+  const excludedAttributes = listParam(params, 'excludedAttributes', limits);
   if (attributes && excludedAttributes) {
     throw ScimError.invalidValue('"attributes" and "excludedAttributes" cannot be used together');
   }
@@ -93,14 +104,16 @@ export function parseListQuery(params: Params, settings: ScimSettings): ListQuer
   }
   const startIndex = Math.max(1, integerParam(params, 'startIndex') ?? 1);
   const count = Math.min(settings.maxPageSize, Math.max(0, integerParam(params, 'count') ?? settings.defaultPageSize));
-  const sortBy = stringParam(params, 'sortBy')?.trim() || undefined;
+  const sortByText = stringParam(params, 'sortBy');
+  if (sortByText !== undefined) checkSortBy(sortByText, settings.limits);
+  const sortBy = sortByText?.trim() || undefined;
   return {
-    filter: filterText === undefined ? undefined : parseFilter(filterText),
+    filter: filterText === undefined ? undefined : parseFilter(filterText, settings.limits),
     sortBy,
     sortOrder,
     startIndex,
     count,
-    ...parseProjection(params),
+    ...parseProjection(params, settings.limits),
   };
 }
 

@@ -1,4 +1,5 @@
 import { ScimError } from './errors.js';
+import { checkResourceSize, checkStringValue, checkValueCount, type ValueLimits } from './limits.js';
 import { findAttributeByName, topLevelKey } from './registry.js';
 import type { ScimAttribute, ScimResource, ScimResourceType } from './schemas/types.js';
 
@@ -14,8 +15,9 @@ import type { ScimAttribute, ScimResource, ScimResourceType } from './schemas/ty
  * - `null` means unassigned (RFC 7644 §3.5.1); boolean strings ("True", "false") become booleans and
  *   numbers sent for string attributes become strings, because real IdPs send both (research §b);
  * - a value of the wrong shape (object for a string, text for a boolean) is a 400 `invalidValue`.
+ * With `limits`, string lengths, multi-valued counts and the stored size are checked in the same walk.
  */
-export function normalizeResource(rt: ScimResourceType, body: unknown): ScimResource {
+export function normalizeResource(rt: ScimResourceType, body: unknown, limits?: ValueLimits): ScimResource {
   if (!isPlainObject(body)) throw ScimError.invalidSyntax('Request body must be a JSON object');
   const out: ScimResource = {};
   for (const [key, value] of Object.entries(body)) {
@@ -32,7 +34,7 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): ScimReso
       for (const [subKey, subValue] of Object.entries(value)) {
         const attribute = findAttributeByName(target.schema.attributes, subKey);
         if (!attribute || !isWritable(attribute)) continue;
-        const normalized = normalizeValue(attribute, subValue, `${target.schema.id}:${attribute.name}`);
+        const normalized = normalizeValue(attribute, subValue, `${target.schema.id}:${attribute.name}`, limits);
         if (normalized !== undefined) ext[attribute.name] = normalized;
       }
       if (Object.keys(ext).length > 0) out[target.schema.id] = ext;
@@ -40,7 +42,7 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): ScimReso
     }
     const attribute = target.attribute;
     if (!isWritable(attribute) || attribute.name === 'id') continue;
-    const normalized = normalizeValue(attribute, value, attribute.name);
+    const normalized = normalizeValue(attribute, value, attribute.name, limits);
     if (normalized !== undefined) out[attribute.name] = normalized;
   }
   for (const attribute of rt.schema.attributes) {
@@ -48,6 +50,7 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): ScimReso
       throw ScimError.invalidValue(`Attribute "${attribute.name}" is required`);
     }
   }
+  if (limits) checkResourceSize(out, limits);
   return out;
 }
 
@@ -71,39 +74,66 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Growth a PATCH may add to a resource stored over the limits before they existed (see `normalizePatched`). */
+const GRANDFATHERED_GROWTH_BYTES = 1024;
+
+/**
+ * `normalizeResource` for the result of a PATCH of `stored`. A resource stored before the input limits
+ * existed may exceed them, and a PATCH that does not touch the oversized value (Entra's `active: false`
+ * above all: deprovisioning must never be blocked) would otherwise be refused for a value the client did
+ * not send. So when the limits refuse the result, the stored resource is checked too: if it was already
+ * over them, the result is accepted unless it grows by more than 1 KB.
+ */
+export function normalizePatched(rt: ScimResourceType, stored: ScimResource, patched: unknown, limits: ValueLimits): ScimResource {
+  try {
+    return normalizeResource(rt, patched, limits);
+  } catch (err) {
+    if (!(err instanceof ScimError) || !isPlainObject(patched)) throw err;
+    try {
+      normalizeResource(rt, stored, limits);
+    } catch {
+      const grows = JSON.stringify(patched).length - JSON.stringify(stored).length;
+      if (grows <= GRANDFATHERED_GROWTH_BYTES) return normalizeResource(rt, patched);
+    }
+    throw err;
+  }
+}
+
 /** Normalises one attribute value by its definition; `undefined` means "unassigned". */
-export function normalizeValue(attribute: ScimAttribute, value: unknown, label: string): unknown {
+export function normalizeValue(attribute: ScimAttribute, value: unknown, label: string, limits?: ValueLimits): unknown {
   if (value === null || value === undefined) return undefined;
   if (attribute.multiValued) {
     // A single value where an array is expected is accepted as a one-element array (lenient, common in the wild).
     const list = Array.isArray(value) ? value : [value];
+    if (limits) checkValueCount(attribute, list.length, label, limits);
     const items = list
-      .map((item, i) => normalizeSingle(attribute, item, `${label}[${i}]`))
+      .map((item, i) => normalizeSingle(attribute, item, `${label}[${i}]`, limits))
       .filter((item) => item !== undefined);
     return attribute.type === 'complex' ? keepOnePrimary(items as ScimResource[]) : items;
   }
   if (Array.isArray(value)) {
     // Entra sends some single-valued attributes as one-element arrays; more than one is a real error.
-    if (value.length === 1) return normalizeSingle(attribute, value[0], label);
+    if (value.length === 1) return normalizeSingle(attribute, value[0], label, limits);
     throw ScimError.invalidValue(`Attribute "${label}" is single-valued; got an array`);
   }
-  return normalizeSingle(attribute, value, label);
+  return normalizeSingle(attribute, value, label, limits);
 }
 
-function normalizeSingle(attribute: ScimAttribute, value: unknown, label: string): unknown {
+function normalizeSingle(attribute: ScimAttribute, value: unknown, label: string, limits: ValueLimits | undefined): unknown {
   if (value === null || value === undefined) return undefined;
   switch (attribute.type) {
     case 'complex': {
       if (!isPlainObject(value)) {
         // Entra sends enterprise `manager` as a bare id string; read it as `{ value }`.
-        if (typeof value === 'string' && findAttributeByName(attribute.subAttributes, 'value')) return { value };
+        const valueAttribute = typeof value === 'string' ? findAttributeByName(attribute.subAttributes, 'value') : undefined;
+        if (valueAttribute) return { value: normalizeSingle(valueAttribute, value, `${label}.value`, limits) };
         throw ScimError.invalidValue(`Attribute "${label}" must be an object`);
       }
       const out: ScimResource = {};
       for (const [key, subValue] of Object.entries(value)) {
         const sub = findAttributeByName(attribute.subAttributes, key);
         if (!sub || sub.mutability === 'readOnly') continue;
-        const normalized = normalizeSingle(sub, subValue, `${label}.${sub.name}`);
+        const normalized = normalizeSingle(sub, subValue, `${label}.${sub.name}`, limits);
         if (normalized !== undefined) out[sub.name] = normalized;
       }
       return Object.keys(out).length > 0 ? out : undefined;
@@ -119,14 +149,17 @@ function normalizeSingle(attribute: ScimAttribute, value: unknown, label: string
       return n;
     }
     case 'dateTime':
+      if (limits && typeof value === 'string') checkStringValue(attribute, value, label, limits);
       if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
         throw ScimError.invalidValue(`Attribute "${label}" must be an xsd:dateTime string`);
       }
       return value;
-    default:
-      if (typeof value === 'string') return value;
-      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-      throw ScimError.invalidValue(`Attribute "${label}" must be a string`);
+    default: {
+      const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+      if (text === undefined) throw ScimError.invalidValue(`Attribute "${label}" must be a string`);
+      if (limits) checkStringValue(attribute, text, label, limits);
+      return text;
+    }
   }
 }
 

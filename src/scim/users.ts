@@ -8,7 +8,8 @@ import { checkProjection, project, projectionIncludes } from './projection.js';
 import type { ListQuery, Projection } from './query.js';
 import { userResourceType as rt } from './registry.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
-import { normalizeResource } from './resource.js';
+import { checkFilterDateTimes, checkPatchPaths } from './limits.js';
+import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 
 /** Splits a normalised User into the indexed columns and the stored document. */
@@ -58,7 +59,7 @@ async function writeUser<T>(ctx: ScimContext, write: (db: ScimContext['db']) => 
 
 export async function createUser(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
-  const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect)));
+  const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect), ctx.settings.limits));
   const row = await writeUser(ctx, (db) => repo.insertUser(db, ctx.tenantId, uuidv7(), fields));
   return render(ctx, row, projection);
 }
@@ -75,7 +76,7 @@ export async function getUser(ctx: ScimContext, id: string, projection: Projecti
 export async function replaceUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch?: string, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
-  const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect)));
+  const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect), ctx.settings.limits));
   const expected = expectedVersion(ifMatch);
   if (expected === undefined) {
     const row = await writeUser(ctx, async (db) => {
@@ -103,14 +104,15 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
 export async function patchUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
+  checkPatchPaths(body, ctx.settings.limits);
   const expected = expectedVersion(ifMatch);
   return ctx.db.transaction().execute(async (trx) => {
     const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });
     if (!current) throw notFound(id);
     checkVersion(expected, current.version, `User ${id}`);
     const stored: ScimResource = { ...current.data, active: current.active };
-    const { resource } = patchResource(rt, stored, id, body, dialect);
-    const row = await repo.updateUser(trx, ctx.tenantId, id, userFields(normalizeResource(rt, resource)));
+    const { resource } = patchResource(rt, stored, id, body, dialect, ctx.settings.limits);
+    const row = await repo.updateUser(trx, ctx.tenantId, id, userFields(normalizePatched(rt, stored, resource, ctx.settings.limits)));
     if (!row) throw notFound(id);
     await notifyChanged(ctx, trx, [id]);
     return render(ctx, row, projection);
@@ -141,6 +143,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
+  if (query.filter) checkFilterDateTimes(rt, query.filter);
   const page = await repo.listUsers(ctx.db, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,

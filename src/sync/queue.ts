@@ -1,6 +1,8 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 
 /** One job = "bring this directory user's Auth0 state up to date"; it reads the latest state when it runs. */
@@ -61,13 +63,20 @@ export class SyncQueue {
 
   private constructor(readonly boss: PgBoss, private readonly settings: QueueSettings) {}
 
-  static async start(pool: pg.Pool, settings: QueueSettings): Promise<SyncQueue> {
+  static async start(pool: pg.Pool, settings: QueueSettings, logger?: Logger): Promise<SyncQueue> {
     // Expired jobs (a process killed mid-job) are handed out again only when pg-boss supervises and
     // monitors the queue (every 60 s by default): do both at half the expiry, so a restart resumes a
     // killed import within ~1.5 × expireInSeconds instead of expireInSeconds + up to two minutes.
     const interval = Math.max(1, Math.min(60, Math.floor(settings.expireInSeconds / 2)));
     const boss = new PgBoss({ db: onPool(pool), schema: settings.schema, supervise: true, schedule: false, superviseIntervalSeconds: interval, monitorIntervalSeconds: interval });
-    boss.on('error', () => undefined);
+    // pg-boss reports failures of its timers (supervision, monitoring, maintenance) as 'error' events and
+    // tries again at the next interval; an EventEmitter 'error' without a listener would crash the process.
+    const outage = new OutageLog();
+    boss.on('error', (err) => {
+      if (!logger) return;
+      if (isDatabaseUnavailable(err)) outage.report(logger, err, 'the job queue retries its maintenance at the next interval');
+      else logger.warn({ err }, 'job queue: maintenance failed; retried at the next interval');
+    });
     await boss.start();
     if (!(await boss.getQueue(DEAD_LETTER_QUEUE))) await boss.createQueue(DEAD_LETTER_QUEUE);
     return new SyncQueue(boss, settings);

@@ -41,10 +41,11 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
     );
   }
   const gateway = Auth0Gateway.fromSettings(auth0);
-  const queue = await SyncQueue.start(database.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds });
+  // The sync's own connections (src/db/client.ts): its longer statement timeout, apart from requests'.
+  const queue = await SyncQueue.start(database.sync.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds }, logger);
   const built = metrics?.(gateway);
   const secrets = secretBoxFor(config);
-  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
+  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
   worker.start();
   return {
     queue,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Auth0PermanentError } from '../auth0/errors.js';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import { SyncConfigError } from './config.js';
+import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
@@ -37,6 +38,9 @@ export class SyncWorker {
   private readonly loops = new Map<string, Promise<void>>();
   private readonly batcher: MemberBatcher;
   private discovery?: Promise<void>;
+  /** Set while the database is unreachable: the loops back off and the log says so once, not per poll. */
+  private pausedSince?: number;
+  private readonly outage = new OutageLog();
   /** Jobs finished since start, by outcome (for metrics and tests). */
   readonly counts = { completed: 0, failed: 0 };
 
@@ -65,7 +69,8 @@ export class SyncWorker {
           }
         }
       } catch (err) {
-        this.options.logger.warn({ err }, 'sync: tenant discovery failed; retrying');
+        if (isDatabaseUnavailable(err)) this.outage.report(this.options.logger, err, 'the sync worker pauses and retries');
+        else this.options.logger.warn({ err }, 'sync: tenant discovery failed; retrying');
       }
       await delay(2000);
     }
@@ -75,15 +80,21 @@ export class SyncWorker {
     const { queue, logger } = this.options;
     const name = await queue.ensureTenantQueue(tenantId);
     const poll = this.options.pollMs ?? 250;
+    let failures = 0;
     while (this.state === 'active') {
       let jobs;
       try {
         jobs = await queue.boss.fetch<SyncJobData>(name, { batchSize: this.options.batchSize ?? 10 });
       } catch (err) {
-        logger.warn({ err, tenantId }, 'sync: fetching jobs failed; retrying');
-        await delay(1000);
+        // Paused while the database is unreachable: back off (0.5 s doubling to 5 s) and try again, so the
+        // worker resumes by itself within seconds of the database coming back.
+        if (isDatabaseUnavailable(err)) this.pause(err);
+        else logger.warn({ err, tenantId }, 'sync: fetching jobs failed; retrying');
+        await delay(Math.min(5000, 500 * 2 ** Math.min(failures++, 4)));
         continue;
       }
+      failures = 0;
+      this.resume();
       if (jobs.length === 0) {
         await delay(poll);
         continue;
@@ -119,11 +130,24 @@ export class SyncWorker {
             await queue.boss.complete(name, job.id, { failed: message }).catch(() => undefined);
             return;
           }
-          logger.warn({ tenantId, userId: job.data.userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
+          if (isDatabaseUnavailable(err)) this.pause(err);
+          else logger.warn({ tenantId, userId: job.data.userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
           await queue.boss.fail(name, job.id, { message }).catch(() => undefined);
         }
       }));
     }
+  }
+
+  /** The database is unreachable: say so once (then once per interval), not per tenant loop and poll. */
+  private pause(err: unknown): void {
+    this.pausedSince ??= Date.now();
+    this.outage.report(this.options.logger, err, 'the sync worker pauses and retries (a job cut short is retried once it expires)');
+  }
+
+  private resume(): void {
+    if (this.pausedSince === undefined) return;
+    this.options.logger.info({ pausedSeconds: Math.round((Date.now() - this.pausedSince) / 1000) }, 'sync: database reachable again; the worker resumed');
+    this.pausedSince = undefined;
   }
 
   /** Stops fetching, lets in-flight jobs finish. */

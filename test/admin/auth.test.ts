@@ -103,6 +103,33 @@ t.test('Auth0 RS256 access tokens verified against the JWKS, with permission cla
   t.equal((await call(confused)('GET', '/me')).status, 401, 'an HS256 token is refused');
 });
 
+t.test('a forged token naming the real key id locks nobody out, and unknown key ids cost one JWKS fetch per interval', async (t) => {
+  const issuer = await localIssuer(AUDIENCE);
+  t.teardown(() => issuer.close());
+  const { app } = await testApp(t, { ADMIN_JWT_ISSUER: issuer.issuer, ADMIN_JWT_AUDIENCE: AUDIENCE });
+  const good = issuer.sign({ permissions: ['provisio:admin'] });
+  const realKid = JSON.parse(Buffer.from(good.split('.')[0]!, 'base64url').toString('utf8')).kid as string;
+
+  // Before the real key was ever fetched: HS256 tokens that name it.
+  const hs = Fastify();
+  await hs.register(fastifyJwt, { secret: 'an-attacker-chosen-hmac-secret-xxxxxxxxxxxxxx' });
+  await hs.ready();
+  for (let i = 0; i < 5; i++) {
+    const forged = hs.jwt.sign({ permissions: ['provisio:admin'], iss: issuer.issuer, aud: AUDIENCE, n: i }, { kid: realKid } as never);
+    const res = await adminCaller(app, forged)('GET', '/me');
+    t.equal(res.status, 401, 'the forged token is refused');
+  }
+  await hs.close();
+  t.equal(issuer.jwksFetches(), 0, 'refused on its algorithm, before any key lookup');
+  t.equal((await adminCaller(app, good)('GET', '/me')).status, 200, 'the real key still verifies valid tokens');
+  t.equal(issuer.jwksFetches(), 1);
+
+  const madeUp = await Promise.all(Array.from({ length: 50 }, (_, i) => adminCaller(app, issuer.sign({ permissions: ['provisio:admin'] }, { kid: `made-up-${i}` }))('GET', '/me')));
+  t.ok(madeUp.every((res) => res.status === 401), '50 tokens with made-up key ids are refused');
+  t.ok(issuer.jwksFetches() <= 2, `and cost at most one JWKS fetch between them, not one each (${issuer.jwksFetches() - 1})`);
+  t.equal((await adminCaller(app, good)('GET', '/me')).status, 200, 'valid tokens keep working');
+});
+
 t.test('the admin JWT settings are validated at start', async (t) => {
   const { loadConfig, ConfigError } = await import('../../src/config.js');
   t.throws(() => loadConfig({ ADMIN_JWT_ISSUER: 'https://acme.eu.auth0.com/' }), ConfigError, 'the audience is required');

@@ -83,7 +83,7 @@ t.test('SCIM tokens: issue, list without secrets, rotate with and without overla
   t.equal(bare.status, 201, 'a POST without a body issues a token with the defaults');
   t.equal((await admin('POST', `/tenants/acme/scim-tokens/${bare.body.tokenInfo.id}/rotate`)).status, 201, 'and rotates without a body');
   t.equal((await admin('POST', `/tenants/acme/scim-tokens/${issued.body.tokenInfo.id}/rotate`, { overlap: 'a while' })).status, 400);
-  t.equal((await admin('DELETE', '/tenants/acme/scim-tokens/not-a-uuid')).status, 400);
+  t.equal((await admin('DELETE', '/tenants/acme/scim-tokens/not-a-uuid')).status, 404, 'an id that is not a UUID names nothing: 404');
   t.equal((await admin('DELETE', '/tenants/acme/scim-tokens/00000000-0000-4000-8000-000000000000')).status, 404);
 
   const revoked = await admin('DELETE', `/tenants/acme/scim-tokens/${overlapped.body.tokenInfo.id}`);

@@ -223,6 +223,9 @@ t.test('tenant scoping: a filter on relational attributes stays inside the row\'
   // A membership row in another tenant that names Alice's id must not count as Alice's group.
   const groupId = '0190a1b2-0000-7000-8000-00000000ffff';
   await db.insertInto('groups').values({ tenant_id: other.id, id: groupId, display_name: 'Theirs', external_id: null, data: '{}' }).execute();
+  // Ids are unique per tenant only: the other tenant may hold a user with Alice's id (the foreign keys of
+  // migration 0006 refuse a membership naming a user the tenant does not have).
+  await db.insertInto('users').values({ tenant_id: other.id, id: ids.Alice!, user_name: 'their-alice', external_id: null, display_name: null, active: true, email: null, data: '{}' }).execute();
   await db.insertInto('group_members').values({ tenant_id: other.id, group_id: groupId, member_id: ids.Alice!, member_type: 'User' }).execute();
   t.same(await matching(db, tenantId, `groups.value eq "${groupId}"`), []);
   t.same(await matching(db, tenantId, 'groups pr'), []);

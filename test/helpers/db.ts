@@ -52,7 +52,9 @@ export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   await admin.end();
-  const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, searchPath: schema, poolMax: 5 });
+  // Bounded like `serve` (generous for a loaded CI machine), so tests run the production connection path.
+  const timeouts = { statementTimeoutMs: 30_000, syncStatementTimeoutMs: 60_000, connectTimeoutMs: 30_000 };
+  const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, searchPath: schema, poolMax: 5, timeouts });
   await migrateToLatest(database.db, schema);
   t.teardown(async () => {
     await database.close();

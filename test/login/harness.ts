@@ -63,7 +63,7 @@ export interface LoginHarness {
 }
 
 /** Starts everything; `budgetMs` is the decision's Auth0 time budget. */
-export async function loginHarness(t: TapLike, options: { listen?: boolean; budgetMs?: number } = {}): Promise<LoginHarness> {
+export async function loginHarness(t: TapLike, options: { listen?: boolean; budgetMs?: number; env?: Record<string, string> } = {}): Promise<LoginHarness> {
   const database = await testDatabase(t);
   const emulator = await startAuth0Emulator({ plan: 'off' });
   t.teardown(() => emulator.close());
@@ -78,9 +78,9 @@ export async function loginHarness(t: TapLike, options: { listen?: boolean; budg
   });
   const logger = pino({ level: 'silent' });
   const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50 });
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0', PROVISIO_ACTION_SECRET: ACTION_SECRET });
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0', PROVISIO_ACTION_SECRET: ACTION_SECRET, ...options.env });
   const events = queueDirectoryEvents(queue);
-  const app = await buildApp({ config, database, logger, events, gateway, ...(options.budgetMs !== undefined ? { loginBudgetMs: options.budgetMs } : {}) });
+  const app = await buildApp({ config, database, logger, events, gateway, queue, ...(options.budgetMs !== undefined ? { loginBudgetMs: options.budgetMs } : {}) });
   t.teardown(() => app.close());
   let url = '';
   if (options.listen) url = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -66,6 +66,12 @@ t.test('an unknown member is a 400 invalidValue and nothing is written', async (
   const after = await scim.json('GET', `/Groups/${id}`);
   t.equal(after.body.displayName, 'Keep', 'a failed PUT changes nothing, not even the name');
   t.same(after.body.members.map((m: Resource) => m.value), [alice]);
+  // Replacing the members (PUT, PATCH replace) checks the ids before the old members are removed.
+  const putMalformed = await scim.json('PUT', `/Groups/${id}`, groupBody('Renamed', ['not-a-uuid']));
+  t.match(putMalformed, { status: 400, body: { scimType: 'invalidValue', detail: /not-a-uuid/ } }, 'PUT with a member id that is not a UUID');
+  const patchMalformed = await scim.json('PATCH', `/Groups/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'members', value: [{ value: 'not-a-uuid' }] }] });
+  t.match(patchMalformed, { status: 400, body: { scimType: 'invalidValue' } }, 'PATCH replace of members with an id that is not a UUID');
+  t.same((await scim.json('GET', `/Groups/${id}`)).body.members.map((m: Resource) => m.value), [alice], 'membership unchanged');
   const self = await scim.json('PUT', `/Groups/${id}`, groupBody('Keep', [id]));
   t.match(self, { status: 400, body: { scimType: 'invalidValue' } }, 'a group cannot contain itself');
 });

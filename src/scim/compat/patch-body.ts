@@ -1,4 +1,5 @@
 import { ScimError } from '../errors.js';
+import type { FilterLimits } from '../limits.js';
 import type { ApplyPatchOptions } from '../patch.js';
 import { parsePatchPath } from '../path.js';
 import type { ScimResourceType } from '../schemas/types.js';
@@ -12,6 +13,8 @@ export interface PatchRequestContext extends Omit<DialectSignals, 'body'> {
   readonly dialect?: ScimDialectSetting;
   /** The id of the resource being patched, so a pathless `"id"` equal to it is ignored (Okta). */
   readonly resourceId?: string;
+  /** Limits on paths and their value filters (`config.scim.limits`); defaults when absent. */
+  readonly limits?: FilterLimits;
 }
 
 /** A PATCH body made ready for parsePatchRequest, with the applyPatch options its dialect needs. */
@@ -22,10 +25,10 @@ export interface NormalizedPatch {
 }
 
 /** Coerces `value` as the value of the PATCH target `path`; a path that does not parse is left for applyPatch to reject. */
-function coerceForPath(rt: ScimResourceType, path: string, value: unknown): unknown {
+function coerceForPath(rt: ScimResourceType, path: string, value: unknown, limits: FilterLimits | undefined): unknown {
   let target;
   try {
-    target = parsePatchPath(rt, path);
+    target = parsePatchPath(rt, path, limits);
   } catch (e) {
     if (e instanceof ScimError) return value;
     throw e;
@@ -37,12 +40,12 @@ function coerceForPath(rt: ScimResourceType, path: string, value: unknown): unkn
   return coerceAttributeValue(target.attribute, value);
 }
 
-function coercePathless(rt: ScimResourceType, value: unknown): unknown {
+function coercePathless(rt: ScimResourceType, value: unknown, limits: FilterLimits | undefined): unknown {
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     // Keys are attribute names, flat dotted paths or URN-qualified paths (Entra aadOptscim062020).
-    out[k] = k.toLowerCase() === 'id' || k.toLowerCase() === 'schemas' ? v : coerceForPath(rt, k, v);
+    out[k] = k.toLowerCase() === 'id' || k.toLowerCase() === 'schemas' ? v : coerceForPath(rt, k, v, limits);
   }
   return out;
 }
@@ -63,7 +66,7 @@ export function normalizePatchRequest(rt: ScimResourceType, body: unknown, ctx: 
   const Operations = body.Operations.map((op: unknown) => {
     if (!isPlainObject(op) || op.value === undefined) return op;
     const path = op.path;
-    const value = typeof path === 'string' && path.trim() !== '' ? coerceForPath(rt, path, op.value) : coercePathless(rt, op.value);
+    const value = typeof path === 'string' && path.trim() !== '' ? coerceForPath(rt, path, op.value, ctx.limits) : coercePathless(rt, op.value, ctx.limits);
     return { ...op, value };
   });
   return { dialect, body: { ...body, Operations }, options };

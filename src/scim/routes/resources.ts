@@ -84,7 +84,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
 
   app.post(endpoint, async (request, reply) => {
     requireScope(request.scimPrincipal!, write);
-    const { resource, etag } = await service.create(scimContext(request, options), request.body, parseProjection(query(request)), dialectOf(request));
+    const { resource, etag } = await service.create(scimContext(request, options), request.body, parseProjection(query(request), options.settings.limits), dialectOf(request));
     const location = (resource.meta as { location?: string } | undefined)?.location;
     reply.header('etag', etag);
     if (location) reply.header('location', location);
@@ -93,7 +93,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
 
   app.get(`${endpoint}/:id`, async (request: IdRequest, reply) => {
     requireScope(request.scimPrincipal!, read);
-    const { resource, etag } = await service.get(scimContext(request, options), request.params.id, parseProjection(query(request)));
+    const { resource, etag } = await service.get(scimContext(request, options), request.params.id, parseProjection(query(request), options.settings.limits));
     reply.header('etag', etag);
     // RFC 7644 §3.14: a GET with a matching If-None-Match is answered 304 without a body.
     const ifNoneMatch = header(request, 'if-none-match');
@@ -104,7 +104,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
   app.put(`${endpoint}/:id`, async (request: IdRequest, reply) => {
     requireScope(request.scimPrincipal!, write);
     const ctx = scimContext(request, options);
-    const { resource, etag } = await service.replace(ctx, request.params.id, request.body, parseProjection(query(request)), header(request, 'if-match'), dialectOf(request));
+    const { resource, etag } = await service.replace(ctx, request.params.id, request.body, parseProjection(query(request), options.settings.limits), header(request, 'if-match'), dialectOf(request));
     reply.header('etag', etag);
     return sendScim(reply, 200, resource);
   });
@@ -116,7 +116,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
    */
   app.patch(`${endpoint}/:id`, async (request: IdRequest, reply) => {
     requireScope(request.scimPrincipal!, write);
-    const projection = parseProjection(query(request));
+    const projection = parseProjection(query(request), options.settings.limits);
     const wantsBody = type === 'User' || projection.attributes !== undefined || projection.excludedAttributes !== undefined;
     const ctx = scimContext(request, options);
     const result = await service.patch(ctx, request.params.id, request.body, wantsBody ? projection : undefined, header(request, 'if-match'), dialectOf(request));
