@@ -62,11 +62,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: config.scim.maxBodyBytes,
-    // Slow clients (src/config.ts HttpTimeouts): headers, the whole request, idle keep-alive and idle sockets
-    // are all bounded, checked every second, so connections that never finish do not stay open.
     // Behind a load balancer the client's address (failed-authentication throttling, logs) and the public
     // scheme and host come from X-Forwarded-* headers, but only from the proxies TRUST_PROXY names.
     ...(config.trustProxy !== undefined ? { trustProxy: fastifyTrustProxy(config.trustProxy) } : {}),
+    // Slow clients (src/config.ts HttpTimeouts): headers, the whole request, idle keep-alive and idle sockets
+    // are all bounded, checked every second, so connections that never finish do not stay open.
     connectionTimeout: config.http.idleTimeoutMs,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     requestTimeout: config.http.requestTimeoutMs,
