@@ -132,6 +132,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     db: database.db,
     settings: config.scim,
     databaseRetryAfterSeconds: config.database.retryAfterSeconds,
+    ...(database.canceller ? { statements: database.canceller } : {}),
     publicUrl: config.publicUrl,
     ...(deps.events ? { events: deps.events } : {}),
   });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
+import { StatementCanceller } from './cancel.js';
 import type { Database } from './schema.js';
 
 /** An open database: Kysely on top of a `pg` pool, whether the server behind it is PostgreSQL or PGlite. */
@@ -18,6 +19,8 @@ export interface DatabaseHandle {
   readonly sync: { readonly db: Kysely<Database>; readonly pool: pg.Pool };
   /** Runs `work` on a connection without statement timeout: migrations may take long. */
   unbounded<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** PostgreSQL only: cancels the statement of a request whose HTTP client went away (src/db/cancel.ts). */
+  readonly canceller?: StatementCanceller;
   /** PGlite only: a copy of the whole data directory (used to clone a migrated database quickly). */
   dump?(): Promise<Blob>;
   close(): Promise<void>;
@@ -125,13 +128,8 @@ function droppingOnReadTimeout(client: pg.PoolClient, query: (...args: unknown[]
 }
 
 /**
- * A pool of PostgreSQL connections, each bounded when `statementTimeoutMs` is given.
- *
- * Queries of a request whose HTTP client went away are not cancelled: that needs to know which pooled
- * connection serves which request (an AsyncLocalStorage context per request, which on Node 20 turns on
- * promise hooks for every await of the benchmarked hot path, or a per-request Kysely threaded through
- * every service) and a second connection per cancel (PostgreSQL's CancelRequest). The statement timeout
- * bounds what an abandoned request can cost instead; SCIM statements take milliseconds.
+ * A pool of PostgreSQL connections, each bounded when `statementTimeoutMs` is given. The statements of
+ * list and search requests whose client went away are cancelled by `StatementCanceller` (src/db/cancel.ts).
  */
 function postgresPool(connectionString: string, options: OpenOptions, max: number, statementTimeoutMs?: number): pg.Pool {
   const timeouts = options.timeouts;
@@ -179,6 +177,7 @@ function openPostgres(connectionString: string, options: OpenOptions): DatabaseH
     db,
     kind: 'postgres',
     pool,
+    canceller: new StatementCanceller(pool),
     sync: { db: syncDb, pool: syncPool },
     async unbounded(work) {
       if (!timeouts) return work(db);

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { ScimSettings } from '../config.js';
+import type { StatementCanceller } from '../db/cancel.js';
 import { isDatabaseUnavailable, requestOutageLog } from '../db/errors.js';
+import { clientGone } from '../http/client-gone.js';
 import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import type { Metrics } from '../metrics.js';
@@ -31,6 +33,8 @@ export interface ScimPluginOptions {
   readonly authFailures?: AuthFailureThrottle;
   /** `Retry-After` of the 503 sent while the database is unavailable (`DB_RETRY_AFTER_SECONDS`; default 5). */
   readonly databaseRetryAfterSeconds?: number;
+  /** Cancels list and search statements of clients that went away (PostgreSQL only). */
+  readonly statements?: StatementCanceller;
 }
 
 declare module 'fastify' {
@@ -51,6 +55,14 @@ export function scimContext(request: FastifyRequest, options: ScimPluginOptions)
     settings: options.settings,
     ...(options.events ? { events: options.events } : {}),
   };
+}
+
+/**
+ * Runs a list or search whose statement is cancelled when the client goes away before the answer
+ * (src/db/cancel.ts): the expensive reads (filters over a big tenant, deep pages) stop at once.
+ */
+export function cancellable<T>(options: ScimPluginOptions, reply: FastifyReply, start: () => Promise<T>): Promise<T> {
+  return options.statements ? options.statements.watch(clientGone(reply.raw), start) : start();
 }
 
 export function sendScim(reply: FastifyReply, status: number, body: unknown): FastifyReply {

@@ -3,7 +3,7 @@ import type { ScimScope } from '../../admin/tokens.js';
 import { requireScope } from '../auth.js';
 import type { Rendered, ScimContext } from '../context.js';
 import * as groups from '../groups.js';
-import { scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
+import { cancellable, scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
 import type { RequestDialect } from '../patching.js';
 import { parseListQuery, parseProjection, searchRequestParams, type ListQuery, type Projection } from '../query.js';
 import type { ScimResource, ScimResourceTypeName } from '../schemas/types.js';
@@ -71,14 +71,18 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
 
   app.get(endpoint, async (request, reply) => {
     requireScope(request.scimPrincipal!, read);
-    const list = await service.list(scimContext(request, options), parseListQuery(query(request), options.settings));
+    const ctx = scimContext(request, options);
+    const listQuery = parseListQuery(query(request), options.settings);
+    const list = await cancellable(options, reply, () => service.list(ctx, listQuery));
     return sendScim(reply, 200, list);
   });
 
   app.post(`${endpoint}/.search`, async (request, reply) => {
     requireScope(request.scimPrincipal!, read);
     const params = searchRequestParams(request.body);
-    const list = await service.list(scimContext(request, options), parseListQuery(params, options.settings));
+    const ctx = scimContext(request, options);
+    const listQuery = parseListQuery(params, options.settings);
+    const list = await cancellable(options, reply, () => service.list(ctx, listQuery));
     return sendScim(reply, 200, list);
   });
 

@@ -3,7 +3,7 @@ import { requireScope } from '../auth.js';
 import { ScimError } from '../errors.js';
 import * as groups from '../groups.js';
 import { listResponse } from '../mapping.js';
-import { scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
+import { cancellable, scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
 import { parseListQuery, searchRequestParams } from '../query.js';
 import type { ScimResource } from '../schemas/types.js';
 import * as users from '../users.js';
@@ -24,7 +24,7 @@ export function registerSearchRoute(app: FastifyInstance, options: ScimPluginOpt
 
     const attempt = async (run: () => Promise<ScimResource>): Promise<{ total: number; resources: ScimResource[] } | ScimError> => {
       try {
-        const page = await run();
+        const page = await cancellable(options, reply, run);
         return { total: page.totalResults as number, resources: page.Resources as ScimResource[] };
       } catch (err) {
         if (err instanceof ScimError && err.status === 400) return err;
