@@ -17,26 +17,29 @@ import type pg from 'pg';
  * connection is destroyed on release rather than reused, so a cancel PostgreSQL delivers late can never
  * hit the next request's statement.
  */
+/** Whoever waits for the statement's result: `gone` is called when it stops waiting; the returned function unsubscribes. */
+export type Waiter = (gone: () => void) => () => void;
+
 export class StatementCanceller {
-  private pending: AbortSignal | undefined;
+  private pending: Waiter | undefined;
 
   constructor(private readonly pool: pg.Pool) {
     const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
     const patched = (...args: unknown[]): unknown => {
-      const signal = this.pending;
+      const waiter = this.pending;
       // The callback form (pg-pool's own `pool.query`) is left alone.
-      if (!signal || args.length > 0) return (connect as (...a: unknown[]) => unknown)(...args);
+      if (!waiter || args.length > 0) return (connect as (...a: unknown[]) => unknown)(...args);
       return connect().then((client) => {
-        this.watchClient(client, signal);
+        this.watchClient(client, waiter);
         return client;
       });
     };
     (pool as unknown as { connect: typeof patched }).connect = patched;
   }
 
-  /** Runs `start`; the first database connection it takes is cancelled if `signal` aborts while held. */
-  watch<T>(signal: AbortSignal, start: () => Promise<T>): Promise<T> {
-    this.pending = signal;
+  /** Runs `start`; the first database connection it takes is cancelled if `waiter` goes away while it is held. */
+  watch<T>(waiter: Waiter, start: () => Promise<T>): Promise<T> {
+    this.pending = waiter;
     try {
       return start();
     } finally {
@@ -44,18 +47,17 @@ export class StatementCanceller {
     }
   }
 
-  private watchClient(client: pg.PoolClient, signal: AbortSignal): void {
+  private watchClient(client: pg.PoolClient, waiter: Waiter): void {
     const pid = (client as unknown as { processID?: number }).processID;
     if (typeof pid !== 'number') return;
     let cancelled = false;
-    const onAbort = () => {
+    const unsubscribe = waiter(() => {
       cancelled = true;
       this.pool.query('select pg_cancel_backend($1)', [pid]).catch(() => undefined);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    });
     const release = client.release.bind(client);
     client.release = ((err?: Error | boolean) => {
-      signal.removeEventListener('abort', onAbort);
+      unsubscribe();
       client.release = release;
       return release(cancelled ? new Error('statement cancelled: the HTTP client went away') : err);
     }) as typeof client.release;

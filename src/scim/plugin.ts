@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ScimSettings } from '../config.js';
 import type { StatementCanceller } from '../db/cancel.js';
 import { isDatabaseUnavailable, requestOutageLog } from '../db/errors.js';
-import { clientGone } from '../http/client-gone.js';
+import { onClientGone } from '../http/client-gone.js';
 import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import type { Metrics } from '../metrics.js';
@@ -62,7 +62,7 @@ export function scimContext(request: FastifyRequest, options: ScimPluginOptions)
  * (src/db/cancel.ts): the expensive reads (filters over a big tenant, deep pages) stop at once.
  */
 export function cancellable<T>(options: ScimPluginOptions, reply: FastifyReply, start: () => Promise<T>): Promise<T> {
-  return options.statements ? options.statements.watch(clientGone(reply.raw), start) : start();
+  return options.statements ? options.statements.watch((gone) => onClientGone(reply.raw, gone), start) : start();
 }
 
 export function sendScim(reply: FastifyReply, status: number, body: unknown): FastifyReply {
