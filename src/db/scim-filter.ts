@@ -211,7 +211,7 @@ function predicate(operand: Operand, filter: Comparison): RawBuilder<boolean> {
     if (filter.op === 'co' || filter.op === 'sw' || filter.op === 'ew') {
       throw ScimError.invalidFilter(`"${filter.op}" is not defined for dateTime "${filter.attrPath}"`);
     }
-    // Years 0001–9999 only (the services check first, scim/limits.ts): others are database errors.
+    // Years 0001–9999 only (scim/limits.ts): others are database errors. Compiled before any SQL runs.
     const date = parseFilterDateTime(text);
     if (!date) throw ScimError.invalidFilter(`"${text}" is not a dateTime between years 0001 and 9999`);
     // Columns hold microseconds but resources show milliseconds (toISOString): compare what clients see,

@@ -12,7 +12,7 @@ import type { ListQuery, Projection } from './query.js';
 import { groupResourceType as rt } from './registry.js';
 import type { MemberOp } from './patch.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
-import { checkFilterDateTimes, checkPatchPaths } from './limits.js';
+import { checkPatchPaths } from './limits.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 import { isResourceId } from './users.js';
@@ -238,7 +238,6 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
-  if (query.filter) checkFilterDateTimes(rt, query.filter);
   const page = await repo.listGroups(ctx.db, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,

@@ -224,50 +224,6 @@ export function parseFilterDateTime(text: string): Date | undefined {
 }
 
 /**
- * Refuses dateTime comparisons (`meta.created`, `meta.lastModified`, any dateTime attribute) whose value is
- * not a dateTime PostgreSQL can compare with, so they are a 400 invalidFilter and never a database error.
- * Unknown attributes are left to the filter compiler, which names them.
- */
-export function checkFilterDateTimes(rt: ScimResourceType, filter: Filter): void {
-  const visit = (f: Filter, parent: ScimAttribute | undefined): void => {
-    switch (f.op) {
-      case 'and':
-      case 'or':
-        for (const child of f.filters) visit(child, parent);
-        return;
-      case 'not':
-        visit(f.filter, parent);
-        return;
-      case '[]': {
-        const resolved = parent ? undefined : resolveAttribute(rt, f.attrPath);
-        if (resolved && !resolved.subAttribute) visit(f.valFilter, resolved.attribute);
-        return;
-      }
-      case 'pr':
-        return;
-      default: {
-        if (f.compValue === null || f.compValue === undefined) return;
-        let leaf: ScimAttribute | undefined;
-        if (parent) {
-          leaf = findAttributeByName(parent.subAttributes, f.attrPath);
-        } else {
-          const resolved = resolveAttribute(rt, f.attrPath);
-          leaf = resolved ? resolved.subAttribute ?? resolved.attribute : undefined;
-        }
-        if (leaf?.type !== 'dateTime') return;
-        if (f.op === 'co' || f.op === 'sw' || f.op === 'ew') return; // the compiler names the operator
-        if (!parseFilterDateTime(String(f.compValue))) {
-          throw ScimError.invalidFilter(
-            `${JSON.stringify(String(f.compValue))} is not a dateTime between years 0001 and 9999, in the comparison of "${f.attrPath}"`,
-          );
-        }
-      }
-    }
-  };
-  visit(filter, undefined);
-}
-
-/**
  * Attributes PostgreSQL indexes with btree (src/db/migrations): their length counts in UTF-8 bytes, since
  * an index row over ~2,700 bytes is refused by the database. User `displayName` is not indexed today but
  * is held to the same limit, so User and Group names behave alike.

@@ -8,7 +8,7 @@ import { checkProjection, project, projectionIncludes } from './projection.js';
 import type { ListQuery, Projection } from './query.js';
 import { userResourceType as rt } from './registry.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
-import { checkFilterDateTimes, checkPatchPaths } from './limits.js';
+import { checkPatchPaths } from './limits.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 
@@ -143,7 +143,6 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
-  if (query.filter) checkFilterDateTimes(rt, query.filter);
   const page = await repo.listUsers(ctx.db, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,
