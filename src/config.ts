@@ -17,6 +17,13 @@ export interface Config {
   readonly scim: ScimSettings;
   /** The Auth0 tenant to sync into; absent means the built-in emulator (zero-config, said loudly). */
   readonly auth0?: Auth0Config;
+  /** `NODE_ENV=production` (the container image sets it): a missing setting is refused, not defaulted. */
+  readonly production: boolean;
+  /**
+   * Whether the built-in in-memory Auth0 emulator may stand in when no Auth0 tenant is configured
+   * (`AUTH0_EMULATOR`; default true, except under `NODE_ENV=production`, where it must be asked for).
+   */
+  readonly auth0Emulator: boolean;
   readonly sync: SyncSettings;
   /**
    * HS256 secret shared with the Auth0 Post-Login Action (its `PROVISIO_SECRET`); absent means the
@@ -279,9 +286,17 @@ export function loadConfig(env: Env = process.env): Config {
   const defaultPageSize = integer(env, 'SCIM_DEFAULT_PAGE_SIZE', Math.min(100, maxPageSize), 1, maxPageSize);
   const secret = actionSecret(env);
   const adminJwt = adminJwtConfig(env);
+  const production = env.NODE_ENV === 'production';
+  const auth0 = auth0Config(env);
+  const auth0Emulator = boolean(env, 'AUTH0_EMULATOR', !production);
+  if (auth0 && env.AUTH0_EMULATOR && auth0Emulator) {
+    throw new ConfigError('AUTH0_EMULATOR=true asks for the built-in emulator, but an Auth0 tenant is configured (AUTH0_DOMAIN/AUTH0_BASE_URL): unset one of them');
+  }
   return {
     ...(adminJwt ? { adminJwt } : {}),
-    auth0: auth0Config(env),
+    auth0,
+    production,
+    auth0Emulator,
     ...(env.PROVISIO_ENCRYPTION_KEY ? { encryptionKey: encryptionKey(env.PROVISIO_ENCRYPTION_KEY) } : {}),
     sync: {
       enabled: boolean(env, 'SYNC_ENABLED', true),

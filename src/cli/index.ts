@@ -7,6 +7,7 @@ import { ConfigError } from '../config.js';
 import { DatabaseLockedError } from '../db/client.js';
 import { SyncConfigError } from '../sync/config.js';
 import { CliError, processIo, type CliIo } from './io.js';
+import { forwardToServer } from './control-socket.js';
 import { registerAdminTokenCommands } from './admin-token.js';
 import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -22,7 +23,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  registerServeCommand(program, io);
+  registerServeCommand(program, io, runCli);
   registerMigrateCommand(program, io);
   registerTenantCommands(program, io);
   registerTokenCommands(program, io);
@@ -52,6 +53,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return 2;
     }
     if (err instanceof DatabaseLockedError) {
+      // The holder is usually the running server: it runs the command for us on its own connection.
+      const forwarded = io.server ? undefined : await forwardToServer(err.dataDir, argv, io);
+      if (forwarded !== undefined) return forwarded;
       io.err(`error: ${err.message}`);
       return 1;
     }

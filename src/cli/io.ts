@@ -1,12 +1,21 @@
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
+import type { SyncQueue } from '../sync/queue.js';
 
 /** Where CLI output goes and where configuration comes from; injectable so tests run commands in-process. */
 export interface CliIo {
   readonly env: Record<string, string | undefined>;
   out(text: string): void;
   err(text: string): void;
+  /** The directory relative paths in arguments (`--file`) are resolved against; default the process's own. */
+  readonly cwd?: string;
+  /**
+   * Set when the running server executes a command forwarded over its control socket (PGlite admits one
+   * process, so the CLI cannot open the database itself): the server's open database and queue are used,
+   * and neither is closed afterwards.
+   */
+  readonly server?: { readonly database: DatabaseHandle; readonly queue?: SyncQueue };
 }
 
 export const processIo: CliIo = {
@@ -26,6 +35,7 @@ export class CliError extends Error {
 /** Opens the configured database, applies pending migrations, runs `fn`, and always closes it. */
 export async function withDatabase<T>(io: CliIo, fn: (database: DatabaseHandle, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig(io.env);
+  if (io.server) return fn(io.server.database, config);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 2 });
   try {
     await migrateToLatest(database.db);

@@ -11,14 +11,14 @@ export function registerMigrateCommand(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig(io.env);
-      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 1 });
+      const database = io.server?.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 1 });
       try {
         const result = await migrateToLatest(database.db);
         const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
         if (opts.json) return printJson(io, { database: database.kind, applied });
         io.out(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.');
       } finally {
-        await database.close();
+        if (!io.server) await database.close();
       }
     });
 }

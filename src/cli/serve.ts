@@ -12,7 +12,9 @@ import { findSyncConfig } from '../db/sync.js';
 import { issueAdminToken } from '../admin/admin-tokens.js';
 import { createMetrics } from '../metrics.js';
 import { secretBoxFor } from '../secrets.js';
-import { advertisedUrl, type CliIo } from './io.js';
+import { checkSealedSecrets, checkStartConfig } from './production-checks.js';
+import { advertisedUrl, CliError, type CliIo } from './io.js';
+import { serverAnswers, startControlSocket, type ControlSocket, type RunCommand } from './control-socket.js';
 
 const DEMO_TENANT = 'demo';
 
@@ -54,7 +56,7 @@ async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: Cl
   if (!created) {
     io.out([
       `Demo tenant: ${url}`,
-      '  (its SCIM token was printed on the first start; new tokens: provisio token issue demo, provisio admin-token issue — stop the server first, see README)',
+      '  (its SCIM token was printed on the first start; new tokens: provisio token issue demo, provisio admin-token issue)',
       ...emulatorLines,
     ].join('\n'));
     return;
@@ -76,28 +78,41 @@ async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: Cl
   );
 }
 
-export function registerServeCommand(program: Command, io: CliIo): void {
+/** `runCommand` runs the CLI commands that reach the server over its control socket (PGlite only). */
+export function registerServeCommand(program: Command, io: CliIo, runCommand: RunCommand): void {
   program
     .command('serve')
     .description('run the SCIM server (PORT, HOST, DATABASE_URL or DATA_DIR; see docs)')
     .action(async () => {
       const config = loadConfig(io.env);
+      checkStartConfig(config);
+      if (!config.databaseUrl && await serverAnswers(config.dataDir)) {
+        throw new CliError(`a Provisio server is already running on ${config.dataDir} (its control socket answers); the embedded database admits one`);
+      }
       const logger = createLogger(config.logLevel);
-      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.pgPoolMax, timeouts: config.database });
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.pgPoolMax, timeouts: config.database, waitForLock: true });
       await database.unbounded((db) => migrateToLatest(db));
+      const secrets = secretBoxFor(config);
+      try {
+        await checkSealedSecrets(database.db, secrets, config, logger);
+      } catch (err) {
+        await database.close();
+        throw err;
+      }
       const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
       const metrics = sync?.metrics ?? createMetrics({ db: database.db });
-      const secrets = secretBoxFor(config);
       const app = await buildApp({
         config, database, logger, metrics,
         ...(secrets ? { secrets } : {}),
         ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, syncRunning: () => sync.worker.running } : {}),
       });
+      let control: ControlSocket | undefined;
       let closing = false;
       const shutdown = async (signal: string) => {
         if (closing) return;
         closing = true;
         logger.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
+        await control?.close();
         await app.close();
         await sync?.stop();
         await database.close();
@@ -107,6 +122,9 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       await app.listen({ port: config.port, host: config.host });
       logger.info({ database: database.kind, url: advertisedUrl(config) }, 'provisio listening');
+      if (!config.databaseUrl) {
+        control = await startControlSocket(config.dataDir, runCommand, { env: io.env, server: { database, ...(sync ? { queue: sync.queue } : {}) } }, logger);
+      }
       await ensureDemoTenant(database, config, io, sync);
     });
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { requireTenant } from '../admin/tenants.js';
 import { loadConfig } from '../config.js';
@@ -16,16 +17,17 @@ import { CliError, printJson, withDatabase, type CliIo } from './io.js';
 import { boundTenantIds, findSyncConfig } from '../db/sync.js';
 import { Auth0Gateway } from '../auth0/gateway.js';
 
-function readJsonFile(path: string): unknown {
+function readJsonFile(io: CliIo, file: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path.resolve(io.cwd ?? process.cwd(), file), 'utf8'));
   } catch (err) {
-    throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 2);
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`, 2);
   }
 }
 
 /** Runs `fn` with the queue open on the same database (binding enqueues the initial import). */
 async function withQueue<T>(io: CliIo, database: DatabaseHandle, fn: (queue: SyncQueue) => Promise<T>): Promise<T> {
+  if (io.server?.queue) return fn(io.server.queue);
   const config = loadConfig(io.env);
   const queue = await SyncQueue.start(database.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds });
   try {
@@ -48,7 +50,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .requiredOption('--file <binding.json>', 'JSON: {"binding": {...}, "rules": {...}, "guard": {...}} (docs/sync.md)')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { file: string; json?: boolean }) => {
-      const input = readJsonFile(opts.file) as { binding?: unknown; rules?: unknown; guard?: unknown };
+      const input = readJsonFile(io, opts.file) as { binding?: unknown; rules?: unknown; guard?: unknown };
       await withDatabase(io, async (database) => {
         const row = await requireTenant(database.db, name);
         const secrets = secretBoxFor(loadConfig(io.env));
@@ -82,7 +84,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .requiredOption('--file <rules.json>', 'JSON rules document (docs/sync.md)')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { file: string; json?: boolean }) => {
-      const input = readJsonFile(opts.file);
+      const input = readJsonFile(io, opts.file);
       await withDatabase(io, async (database) => {
         const row = await requireTenant(database.db, name);
         const config = await withQueue(io, database, (queue) => bindTenant(database.db, queue, row.id, (stored) => {
@@ -104,7 +106,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
         const row = await requireTenant(db, name);
         let config;
         try {
-          config = opts.file ? parseRules(readJsonFile(opts.file)) : (await loadSyncConfig(db, row.id))?.rules;
+          config = opts.file ? parseRules(readJsonFile(io, opts.file)) : (await loadSyncConfig(db, row.id))?.rules;
         } catch (err) {
           configError(err);
         }

@@ -38,6 +38,12 @@ export interface OpenOptions {
   readonly pgliteTemplate?: Blob;
   /** PostgreSQL only: bounds on every wait (`config.database`); absent, waits are unbounded (one-off CLI commands). */
   readonly timeouts?: DatabaseTimeoutOptions;
+  /**
+   * PGlite only: wait for another process's lock to be released or to go stale (`serve`, which a container
+   * restarts right after a SIGKILL left the lock behind), instead of failing at once (CLI commands, which
+   * hand their work to the running server instead).
+   */
+  readonly waitForLock?: boolean;
 }
 
 /** How long request work and sync work may wait on PostgreSQL (structurally `config.database`). */
@@ -53,10 +59,14 @@ export interface DatabaseTimeoutOptions {
 /** Thrown when another process holds the embedded database. */
 export class DatabaseLockedError extends Error {
   override name = 'DatabaseLockedError';
+  /** The PGlite data directory another process holds. */
+  constructor(message: string, readonly dataDir: string) {
+    super(message);
+  }
 }
 
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options.dataDir ?? './data', options.pgliteTemplate);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options.dataDir ?? './data', options.pgliteTemplate, options.waitForLock);
 }
 
 /** Most distinct statements one process prepares; beyond it statements run unnamed (filters vary freely). */
@@ -210,9 +220,18 @@ export async function wrapPglite(pglite: import('@electric-sql/pglite').PGlite, 
 
 /**
  * PGlite has no lock of its own: two processes on one data dir silently lose writes (STACK.md). We take
- * a lockfile beside the directory and refuse to open when another process holds it.
+ * a lock inside the directory (`provisio.lock`; PostgreSQL ignores entries it does not know) and refuse to
+ * open when another process holds it. Inside, not beside: the data directory is the one place we know is
+ * ours to write — in the container it is the `/data` volume, and `/` is not writable by the `node` user.
+ * Versions before 0.2 locked `<dir>.lock` beside it; a process of such a version still running is
+ * detected too, so an upgrade cannot run two servers on one directory.
  */
-async function openPglite(dataDir: string, template?: Blob): Promise<DatabaseHandle> {
+/** The lock's name inside the PGlite data directory. */
+export const PGLITE_LOCK = 'provisio.lock';
+/** A lock not refreshed for this long belongs to a process that died. */
+const LOCK_STALE_MS = 30_000;
+
+async function openPglite(dataDir: string, template?: Blob, waitForLock = false): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
   const inMemory = dataDir.startsWith('memory://');
@@ -221,12 +240,21 @@ async function openPglite(dataDir: string, template?: Blob): Promise<DatabaseHan
     const dir = path.resolve(dataDir);
     fs.mkdirSync(dir, { recursive: true });
     try {
-      release = await lockfile.lock(dir, { stale: 30_000, update: 10_000, realpath: false });
+      if (await lockfile.check(dir, { stale: LOCK_STALE_MS, realpath: false })) throw Object.assign(new Error('locked'), { code: 'ELOCKED' });
+      release = await lockfile.lock(dir, {
+        stale: LOCK_STALE_MS,
+        update: LOCK_STALE_MS / 3,
+        realpath: false,
+        lockfilePath: path.join(dir, PGLITE_LOCK),
+        // Each attempt takes over a lock whose holder stopped refreshing it LOCK_STALE_MS ago.
+        ...(waitForLock ? { retries: { retries: Math.ceil(LOCK_STALE_MS / 1000) + 5, factor: 1, minTimeout: 1000, maxTimeout: 1000 } } : {}),
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
         throw new DatabaseLockedError(
           `the embedded database in ${dir} is in use by another process (a running \`provisio serve\`?). ` +
             'PGlite admits one process at a time: stop that process first, or set DATABASE_URL to use PostgreSQL.',
+          dir,
         );
       }
       throw err;
