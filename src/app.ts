@@ -17,6 +17,7 @@ import { TokenVerifier } from './scim/auth.js';
 import { scimPlugin } from './scim/plugin.js';
 import { AuthFailureThrottle } from './scim/throttle.js';
 import type { SecretBox } from './secrets.js';
+import { canonicalScimUrl } from './scim/url.js';
 import type { DirectoryEvents } from './sync/events.js';
 import type { SyncQueue } from './sync/queue.js';
 import type { Metrics } from './metrics.js';
@@ -62,6 +63,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: config.scim.maxBodyBytes,
+    // `/users`, `/USERS` and `/Users/` reach the SCIM routes of `/Users` (src/scim/url.ts).
+    rewriteUrl: (request) => canonicalScimUrl(request.url ?? '/'),
     // Behind a load balancer the client's address (failed-authentication throttling, logs) and the public
     // scheme and host come from X-Forwarded-* headers, but only from the proxies TRUST_PROXY names.
     ...(config.trustProxy !== undefined ? { trustProxy: fastifyTrustProxy(config.trustProxy) } : {}),

@@ -137,6 +137,15 @@ export interface ScimSettings {
   readonly rateLimit?: RateLimit;
   /** Failed authentications per source address (`AUTH_FAILURE_RATE_LIMIT`); absent when `off`. */
   readonly authFailureRateLimit?: RateLimit;
+  readonly bulk: BulkLimits;
+}
+
+/** RFC 7644 §3.7.4: what one `POST /Bulk` may carry; advertised in ServiceProviderConfig, a 413 above. */
+export interface BulkLimits {
+  /** Operations in one BulkRequest (`SCIM_BULK_MAX_OPERATIONS`; `maxOperations`). */
+  readonly maxOperations: number;
+  /** Bytes of one BulkRequest body (`SCIM_BULK_MAX_PAYLOAD_BYTES`; `maxPayloadSize`); replaces `maxBodyBytes` on that route. */
+  readonly maxPayloadBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -332,6 +341,10 @@ export function loadConfig(env: Env = process.env): Config {
       },
       ...optionalRateLimit(env, 'SCIM_RATE_LIMIT', '100/s,burst=500', 'rateLimit'),
       ...optionalRateLimit(env, 'AUTH_FAILURE_RATE_LIMIT', '10/s,burst=100', 'authFailureRateLimit'),
+      bulk: {
+        maxOperations: integer(env, 'SCIM_BULK_MAX_OPERATIONS', 1000, 1, 10_000),
+        maxPayloadBytes: integer(env, 'SCIM_BULK_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 268_435_456),
+      },
     },
     database: {
       statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 3_600_000),

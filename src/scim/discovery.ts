@@ -14,7 +14,9 @@ export function serviceProviderConfig(baseUrl: string, settings: ScimSettings, c
     schemas: [URN.serviceProviderConfig],
     documentationUri: 'https://github.com/provisio/provisio#readme',
     patch: { supported: capabilities.patch },
-    bulk: { supported: capabilities.bulk, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: capabilities.bulk
+      ? { supported: true, maxOperations: settings.bulk.maxOperations, maxPayloadSize: settings.bulk.maxPayloadBytes }
+      : { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: settings.maxPageSize },
     changePassword: { supported: false },
     sort: { supported: true },

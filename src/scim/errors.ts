@@ -4,23 +4,29 @@
  */
 export type ScimType =
   | 'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath'
-  | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive' | 'invalidCursor' | 'expiredCursor' | 'invalidCount';
+  | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive' | 'invalidCursor' | 'expiredCursor' | 'invalidCount'
+  | 'tooLarge';
 
-/** Which status each scimType may be sent with (RFC 7644 Table 9; RFC 9865 §4 for cursors). */
-const STATUS_OF: Record<ScimType, number> = {
-  invalidFilter: 400,
-  tooMany: 400,
-  uniqueness: 409,
-  mutability: 400,
-  invalidSyntax: 400,
-  invalidPath: 400,
-  noTarget: 400,
-  invalidValue: 400,
-  invalidVers: 400,
-  sensitive: 400,
-  invalidCursor: 400,
-  expiredCursor: 400,
-  invalidCount: 400,
+/**
+ * Which statuses each scimType may be sent with (RFC 7644 Table 9; RFC 9865 §4 for cursors). The 413s of
+ * RFC 7644 §3.7.4 (a BulkRequest over `maxOperations` / `maxPayloadSize`) have no scimType in the RFC:
+ * `tooMany` (as Apache SCIMple sends) and our `tooLarge` tell the two limits apart for a client.
+ */
+const STATUS_OF: Record<ScimType, readonly number[]> = {
+  invalidFilter: [400],
+  tooMany: [400, 413],
+  uniqueness: [409],
+  mutability: [400],
+  invalidSyntax: [400],
+  invalidPath: [400],
+  noTarget: [400],
+  invalidValue: [400],
+  invalidVers: [400],
+  sensitive: [400],
+  invalidCursor: [400],
+  expiredCursor: [400],
+  invalidCount: [400],
+  tooLarge: [413],
 };
 
 export class ScimError extends Error {
@@ -32,7 +38,7 @@ export class ScimError extends Error {
   constructor(status: number, detail: string, scimType?: ScimType, headers: Record<string, string> = {}) {
     super(detail);
     this.name = 'ScimError';
-    if (scimType !== undefined && STATUS_OF[scimType] !== status) {
+    if (scimType !== undefined && !STATUS_OF[scimType].includes(status)) {
       throw new Error(`illegal SCIM error: scimType ${scimType} cannot be sent with status ${status}`);
     }
     this.status = status;

@@ -13,10 +13,11 @@ import { TokenVerifier, type ScimPrincipal } from './auth.js';
 import type { ScimContext } from './context.js';
 import { errorBody, toScimError } from './error-response.js';
 import { ScimError } from './errors.js';
+import { registerBulkRoute } from './routes/bulk.js';
 import { registerDiscoveryRoutes } from './routes/discovery.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { registerSearchRoute } from './routes/search.js';
-import { AuthFailureThrottle, describeLimit, RequestThrottle } from './throttle.js';
+import { AuthFailureThrottle, describeLimit, RequestThrottle, type Throttled } from './throttle.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -98,16 +99,19 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
   const throttle = settings.rateLimit ? new RequestThrottle(settings.rateLimit) : undefined;
   const authFailures = options.authFailures ?? (settings.authFailureRateLimit ? new AuthFailureThrottle(settings.authFailureRateLimit) : undefined);
 
-  /** Authenticated: spend one token of the tenant's and the token's buckets, or refuse with 429. */
-  const admit = (request: FastifyRequest, principal: ScimPrincipal): ScimError | undefined => {
-    request.scimPrincipal = principal;
-    const throttled = throttle?.take(principal);
+  /** The 429 for a request the buckets refuse (`throttled`), counted in the metrics; undefined when it may go on. */
+  const refusal = (principal: ScimPrincipal, throttled: Throttled | undefined): ScimError | undefined => {
     if (!throttled) return undefined;
     metrics?.scimThrottled.inc({ tenant: principal.tenantName, reason: throttled.reason });
     return ScimError.tooManyRequests(
       `Too many requests for this ${throttled.reason}: the limit is ${describeLimit(throttled.limit)} (SCIM_RATE_LIMIT); retry after ${throttled.retryAfterSeconds} s`,
       throttled.retryAfterSeconds,
     );
+  };
+  /** Authenticated: spend one token of the tenant's and the token's buckets, or refuse with 429. */
+  const admit = (request: FastifyRequest, principal: ScimPrincipal): ScimError | undefined => {
+    request.scimPrincipal = principal;
+    return refusal(principal, throttle?.take(principal));
   };
   /** A 401 spends one of the address's failures; anything else (a 503 from the database) does not. */
   const rejected = (request: FastifyRequest, err: Error): Error => {
@@ -177,6 +181,7 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
   registerResourceRoutes(app, options, 'User');
   registerResourceRoutes(app, options, 'Group');
   registerSearchRoute(app, options);
+  registerBulkRoute(app, options, (principal, operations) => refusal(principal, throttle?.takeMore(principal, operations)));
   registerDiscoveryRoutes(app, options);
 }
 

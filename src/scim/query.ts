@@ -64,6 +64,29 @@ function integerParam(params: Params, name: string): number | undefined {
   return n;
 }
 
+/** Splits `a,b,emails[value co ","]` at the commas outside value filters and their quoted strings. */
+function splitAttributeList(text: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '[') depth++;
+    else if (c === ']') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      names.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  names.push(text.slice(start));
+  return names;
+}
+
 /** `attributes=a,b` on the query string or `"attributes":["a","b"]` in a search body. */
 function listParam(params: Params, name: string, limits: FilterLimits): string[] | undefined {
   const value = param(params, name);
@@ -73,7 +96,7 @@ function listParam(params: Params, name: string, limits: FilterLimits): string[]
   let length = parts.length - 1;
   for (const p of parts as string[]) length += p.length;
   checkAttributeList(name, length, limits);
-  const names = (parts as string[]).flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+  const names = (parts as string[]).flatMap(splitAttributeList).map((p) => p.trim()).filter((p) => p !== '');
   return names.length > 0 ? names : undefined;
 }
 

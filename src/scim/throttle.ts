@@ -42,8 +42,8 @@ function fullBucket(limit: RateLimit): TokenBucket {
   return bucket;
 }
 
-function retryAfterSeconds(bucket: TokenBucket): number {
-  return Math.max(1, Math.ceil(bucket.getWaitTime(1) / 1000));
+function retryAfterSeconds(bucket: TokenBucket, count = 1): number {
+  return Math.max(1, Math.ceil(bucket.getWaitTime(count) / 1000));
 }
 
 /**
@@ -64,16 +64,30 @@ export class RequestThrottle {
 
   /** Takes one token for `key`; undefined when the request may go on, else why it may not and for how long. */
   take(key: ThrottleKey): Throttled | undefined {
+    return this.takeTokens(key, 1);
+  }
+
+  /**
+   * The rest of the cost of a request that paid one token in the hook and costs `cost` (a Bulk request
+   * costs one per operation). Capped so the whole never exceeds the smaller burst: a request larger than
+   * a bucket passes when the bucket is full instead of never. A refusal takes nothing.
+   */
+  takeMore(key: ThrottleKey, cost: number): Throttled | undefined {
+    const extra = Math.min(cost, this.tenantLimit.burst, this.tokenLimit.burst) - 1;
+    return extra >= 1 ? this.takeTokens(key, extra) : undefined;
+  }
+
+  private takeTokens(key: ThrottleKey, count: number): Throttled | undefined {
     let tenant = this.tenants.get(key.tenantId);
     if (!tenant) this.tenants.set(key.tenantId, (tenant = fullBucket(this.tenantLimit)));
     let token = this.tokens.get(key.tokenId);
     if (!token) this.tokens.set(key.tokenId, (token = fullBucket(this.tokenLimit)));
     // The tenant's bucket may have been evicted and made anew since this token's bucket was.
     if (token.parentBucket !== tenant) token.parentBucket = tenant;
-    if (token.tryRemoveTokens(1)) return undefined;
-    const retryAfter = retryAfterSeconds(token);
+    if (token.tryRemoveTokens(count)) return undefined;
+    const retryAfter = retryAfterSeconds(token, count);
     // With equal limits both run dry together: name the tenant, the limit an operator configured.
-    if (tenant.getWaitTime(1) > 0) return { reason: 'tenant', limit: this.tenantLimit, retryAfterSeconds: retryAfter };
+    if (tenant.getWaitTime(count) > 0) return { reason: 'tenant', limit: this.tenantLimit, retryAfterSeconds: retryAfter };
     return { reason: 'token', limit: this.tokenLimit, retryAfterSeconds: retryAfter };
   }
 }

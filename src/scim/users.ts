@@ -12,9 +12,18 @@ import { checkPatchPaths } from './limits.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 
-/** Splits a normalised User into the indexed columns and the stored document. */
+/**
+ * Splits a normalised User into the indexed columns and the stored document.
+ *
+ * `active` is kept in the document as the IdP left it — true, false, or null when it is unassigned (never
+ * sent, sent as null, or removed by PATCH) — and is returned that way. The `active` column is what the
+ * Auth0 sync and the Post-Login check act on: there an unassigned `active` counts as active (RFC 7643
+ * §4.1.1 leaves it to the server), so a user the IdP provisioned and never deactivated is never blocked
+ * by surprise; only an explicit `active: false` blocks.
+ */
 export function userFields(resource: ScimResource): repo.UserFields {
-  const { active, ...data } = resource;
+  const { active, ...rest } = resource;
+  const data: ScimResource = { ...rest, active: active === undefined || active === null ? null : Boolean(active) };
   const emails = Array.isArray(data.emails) ? (data.emails as { value?: unknown; primary?: unknown }[]) : [];
   const email = (emails.find((e) => e.primary === true) ?? emails[0])?.value;
   return {
@@ -22,10 +31,18 @@ export function userFields(resource: ScimResource): repo.UserFields {
     externalId: typeof data.externalId === 'string' ? data.externalId : null,
     displayName: typeof data.displayName === 'string' ? data.displayName : null,
     // RFC 7643 §4.1.1 leaves a missing `active` to the server: a provisioned user is active until told otherwise.
-    active: active === undefined ? true : Boolean(active),
+    active: active === undefined || active === null ? true : Boolean(active),
     email: typeof email === 'string' ? email.toLowerCase() : null,
     data,
   };
+}
+
+/** The stored resource as PATCH sees it: without `active` when unassigned (see userFields). */
+function storedUser(row: repo.UserWithGroups): ScimResource {
+  const { active, ...data } = row.data as ScimResource;
+  // Documents written before `active` was kept in them hold it only in the column.
+  const assigned = 'active' in row.data ? active : row.active;
+  return assigned === null || assigned === undefined ? data : { ...data, active: assigned };
 }
 
 function render(ctx: ScimContext, row: repo.UserWithGroups, projection: Projection): Rendered {
@@ -101,8 +118,8 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
  * PATCH (RFC 7644 §3.5.2): every operation applies to the locked row in one transaction, or none does.
  * The patched resource is validated exactly like a PUT body before it is written.
  */
-export async function patchUser(ctx: ScimContext, id: string, body: unknown, projection: Projection, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered> {
-  checkProjection(rt, projection);
+export async function patchUser(ctx: ScimContext, id: string, body: unknown, projection: Projection | undefined, ifMatch: string | undefined, dialect: RequestDialect): Promise<Rendered> {
+  if (projection) checkProjection(rt, projection);
   if (!isResourceId(id)) throw notFound(id);
   checkPatchPaths(body, ctx.settings.limits);
   const expected = expectedVersion(ifMatch);
@@ -110,12 +127,13 @@ export async function patchUser(ctx: ScimContext, id: string, body: unknown, pro
     const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });
     if (!current) throw notFound(id);
     checkVersion(expected, current.version, `User ${id}`);
-    const stored: ScimResource = { ...current.data, active: current.active };
+    const stored = storedUser(current);
     const { resource } = patchResource(rt, stored, id, body, dialect, ctx.settings.limits);
     const row = await repo.updateUser(trx, ctx.tenantId, id, userFields(normalizePatched(rt, stored, resource, ctx.settings.limits)));
     if (!row) throw notFound(id);
     await notifyChanged(ctx, trx, [id]);
-    return render(ctx, row, projection);
+    // No body asked for (204): the ETag is still sent, so nothing is rendered but it.
+    return projection ? render(ctx, row, projection) : { resource: {}, etag: etagOf(row.version) };
   });
 }
 

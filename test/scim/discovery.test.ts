@@ -25,7 +25,7 @@ t.test('/ServiceProviderConfig tells the truth', async (t) => {
   t.equal(spc.sort.supported, true);
   t.equal(spc.etag.supported, true);
   t.equal(spc.changePassword.supported, false);
-  t.equal(spc.bulk.supported, false);
+  t.same(spc.bulk, { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 }, 'bulk with the default limits');
   t.match(spc.authenticationSchemes, [{ type: 'oauthbearertoken' }]);
   t.equal(spc.meta.location, `${BASE}/ServiceProviderConfig`);
 

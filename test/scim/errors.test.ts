@@ -67,7 +67,7 @@ t.test('unknown resources and endpoints are 404 SCIM errors', async (t) => {
     ['GET', `/Users/${missing}`], ['PUT', `/Users/${missing}`], ['DELETE', `/Users/${missing}`],
     ['GET', `/Groups/${missing}`], ['PUT', `/Groups/${missing}`], ['DELETE', `/Groups/${missing}`],
     ['GET', '/Users/not-an-id'], ['DELETE', '/Groups/42'],
-    ['GET', '/Nope'], ['GET', '/Users/a/b'], ['POST', '/Bulk'], ['DELETE', '/Users'], ['GET', '/'],
+    ['GET', '/Nope'], ['GET', '/Users/a/b'], ['GET', '/Bulk'], ['POST', '/Bulk/x'], ['DELETE', '/Users'], ['GET', '/'],
   ] as const) {
     const body = method === 'PUT' ? JSON.stringify(path.startsWith('/Users') ? userBody('x') : { schemas: [GROUP_URN], displayName: 'x' }) : method === 'POST' ? '{}' : undefined;
     assertScimError(t, await raw(scim, method, path, body), 404, undefined, `${method} ${path}`);
@@ -103,8 +103,6 @@ t.test('list parameters: bad filter, unknown attributes, bad paging, conflicting
     ['count=2e3', 'invalidValue'],
     ['count=99999999999999999999', 'invalidValue'],
     ['attributes=userName&excludedAttributes=emails', 'invalidValue'],
-    ['attributes=nosuch', 'invalidValue'],
-    ['excludedAttributes=name.nosuch', 'invalidValue'],
   ];
   for (const [query, scimType] of cases) assertScimError(t, await get(query), 400, scimType, `GET /Users?${decodeURIComponent(query)}`);
   assertScimError(t, await scim.request('GET', '/Groups?filter=' + encodeURIComponent('userName eq "x"')), 400, 'invalidFilter', 'a User attribute on Groups');

@@ -19,7 +19,8 @@ async function memberIds(scim: ScimClient, groupId: string): Promise<string[]> {
 
 async function groupsOf(scim: ScimClient, userId: string): Promise<string[]> {
   const res = await scim.json('GET', `/Users/${userId}`);
-  return res.body.groups.map((g: Resource) => g.display).sort();
+  // No groups is an unassigned attribute: absent, not [] (RFC 7643 §2.5).
+  return (res.body.groups ?? []).map((g: Resource) => g.display).sort();
 }
 
 t.test('POST /Groups with users and a nested group as members', async (t) => {
@@ -39,7 +40,8 @@ t.test('POST /Groups with users and a nested group as members', async (t) => {
   t.match(byId.get(inner), { type: 'Group', display: 'Inner', $ref: `http://localhost:80/scim/v2/acme/Groups/${inner}` });
   t.same((await scim.json('GET', `/Groups/${res.body.id}`)).body, res.body, 'GET returns what POST returned');
   t.same(await groupsOf(scim, alice), ['Outer']);
-  t.same((await scim.json('GET', `/Groups/${inner}`)).body.members, [], 'the nested group keeps its own (empty) members');
+  const innerBody = (await scim.json('GET', `/Groups/${inner}`)).body;
+  t.notOk('members' in innerBody, 'the nested group keeps its own (no) members: unassigned, so absent');
 });
 
 t.test('an unknown member is a 400 invalidValue and nothing is written', async (t) => {
@@ -98,7 +100,7 @@ t.test('PUT membership: replaces with members, keeps without the key, empties wi
 
   const emptied = await scim.json('PUT', `/Groups/${id}`, groupBody('G2', []));
   t.equal(emptied.status, 200);
-  t.same(emptied.body.members, []);
+  t.notOk('members' in emptied.body, 'an emptied group has no members attribute at all');
   t.same(await memberIds(scim, id), []);
   t.same(await groupsOf(scim, b), []);
 

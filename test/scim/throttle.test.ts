@@ -83,6 +83,23 @@ t.test('RequestThrottle: a token with a smaller bucket than its tenant is refuse
   t.equal(throttle.take({ tenantId: 'other', tokenId: 'c' }), undefined, 'other tenants have their own bucket');
 });
 
+t.test('RequestThrottle.takeMore: the rest of a multi-token request, capped at the burst, nothing taken on refusal', async (t) => {
+  const throttle = new RequestThrottle({ perSecond: 1 / 60, burst: 10 });
+  const key = { tenantId: 'tenant', tokenId: 'a' };
+  t.equal(throttle.take(key), undefined);
+  t.equal(throttle.takeMore(key, 6), undefined, 'a cost of 6: 5 more after the one the hook took (4 left)');
+  t.equal(throttle.takeMore(key, 1), undefined, 'a cost of 1 takes nothing more');
+  t.equal(throttle.take(key), undefined, '3 left');
+  t.match(throttle.takeMore(key, 5), { reason: 'tenant', retryAfterSeconds: 60 }, '4 more do not fit in 3');
+  for (let i = 0; i < 3; i++) t.equal(throttle.take(key), undefined, `the refusal took nothing (${i + 1}/3)`);
+  t.ok(throttle.take(key), 'now it is empty');
+
+  const fresh = { tenantId: 'other', tokenId: 'b' };
+  t.equal(throttle.take(fresh), undefined);
+  t.equal(throttle.takeMore(fresh, 1000), undefined, 'a cost above the burst passes on a full bucket rather than never');
+  t.ok(throttle.take(fresh), 'and spent the whole bucket');
+});
+
 t.test('failed authentications are throttled per source address, before the token is looked up', async (t) => {
   const test = await testApp(t, { AUTH_FAILURE_RATE_LIMIT: '1/m,burst=3' });
   const scim = (remoteAddress: string, token: string) =>

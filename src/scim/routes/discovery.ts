@@ -8,7 +8,7 @@ import { scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
 export function registerDiscoveryRoutes(app: FastifyInstance, options: ScimPluginOptions): void {
   const base = (request: FastifyRequest) => scimContext(request, options).baseUrl;
   // Truthful by construction: flip a flag only in the same change that adds and tests the feature.
-  const capabilities = { patch: true, bulk: false };
+  const capabilities = { patch: true, bulk: true };
 
   app.get('/ServiceProviderConfig', async (request, reply) =>
     sendScim(reply, 200, serviceProviderConfig(base(request), options.settings, capabilities)),

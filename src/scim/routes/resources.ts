@@ -5,6 +5,7 @@ import type { Rendered, ScimContext } from '../context.js';
 import * as groups from '../groups.js';
 import { cancellable, scimContext, sendScim, type ScimPluginOptions } from '../plugin.js';
 import type { RequestDialect } from '../patching.js';
+import { returnPreference } from '../prefer.js';
 import { parseListQuery, parseProjection, searchRequestParams, type ListQuery, type Projection } from '../query.js';
 import type { ScimResource, ScimResourceTypeName } from '../schemas/types.js';
 import * as users from '../users.js';
@@ -28,7 +29,7 @@ const SERVICES: Record<ScimResourceTypeName, { endpoint: string; read: ScimScope
       create: users.createUser,
       get: users.getUser,
       replace: users.replaceUser,
-      patch: (ctx, id, body, projection, ifMatch, dialect) => users.patchUser(ctx, id, body, projection ?? {}, ifMatch, dialect),
+      patch: users.patchUser,
       remove: users.deleteUser,
       list: users.listUsers,
     },
@@ -114,18 +115,22 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
   });
 
   /**
-   * PATCH answers 200 with the resource for Users. For Groups it answers 204 (RFC 7644 §3.5.2 allows
-   * either; Entra prefers 204 and a large group's member list is costly to send after every change)
-   * unless the client asks for a body with `attributes` or `excludedAttributes`.
+   * PATCH answers 200 with the resource (honouring `attributes`/`excludedAttributes`) for Users and Groups,
+   * which is what most clients compare against; 204 without a body when the client asks with
+   * `Prefer: return=minimal` (RFC 7240), or, for Groups, when the tenant's dialect is pinned to Entra
+   * (its documented exchanges answer group PATCHes 204, and a large group's members are costly to send
+   * after every change). `Prefer: return=representation` always gets the body.
    */
   app.patch(`${endpoint}/:id`, async (request: IdRequest, reply) => {
     requireScope(request.scimPrincipal!, write);
     const projection = parseProjection(query(request), options.settings.limits);
-    const wantsBody = type === 'User' || projection.attributes !== undefined || projection.excludedAttributes !== undefined;
+    const preference = returnPreference(header(request, 'prefer'));
+    const minimal = preference === 'minimal' || (preference === undefined && type === 'Group' && request.scimPrincipal!.dialect === 'entra');
     const ctx = scimContext(request, options);
-    const result = await service.patch(ctx, request.params.id, request.body, wantsBody ? projection : undefined, header(request, 'if-match'), dialectOf(request));
-    if (!result) return reply.code(204).send();
-    reply.header('etag', result.etag);
+    const result = await service.patch(ctx, request.params.id, request.body, minimal ? undefined : projection, header(request, 'if-match'), dialectOf(request));
+    if (preference) reply.header('preference-applied', `return=${preference}`);
+    if (result) reply.header('etag', result.etag);
+    if (minimal || !result) return reply.code(204).send();
     return sendScim(reply, 200, result.resource);
   });
 
