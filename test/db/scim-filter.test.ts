@@ -108,10 +108,17 @@ t.test('compiled SQL and parameters, then the rows they select', async (t) => {
       rows: ['Alice'],
     },
     {
-      filter: `${ENTERPRISE.toUpperCase()}:MANAGER.VALUE eq "M-1"`,
-      sql: `(lower((r.data -> '${ENTERPRISE}' -> 'manager' -> 'value' #>> '{}')) = lower($1))`,
-      parameters: ['M-1'],
+      // Names are case-insensitive; manager.value is an id, so its value is caseExact (RFC 7643 erratum 8472).
+      filter: `${ENTERPRISE.toUpperCase()}:MANAGER.VALUE eq "m-1"`,
+      sql: `((r.data -> '${ENTERPRISE}' -> 'manager' -> 'value' #>> '{}') = $1)`,
+      parameters: ['m-1'],
       rows: ['Alice'],
+    },
+    {
+      filter: `${ENTERPRISE}:manager.value eq "M-1"`,
+      sql: `((r.data -> '${ENTERPRISE}' -> 'manager' -> 'value' #>> '{}') = $1)`,
+      parameters: ['M-1'],
+      rows: [],
     },
     {
       filter: 'emails[type eq "work" and value co "@x"]',

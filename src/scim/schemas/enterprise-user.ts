@@ -15,7 +15,8 @@ export const enterpriseUserSchema: ScimSchema = {
     attr('manager', 'complex', {
       description: 'The User\'s manager.',
       subAttributes: [
-        attr('value', 'string', { description: 'The id of the SCIM resource representing the User\'s manager.' }),
+        // caseExact: an `id` (RFC 7643 §3.1); §8.7.1 says false, corrected by erratum 8472 (verified).
+        attr('value', 'string', { description: 'The id of the SCIM resource representing the User\'s manager.', caseExact: true }),
         attr('$ref', 'reference', { description: 'The URI of the SCIM resource representing the User\'s manager.', referenceTypes: ['User'] }),
         attr('displayName', 'string', { description: 'The displayName of the User\'s manager.', mutability: 'readOnly' }),
       ],
