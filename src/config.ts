@@ -128,6 +128,8 @@ export interface ScimSettings {
   readonly defaultPageSize: number;
   /** Largest page the server returns; advertised as `filter.maxResults` in ServiceProviderConfig. */
   readonly maxPageSize: number;
+  /** How long an RFC 9865 paging cursor stays valid (`cursorTimeout` in ServiceProviderConfig). */
+  readonly cursorTimeoutSeconds: number;
   /** Largest accepted request body in bytes; a bigger one is a 413 SCIM error. */
   readonly maxBodyBytes: number;
   /** How long a verified bearer token is cached in memory before it is looked up again. */
@@ -324,6 +326,7 @@ export function loadConfig(env: Env = process.env): Config {
     scim: {
       defaultPageSize,
       maxPageSize,
+      cursorTimeoutSeconds: integer(env, 'SCIM_CURSOR_TIMEOUT_SECONDS', 3600, 10, 604_800),
       maxBodyBytes: integer(env, 'SCIM_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
       tokenCacheMs: integer(env, 'SCIM_TOKEN_CACHE_MS', 5000, 0, 3_600_000),
       limits: {

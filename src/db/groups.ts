@@ -3,7 +3,7 @@ import { ScimError } from '../scim/errors.js';
 import { groupResourceType } from '../scim/registry.js';
 import { isForeignKeyViolation, isUniqueViolation } from './errors.js';
 import type { Database, GroupRow, MemberType } from './schema.js';
-import { listPage, type ListPage, type PageOptions } from './list.js';
+import { keysetPage, listPage, type KeysetOptions, type KeysetPage, type ListPage, type PageOptions } from './list.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -164,4 +164,9 @@ export async function removeMembersExcept(db: Db, tenantId: string, groupId: str
 /** One page of groups and the total matching count (see `listPage`). */
 export async function listGroups(db: Db, tenantId: string, options: PageOptions & { withMembers: boolean }): Promise<ListPage<GroupWithMembers>> {
   return listPage<GroupWithMembers>(db, 'groups', groupResourceType, tenantId, options, options.withMembers ? sql`${membersOf('u')} as members` : undefined);
+}
+
+/** One keyset page of groups (RFC 9865 cursors, see `keysetPage`). */
+export async function listGroupsByKeyset(db: Db, tenantId: string, options: KeysetOptions & { readonly withMembers: boolean }): Promise<KeysetPage<GroupWithMembers>> {
+  return keysetPage<GroupWithMembers>(db, 'groups', groupResourceType, tenantId, options, options.withMembers ? sql`${membersOf('u')} as members` : undefined);
 }

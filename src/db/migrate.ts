@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003-resource-counts.js';
 import * as m0004 from './migrations/0004-admin.js';
 import * as m0005 from './migrations/0005-scrub-ticket-urls.js';
 import * as m0006 from './migrations/0006-member-foreign-keys.js';
+import * as m0007 from './migrations/0007-server-keys.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-admin': m0004,
   '0005-scrub-ticket-urls': m0005,
   '0006-member-foreign-keys': m0006,
+  '0007-server-keys': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -13,9 +13,18 @@ export interface Database {
   admin_tokens: AdminTokenTable;
   user_admin_overrides: UserAdminOverrideTable;
   admin_audit: AdminAuditTable;
+  server_keys: ServerKeyTable;
 }
 
 type Json<T> = ColumnType<T, string, string>;
+
+/** Secrets the server generates for itself (migration 0007), shared by every replica through the database. */
+export interface ServerKeyTable {
+  name: string;
+  /** 64 hex characters (256 bits). */
+  secret: string;
+  created_at: ColumnType<Date, never, never>;
+}
 
 /** A tenant's Auth0 binding and role rules (shapes in src/sync/types.ts), validated before they are stored. */
 export interface TenantSyncConfigTable {

@@ -3,7 +3,7 @@ import { ScimError } from '../scim/errors.js';
 import { userResourceType } from '../scim/registry.js';
 import { isUniqueViolation } from './errors.js';
 import type { Database, UserRow } from './schema.js';
-import { listPage, type ListPage, type PageOptions } from './list.js';
+import { keysetPage, listPage, type KeysetOptions, type KeysetPage, type ListPage, type PageOptions } from './list.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -109,6 +109,11 @@ export interface ListOptions extends PageOptions {
 /** One page of users and the total matching count (see `listPage`). */
 export async function listUsers(db: Db, tenantId: string, options: ListOptions): Promise<ListPage<UserWithGroups>> {
   return listPage<UserWithGroups>(db, 'users', userResourceType, tenantId, options, options.withGroups ? sql`${groupsOf('u')} as groups` : undefined);
+}
+
+/** One keyset page of users (RFC 9865 cursors, see `keysetPage`). */
+export async function listUsersByKeyset(db: Db, tenantId: string, options: KeysetOptions & { readonly withGroups: boolean }): Promise<KeysetPage<UserWithGroups>> {
+  return keysetPage<UserWithGroups>(db, 'users', userResourceType, tenantId, options, options.withGroups ? sql`${groupsOf('u')} as groups` : undefined);
 }
 
 /** The id of the user with this userName (case-insensitive, as SCIM compares it). */

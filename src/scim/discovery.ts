@@ -21,13 +21,14 @@ export function serviceProviderConfig(baseUrl: string, settings: ScimSettings, c
     changePassword: { supported: false },
     sort: { supported: true },
     etag: { supported: true },
-    // RFC 9865 §3: index pagination only (cursors not offered).
+    // RFC 9865 §3: both methods; index stays the default, as clients that know no cursor expect.
     pagination: {
-      cursor: false,
+      cursor: true,
       index: true,
       defaultPaginationMethod: 'index',
       defaultPageSize: settings.defaultPageSize,
       maxPageSize: settings.maxPageSize,
+      cursorTimeout: settings.cursorTimeoutSeconds,
     },
     authenticationSchemes: [
       {

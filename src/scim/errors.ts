@@ -53,6 +53,8 @@ export class ScimError extends Error {
   static noTarget(detail: string): ScimError { return new ScimError(400, detail, 'noTarget'); }
   static mutability(detail: string): ScimError { return new ScimError(400, detail, 'mutability'); }
   static tooMany(detail: string): ScimError { return new ScimError(400, detail, 'tooMany'); }
+  static invalidCursor(detail: string): ScimError { return new ScimError(400, detail, 'invalidCursor'); }
+  static expiredCursor(detail: string): ScimError { return new ScimError(400, detail, 'expiredCursor'); }
   static uniqueness(detail: string): ScimError { return new ScimError(409, detail, 'uniqueness'); }
   static badRequest(detail: string): ScimError { return new ScimError(400, detail); }
   static unauthorized(detail = 'Authentication required: send a valid bearer token for this tenant'): ScimError {

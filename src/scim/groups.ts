@@ -13,6 +13,7 @@ import { groupResourceType as rt } from './registry.js';
 import type { MemberOp } from './patch.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
 import { checkPatchPaths } from './limits.js';
+import { cursorListResponse } from './paging.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 import { isResourceId } from './users.js';
@@ -238,13 +239,19 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
+  const withMembers = projectionIncludes(rt, query, 'members');
+  if (query.cursor !== undefined) {
+    return cursorListResponse(ctx, 'Group', { ...query, cursor: query.cursor },
+      (options) => repo.listGroupsByKeyset(ctx.db, ctx.tenantId, { ...options, withMembers }),
+      (row) => project(rt, groupToResource(row, ctx.baseUrl), query));
+  }
   const page = await repo.listGroups(ctx.db, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,
     sortOrder: query.sortOrder,
     startIndex: query.startIndex,
     count: query.count,
-    withMembers: projectionIncludes(rt, query, 'members'),
+    withMembers,
   });
   const resources = page.rows.map((row) => project(rt, groupToResource(row, ctx.baseUrl), query));
   return listResponse(resources, page.total, query.startIndex);

@@ -12,6 +12,11 @@ export interface ListQuery {
   /** 1-based (RFC 7644 §3.4.2.4). */
   readonly startIndex: number;
   readonly count: number;
+  /**
+   * RFC 9865 cursor paging: `''` asks for the first page, anything else is a `nextCursor`/`previousCursor`
+   * from an earlier page; undefined means index paging (`startIndex`).
+   */
+  readonly cursor?: string;
   readonly attributes?: readonly string[];
   readonly excludedAttributes?: readonly string[];
 }
@@ -125,7 +130,12 @@ export function parseListQuery(params: Params, settings: ScimSettings): ListQuer
     }
     sortOrder = lower;
   }
-  const startIndex = Math.max(1, integerParam(params, 'startIndex') ?? 1);
+  const startIndexParam = integerParam(params, 'startIndex');
+  const startIndex = Math.max(1, startIndexParam ?? 1);
+  const cursor = stringParam(params, 'cursor');
+  if (cursor !== undefined && startIndexParam !== undefined) {
+    throw ScimError.invalidValue('"cursor" and "startIndex" cannot be used together: a query pages by cursor (RFC 9865) or by index');
+  }
   const count = Math.min(settings.maxPageSize, Math.max(0, integerParam(params, 'count') ?? settings.defaultPageSize));
   const sortByText = stringParam(params, 'sortBy');
   if (sortByText !== undefined) checkSortBy(sortByText, settings.limits);
@@ -136,6 +146,7 @@ export function parseListQuery(params: Params, settings: ScimSettings): ListQuer
     sortOrder,
     startIndex,
     count,
+    ...(cursor !== undefined ? { cursor: cursor.trim() } : {}),
     ...parseProjection(params, settings.limits),
   };
 }

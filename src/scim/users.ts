@@ -9,6 +9,7 @@ import type { ListQuery, Projection } from './query.js';
 import { userResourceType as rt } from './registry.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
 import { checkPatchPaths } from './limits.js';
+import { cursorListResponse } from './paging.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 
@@ -161,13 +162,19 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
+  const withGroups = projectionIncludes(rt, query, 'groups');
+  if (query.cursor !== undefined) {
+    return cursorListResponse(ctx, 'User', { ...query, cursor: query.cursor },
+      (options) => repo.listUsersByKeyset(ctx.db, ctx.tenantId, { ...options, withGroups }),
+      (row) => project(rt, userToResource(row, ctx.baseUrl), query));
+  }
   const page = await repo.listUsers(ctx.db, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,
     sortOrder: query.sortOrder,
     startIndex: query.startIndex,
     count: query.count,
-    withGroups: projectionIncludes(rt, query, 'groups'),
+    withGroups,
   });
   const resources = page.rows.map((row) => project(rt, userToResource(row, ctx.baseUrl), query));
   return listResponse(resources, page.total, query.startIndex);

@@ -18,6 +18,8 @@ export function registerSearchRoute(app: FastifyInstance, options: ScimPluginOpt
     const principal = request.scimPrincipal!;
     const ctx = scimContext(request, options);
     const query = parseListQuery(searchRequestParams(request.body), options.settings);
+    // A walk over two tables has no single keyset to resume from.
+    if (query.cursor !== undefined) throw ScimError.invalidValue('Cursor paging (RFC 9865) is offered on /Users, /Groups and their /.search; the root /.search pages by startIndex');
     const canUsers = principal.scopes.has('users:read');
     const canGroups = principal.scopes.has('groups:read');
     if (!canUsers && !canGroups) requireScope(principal, 'users:read');
