@@ -12,6 +12,22 @@ export function isForeignKeyViolation(err: unknown, constraints?: readonly strin
   return e.code === '23503' && (constraints === undefined || constraints.includes(e.constraint as string));
 }
 
+/** A repository write was refused by a unique constraint: `constraint` names it, `value` is the duplicate. */
+export class DuplicateError extends Error {
+  constructor(readonly constraint: string, readonly value: string, options?: { cause?: unknown }) {
+    super(`"${value}" is already stored (unique constraint ${constraint})`, options);
+    this.name = 'DuplicateError';
+  }
+}
+
+/** A repository write referenced a row that is gone: the foreign key `constraint` refused it. */
+export class MissingReferenceError extends Error {
+  constructor(readonly constraint: string, options?: { cause?: unknown }) {
+    super(`the row referenced through ${constraint} does not exist`, options);
+    this.name = 'MissingReferenceError';
+  }
+}
+
 /**
  * SQLSTATEs meaning "the database cannot serve this now, try again": 57014 query_canceled (our
  * statement_timeout), 57P01–57P03 admin/crash shutdown and cannot_connect_now (starting up), 53300

@@ -1,9 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import { ScimError } from '../scim/errors.js';
-import { groupResourceType } from '../scim/registry.js';
-import { isForeignKeyViolation, isUniqueViolation } from './errors.js';
+import { DuplicateError, isForeignKeyViolation, isUniqueViolation, MissingReferenceError } from './errors.js';
 import type { Database, GroupRow, MemberType } from './schema.js';
-import { keysetPage, listPage, type KeysetOptions, type KeysetPage, type ListPage, type PageOptions } from './list.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -22,16 +19,18 @@ export interface GroupFields {
   readonly data: Record<string, unknown>;
 }
 
-const DISPLAY_NAME_TAKEN = 'groups_display_name';
-const MEMBER_FOREIGN_KEYS = ['group_members_user_fk', 'group_members_member_group_fk'];
+/** The unique index on a tenant's group display names: a write that breaks it throws `DuplicateError`. */
+export const DISPLAY_NAME_UNIQUE = 'groups_display_name';
+/** The foreign keys from a membership to its member: an add whose member is gone throws `MissingReferenceError`. */
+export const MEMBER_FOREIGN_KEYS: readonly string[] = ['group_members_user_fk', 'group_members_member_group_fk'];
 
 function uniqueness(err: unknown, displayName: string): never {
-  if (isUniqueViolation(err, DISPLAY_NAME_TAKEN)) throw ScimError.uniqueness(`A group named "${displayName}" already exists`);
+  if (isUniqueViolation(err, DISPLAY_NAME_UNIQUE)) throw new DuplicateError(DISPLAY_NAME_UNIQUE, displayName, { cause: err });
   throw err;
 }
 
-/** All members with their display names, in one correlated subquery. */
-const membersOf = (alias: string): RawBuilder<GroupMemberRef[]> => sql<GroupMemberRef[]>`(
+/** All members of the group row aliased `alias` with their display names, in one correlated subquery. */
+export const membersOf = (alias: string): RawBuilder<GroupMemberRef[]> => sql<GroupMemberRef[]>`(
   select coalesce(json_agg(json_build_object('value', gm.member_id, 'type', gm.member_type,
     'display', coalesce(mu.display_name, mu.user_name, mg.display_name)) order by gm.member_id), '[]'::json)
   from group_members gm
@@ -39,6 +38,7 @@ const membersOf = (alias: string): RawBuilder<GroupMemberRef[]> => sql<GroupMemb
   left join groups mg on gm.member_type = 'Group' and mg.tenant_id = gm.tenant_id and mg.id = gm.member_id
   where gm.tenant_id = ${sql.ref(`${alias}.tenant_id`)} and gm.group_id = ${sql.ref(`${alias}.id`)})`;
 
+/** Inserts a group; a display name the tenant already has (case-insensitively) throws `DuplicateError`. */
 export async function insertGroup(db: Db, tenantId: string, id: string, fields: GroupFields): Promise<GroupRow> {
   try {
     return await db
@@ -58,7 +58,7 @@ export async function findGroup(db: Db, tenantId: string, id: string, options: {
   return query.executeTakeFirst();
 }
 
-/** Replaces the stored resource (not its members) and bumps `version`. */
+/** Replaces the stored resource (not its members) and bumps `version`; a taken display name throws `DuplicateError`. */
 export async function updateGroup(db: Db, tenantId: string, id: string, fields: GroupFields): Promise<GroupRow | undefined> {
   try {
     return await db
@@ -93,7 +93,7 @@ export async function lockAndBumpGroup(db: Db, tenantId: string, id: string): Pr
 
 const UPDATE_FIELDS = `update groups set display_name = $3, external_id = $4, data = $5 where tenant_id = $1 and id = $2`;
 
-/** Rewrites the stored resource of a group already locked and bumped by `lockAndBumpGroup`. */
+/** Rewrites the stored resource of a group already locked and bumped by `lockAndBumpGroup` (`DuplicateError` as above). */
 export async function updateGroupFields(db: Db, tenantId: string, id: string, fields: GroupFields): Promise<void> {
   try {
     await db.executeQuery(CompiledQuery.raw(UPDATE_FIELDS, [tenantId, id, fields.displayName, fields.externalId, JSON.stringify(fields.data)]));
@@ -114,7 +114,8 @@ const ADD_EXISTING = `with found as (
 
 /**
  * Adds the members that exist in the tenant, set-wise, in one statement, and says how many of `ids`
- * exist: the caller rejects the request (rolling the insert back) when some do not.
+ * exist: the caller rejects the request (rolling the insert back) when some do not. A member that `found`
+ * saw but a concurrent transaction deleted fails the foreign key: `MissingReferenceError`.
  */
 export async function addExistingMembers(db: Db, tenantId: string, groupId: string, ids: readonly string[]): Promise<{ found: number; added: string[] }> {
   if (ids.length === 0) return { found: 0, added: [] };
@@ -123,7 +124,7 @@ export async function addExistingMembers(db: Db, tenantId: string, groupId: stri
     result = await db.executeQuery<{ found: string; added: string[] }>(CompiledQuery.raw(ADD_EXISTING, [tenantId, groupId, ids]));
   } catch (err) {
     // A member seen by `found` was deleted by a transaction that committed before our foreign-key check.
-    if (isForeignKeyViolation(err, MEMBER_FOREIGN_KEYS)) throw ScimError.invalidValue('Unknown member id(s): a member was deleted while this request ran');
+    if (isForeignKeyViolation(err, MEMBER_FOREIGN_KEYS)) throw new MissingReferenceError(String((err as { constraint?: unknown }).constraint), { cause: err });
     throw err;
   }
   const row = result.rows[0];
@@ -159,14 +160,4 @@ export async function removeMembersExcept(db: Db, tenantId: string, groupId: str
   const result = await sql<{ member_id: string }>`delete from group_members where tenant_id = ${tenantId} and group_id = ${groupId}
     and not (member_id = any(${keep}::uuid[])) returning member_id`.execute(db);
   return result.rows.map((r) => r.member_id);
-}
-
-/** One page of groups and the total matching count (see `listPage`). */
-export async function listGroups(db: Db, tenantId: string, options: PageOptions & { withMembers: boolean }): Promise<ListPage<GroupWithMembers>> {
-  return listPage<GroupWithMembers>(db, 'groups', groupResourceType, tenantId, options, options.withMembers ? sql`${membersOf('u')} as members` : undefined);
-}
-
-/** One keyset page of groups (RFC 9865 cursors, see `keysetPage`). */
-export async function listGroupsByKeyset(db: Db, tenantId: string, options: KeysetOptions & { readonly withMembers: boolean }): Promise<KeysetPage<GroupWithMembers>> {
-  return keysetPage<GroupWithMembers>(db, 'groups', groupResourceType, tenantId, options, options.withMembers ? sql`${membersOf('u')} as members` : undefined);
 }

@@ -1,9 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import { ScimError } from '../scim/errors.js';
-import { userResourceType } from '../scim/registry.js';
-import { isUniqueViolation } from './errors.js';
+import { DuplicateError, isUniqueViolation } from './errors.js';
 import type { Database, UserRow } from './schema.js';
-import { keysetPage, listPage, type KeysetOptions, type KeysetPage, type ListPage, type PageOptions } from './list.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -25,15 +22,16 @@ export interface UserFields {
   readonly data: Record<string, unknown>;
 }
 
-const USER_NAME_TAKEN = 'users_user_name';
+/** The unique index on a tenant's `lower(user_name)`: a write that breaks it throws `DuplicateError`. */
+export const USER_NAME_UNIQUE = 'users_user_name';
 
 function uniqueness(err: unknown, userName: string): never {
-  if (isUniqueViolation(err, USER_NAME_TAKEN)) throw ScimError.uniqueness(`userName "${userName}" is already in use`);
+  if (isUniqueViolation(err, USER_NAME_UNIQUE)) throw new DuplicateError(USER_NAME_UNIQUE, userName, { cause: err });
   throw err;
 }
 
-/** The user's direct groups as one correlated subquery, so GET stays a single statement. */
-const groupsOf = (alias: string): RawBuilder<UserGroupRef[]> => sql<UserGroupRef[]>`(
+/** The user's direct groups as one correlated subquery over the row aliased `alias`, so a read stays a single statement. */
+export const groupsOf = (alias: string): RawBuilder<UserGroupRef[]> => sql<UserGroupRef[]>`(
   select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name) order by g.display_name, g.id), '[]'::json)
   from group_members gm join groups g on g.tenant_id = gm.tenant_id and g.id = gm.group_id
   where gm.tenant_id = ${sql.ref(`${alias}.tenant_id`)} and gm.member_id = ${sql.ref(`${alias}.id`)})`;
@@ -60,6 +58,7 @@ function fieldParams(fields: UserFields): unknown[] {
   return [fields.userName, fields.externalId, fields.displayName, fields.active, fields.email, JSON.stringify(fields.data)];
 }
 
+/** Inserts a user; a userName the tenant already has (case-insensitively) throws `DuplicateError`. */
 export async function insertUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups> {
   try {
     const result = await db.executeQuery<UserRow>(CompiledQuery.raw(INSERT_USER, [tenantId, id, ...fieldParams(fields)]));
@@ -75,7 +74,7 @@ export async function findUser(db: Db, tenantId: string, id: string, options: { 
   return result.rows[0];
 }
 
-/** Replaces the stored resource; bumps `version`. Undefined when the user does not exist. */
+/** Replaces the stored resource; bumps `version`. Undefined when the user does not exist; a taken userName throws `DuplicateError`. */
 export async function updateUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
   try {
     const result = await db.executeQuery<UserWithGroups>(CompiledQuery.raw(UPDATE_USER, [tenantId, id, ...fieldParams(fields)]));
@@ -100,20 +99,6 @@ export interface DeletedUser {
 export async function deleteUser(db: Db, tenantId: string, id: string): Promise<DeletedUser | undefined> {
   const result = await db.executeQuery<DeletedUser>(CompiledQuery.raw(DELETE_USER, [tenantId, id]));
   return result.rows[0];
-}
-
-export interface ListOptions extends PageOptions {
-  readonly withGroups: boolean;
-}
-
-/** One page of users and the total matching count (see `listPage`). */
-export async function listUsers(db: Db, tenantId: string, options: ListOptions): Promise<ListPage<UserWithGroups>> {
-  return listPage<UserWithGroups>(db, 'users', userResourceType, tenantId, options, options.withGroups ? sql`${groupsOf('u')} as groups` : undefined);
-}
-
-/** One keyset page of users (RFC 9865 cursors, see `keysetPage`). */
-export async function listUsersByKeyset(db: Db, tenantId: string, options: KeysetOptions & { readonly withGroups: boolean }): Promise<KeysetPage<UserWithGroups>> {
-  return keysetPage<UserWithGroups>(db, 'users', userResourceType, tenantId, options, options.withGroups ? sql`${groupsOf('u')} as groups` : undefined);
 }
 
 /** The id of the user with this userName (case-insensitive, as SCIM compares it). */

@@ -1,6 +1,6 @@
 /**
  * RFC 9865 paging cursors. A cursor is the position a page starts from (the sort key and id of the row
- * just outside it, see keysetPage in src/db/list.ts), bound to the tenant, the resource type and the
+ * just outside it, see keysetPage in src/scim/sql/list.ts), bound to the tenant, the resource type and the
  * query (filter, sortBy, sortOrder) and to an expiry, and signed with HMAC-SHA256 under a key every
  * replica shares (migration 0007): opaque to clients, tamper-evident, and accepted by any replica. It
  * holds no server-side state, so a walk costs nothing between requests; the expiry (`cursorTimeout`,
@@ -9,7 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Filter } from 'scim2-parse-filter';
-import type { KeysetPosition } from '../db/list.js';
+import type { KeysetPosition } from './sql/list.js';
 import type { Database } from '../db/schema.js';
 import { findServerKey } from '../db/server-keys.js';
 import { ScimError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { usersUnderGroups } from '../db/directory.js';
 import * as repo from '../db/groups.js';
@@ -16,6 +16,8 @@ import { checkPatchPaths } from './limits.js';
 import { cursorListResponse } from './paging.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
+import { keysetPage, listPage } from './sql/list.js';
+import { mapStorageErrors } from './storage-errors.js';
 import { isResourceId } from './users.js';
 
 /** A normalised Group split into its columns, its stored document and its requested members. */
@@ -68,7 +70,7 @@ export async function resolveMemberIds(trx: Transaction<Database>, tenantId: str
 async function addMembersChecked(trx: Transaction<Database>, tenantId: string, groupId: string, ids: readonly string[]): Promise<string[]> {
   requireResourceIds(ids);
   if (ids.includes(groupId)) throw ScimError.invalidValue('A group cannot be a member of itself');
-  const { found, added } = await repo.addExistingMembers(trx, tenantId, groupId, ids);
+  const { found, added } = await mapStorageErrors(repo.addExistingMembers(trx, tenantId, groupId, ids));
   if (found < ids.length) await resolveMemberIds(trx, tenantId, groupId, ids);
   return added;
 }
@@ -99,7 +101,7 @@ export async function createGroup(ctx: ScimContext, body: unknown, projection: P
   const input = groupInput(body, ctx.settings.limits, dialect);
   const id = uuidv7();
   return ctx.db.transaction().execute(async (trx) => {
-    await repo.insertGroup(trx, ctx.tenantId, id, input.fields);
+    await mapStorageErrors(repo.insertGroup(trx, ctx.tenantId, id, input.fields));
     if (input.memberIds && input.memberIds.length > 0) {
       const added = await addMembersChecked(trx, ctx.tenantId, id, input.memberIds);
       await notifyGroupChanged(ctx, trx, id, added, false);
@@ -129,7 +131,7 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
     const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });
     if (!current) throw notFound(id);
     checkVersion(expected, current.version, `Group ${id}`);
-    await repo.updateGroup(trx, ctx.tenantId, id, input.fields);
+    await mapStorageErrors(repo.updateGroup(trx, ctx.tenantId, id, input.fields));
     const changed: string[] = [];
     if (input.memberIds) {
       requireResourceIds(input.memberIds);
@@ -213,7 +215,7 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
       data,
     };
     const attributesChanged = identityChanged(current, fields) || JSON.stringify(fields.data) !== JSON.stringify(current.data);
-    if (attributesChanged) await repo.updateGroupFields(trx, ctx.tenantId, id, fields);
+    if (attributesChanged) await mapStorageErrors(repo.updateGroupFields(trx, ctx.tenantId, id, fields));
     const changed = await applyMemberOps(trx, ctx.tenantId, id, memberOps);
     await notifyGroupChanged(ctx, trx, id, changed, identityChanged(current, fields));
     return projection ? renderById(ctx, trx, id, projection) : undefined;
@@ -239,20 +241,20 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
-  const withMembers = projectionIncludes(rt, query, 'members');
+  // The listed page's rows are aliased `u` (sql/list.ts); their members are read only when returned.
+  const members = projectionIncludes(rt, query, 'members') ? sql`${repo.membersOf('u')} as members` : undefined;
   if (query.cursor !== undefined) {
     return cursorListResponse(ctx, 'Group', { ...query, cursor: query.cursor },
-      (options) => repo.listGroupsByKeyset(ctx.db, ctx.tenantId, { ...options, withMembers }),
+      (options) => keysetPage<repo.GroupWithMembers>(ctx.db, 'groups', rt, ctx.tenantId, options, members),
       (row) => project(rt, groupToResource(row, ctx.baseUrl), query));
   }
-  const page = await repo.listGroups(ctx.db, ctx.tenantId, {
+  const page = await listPage<repo.GroupWithMembers>(ctx.db, 'groups', rt, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,
     sortOrder: query.sortOrder,
     startIndex: query.startIndex,
     count: query.count,
-    withMembers,
-  });
+  }, members);
   const resources = page.rows.map((row) => project(rt, groupToResource(row, ctx.baseUrl), query));
   return listResponse(resources, page.total, query.startIndex);
 }

@@ -1,4 +1,4 @@
-import type { KeysetOptions, KeysetPage } from '../db/list.js';
+import type { KeysetOptions, KeysetPage } from './sql/list.js';
 import type { ScimContext } from './context.js';
 import { cursorCodec, type CursorScope, type CursorState } from './cursor.js';
 import type { ListQuery } from './query.js';

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import * as repo from '../db/users.js';
 import type { ScimContext, Rendered } from './context.js';
@@ -12,6 +13,8 @@ import { checkPatchPaths } from './limits.js';
 import { cursorListResponse } from './paging.js';
 import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
+import { keysetPage, listPage } from './sql/list.js';
+import { mapStorageErrors } from './storage-errors.js';
 
 /**
  * Splits a normalised User into the indexed columns and the stored document.
@@ -78,7 +81,7 @@ async function writeUser<T>(ctx: ScimContext, write: (db: ScimContext['db']) => 
 export async function createUser(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect), ctx.settings.limits));
-  const row = await writeUser(ctx, (db) => repo.insertUser(db, ctx.tenantId, uuidv7(), fields));
+  const row = await writeUser(ctx, (db) => mapStorageErrors(repo.insertUser(db, ctx.tenantId, uuidv7(), fields)));
   return render(ctx, row, projection);
 }
 
@@ -98,7 +101,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
   const expected = expectedVersion(ifMatch);
   if (expected === undefined) {
     const row = await writeUser(ctx, async (db) => {
-      const updated = await repo.updateUser(db, ctx.tenantId, id, fields);
+      const updated = await mapStorageErrors(repo.updateUser(db, ctx.tenantId, id, fields));
       if (!updated) throw notFound(id);
       return updated;
     });
@@ -108,7 +111,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
     const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });
     if (!current) throw notFound(id);
     checkVersion(expected, current.version, `User ${id}`);
-    const row = await repo.updateUser(trx, ctx.tenantId, id, fields);
+    const row = await mapStorageErrors(repo.updateUser(trx, ctx.tenantId, id, fields));
     if (!row) throw notFound(id);
     await notifyChanged(ctx, trx, [id]);
     return render(ctx, row, projection);
@@ -130,7 +133,7 @@ export async function patchUser(ctx: ScimContext, id: string, body: unknown, pro
     checkVersion(expected, current.version, `User ${id}`);
     const stored = storedUser(current);
     const { resource } = patchResource(rt, stored, id, body, dialect, ctx.settings.limits);
-    const row = await repo.updateUser(trx, ctx.tenantId, id, userFields(normalizePatched(rt, stored, resource, ctx.settings.limits)));
+    const row = await mapStorageErrors(repo.updateUser(trx, ctx.tenantId, id, userFields(normalizePatched(rt, stored, resource, ctx.settings.limits))));
     if (!row) throw notFound(id);
     await notifyChanged(ctx, trx, [id]);
     // No body asked for (204): the ETag is still sent, so nothing is rendered but it.
@@ -162,20 +165,20 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
-  const withGroups = projectionIncludes(rt, query, 'groups');
+  // The listed page's rows are aliased `u` (sql/list.ts); their groups are read only when returned.
+  const groups = projectionIncludes(rt, query, 'groups') ? sql`${repo.groupsOf('u')} as groups` : undefined;
   if (query.cursor !== undefined) {
     return cursorListResponse(ctx, 'User', { ...query, cursor: query.cursor },
-      (options) => repo.listUsersByKeyset(ctx.db, ctx.tenantId, { ...options, withGroups }),
+      (options) => keysetPage<repo.UserWithGroups>(ctx.db, 'users', rt, ctx.tenantId, options, groups),
       (row) => project(rt, userToResource(row, ctx.baseUrl), query));
   }
-  const page = await repo.listUsers(ctx.db, ctx.tenantId, {
+  const page = await listPage<repo.UserWithGroups>(ctx.db, 'users', rt, ctx.tenantId, {
     filter: query.filter,
     sortBy: query.sortBy,
     sortOrder: query.sortOrder,
     startIndex: query.startIndex,
     count: query.count,
-    withGroups,
-  });
+  }, groups);
   const resources = page.rows.map((row) => project(rt, userToResource(row, ctx.baseUrl), query));
   return listResponse(resources, page.total, query.startIndex);
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.js';
 import t from 'tap';
+import { MissingReferenceError } from '../../src/db/errors.js';
 import { addExistingMembers } from '../../src/db/groups.js';
 import { deleteUser } from '../../src/db/users.js';
 import { createGroup, createUser, testApp } from '../helpers/app.js';
@@ -61,8 +62,9 @@ t.test('the schema itself forbids it: an add whose member is deleted by a transa
   await new Promise((resolve) => setTimeout(resolve, 200)); // the add is now waiting on the foreign-key check
   releaseDelete();
   await deleting;
-  const failure = await adding.then(() => undefined, (err: unknown) => err as { status?: number; scimType?: string });
-  t.match(failure, { status: 400, scimType: 'invalidValue' }, 'the add fails with a 400, not a dangling row');
+  const failure = await adding.then(() => undefined, (err: unknown) => err);
+  t.type(failure, MissingReferenceError, 'the add fails as a missing reference (a SCIM 400), not a dangling row');
+  t.match(failure, { constraint: 'group_members_user_fk' });
   t.equal(await danglingMemberships(database.db), 0);
 
   // A raw insert that bypasses every code path is refused too.

@@ -147,6 +147,8 @@ t.test('displayName is unique per tenant, case-insensitively: 409 uniqueness', a
   const other = await createGroup(scim, 'Sales');
   const rename = await scim.json('PUT', `/Groups/${other}`, groupBody('engineering'));
   t.match(rename, { status: 409, body: { scimType: 'uniqueness' } });
+  const patch = await scim.json('PATCH', `/Groups/${other}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Engineering' }] });
+  t.match(patch, { status: 409, body: { scimType: 'uniqueness', detail: 'A group named "Engineering" already exists' } }, 'PATCH');
   t.equal((await scim.json('GET', `/Groups/${other}`)).body.displayName, 'Sales', 'unchanged');
   t.equal((await scim.json('GET', '/Groups')).body.totalResults, 2);
   const missing = await scim.json('POST', '/Groups', { schemas: [GROUP_URN] });

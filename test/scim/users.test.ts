@@ -121,6 +121,11 @@ t.test('PUT to another user\'s userName is a 409; PUT on a missing user is 404',
   const res = await scim.json('PUT', `/Users/${id}`, userBody('FRANK'));
   t.equal(res.status, 409);
   t.equal(res.body.scimType, 'uniqueness');
+  const version = (await scim.json('GET', `/Users/${id}`)).body.meta.version;
+  const conditional = await scim.json('PUT', `/Users/${id}`, userBody('Frank'), { 'if-match': version });
+  t.match(conditional, { status: 409, body: { scimType: 'uniqueness', detail: 'userName "Frank" is already in use' } }, 'PUT with If-Match');
+  const patch = await scim.json('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'userName', value: 'frank' }] });
+  t.match(patch, { status: 409, body: { scimType: 'uniqueness', detail: 'userName "frank" is already in use' } }, 'PATCH');
   t.equal((await scim.json('GET', `/Users/${id}`)).body.userName, 'grace', 'unchanged');
   const missing = await scim.json('PUT', '/Users/00000000-0000-7000-8000-000000000000', userBody('x'));
   t.equal(missing.status, 404);

@@ -1,15 +1,15 @@
 import { sql, type Kysely } from 'kysely';
 import t from 'tap';
 import type { Filter } from 'scim2-parse-filter';
-import { createTenant } from '../../src/admin/tenants.js';
-import type { Database } from '../../src/db/schema.js';
-import { compileFilter, compileSortKey } from '../../src/db/scim-filter.js';
-import { insertUser } from '../../src/db/users.js';
-import { parseFilter } from '../../src/scim/query.js';
-import { groupResourceType, userResourceType } from '../../src/scim/registry.js';
-import { normalizeResource } from '../../src/scim/resource.js';
-import { userFields } from '../../src/scim/users.js';
-import { testDatabase } from '../helpers/db.js';
+import { createTenant } from '../../../src/admin/tenants.js';
+import type { Database } from '../../../src/db/schema.js';
+import { insertUser } from '../../../src/db/users.js';
+import { parseFilter } from '../../../src/scim/query.js';
+import { groupResourceType, userResourceType } from '../../../src/scim/registry.js';
+import { normalizeResource } from '../../../src/scim/resource.js';
+import { compileFilter, compileSortKey } from '../../../src/scim/sql/filter.js';
+import { userFields } from '../../../src/scim/users.js';
+import { testDatabase } from '../../helpers/db.js';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 /** The error `fn` throws (undefined when it does not). */

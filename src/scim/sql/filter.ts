@@ -1,9 +1,9 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Filter } from 'scim2-parse-filter';
-import { ScimError } from '../scim/errors.js';
-import { parseFilterDateTime } from '../scim/limits.js';
-import { findAttributeByName, resolveAttribute, type ResolvedAttribute } from '../scim/registry.js';
-import type { ScimAttribute, ScimResourceType } from '../scim/schemas/types.js';
+import { ScimError } from '../errors.js';
+import { parseFilterDateTime } from '../limits.js';
+import { findAttributeByName, resolveAttribute, type ResolvedAttribute } from '../registry.js';
+import type { ScimAttribute, ScimResourceType } from '../schemas/types.js';
 
 /**
  * Compiles a SCIM filter AST (RFC 7644 §3.4.2.2) to a SQL boolean expression over the resource row

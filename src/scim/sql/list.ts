@@ -1,8 +1,8 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Filter } from 'scim2-parse-filter';
-import type { ScimResourceType } from '../scim/schemas/types.js';
-import type { Database } from './schema.js';
-import { compileFilter, compileSortKey } from './scim-filter.js';
+import type { Database } from '../../db/schema.js';
+import type { ScimResourceType } from '../schemas/types.js';
+import { compileFilter, compileSortKey } from './filter.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
