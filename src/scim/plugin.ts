@@ -44,15 +44,26 @@ declare module 'fastify' {
   }
 }
 
+const DISCOVERY_ROUTES = new Set(['ServiceProviderConfig', 'Schemas', 'Schemas/:id', 'ResourceTypes', 'ResourceTypes/:name'].map((p) => `/scim/v2/:tenant/${p}`));
+
+function isDiscoveryRoute(url: string | undefined): boolean {
+  return url !== undefined && DISCOVERY_ROUTES.has(url);
+}
+
+/** The tenant's SCIM root for URLs in responses (`meta.location`, `$ref`). */
+export function scimBaseUrl(request: FastifyRequest, options: Pick<ScimPluginOptions, 'publicUrl'>, tenantName: string): string {
+  const origin = options.publicUrl ?? `${request.protocol}://${request.host}`;
+  return `${origin}/scim/v2/${tenantName}`;
+}
+
 /** The per-request service context; only valid after authentication. */
 export function scimContext(request: FastifyRequest, options: ScimPluginOptions): ScimContext {
   const principal = request.scimPrincipal;
   if (!principal) throw ScimError.unauthorized();
-  const origin = options.publicUrl ?? `${request.protocol}://${request.host}`;
   return {
     db: options.db,
     tenantId: principal.tenantId,
-    baseUrl: `${origin}/scim/v2/${principal.tenantName}`,
+    baseUrl: scimBaseUrl(request, options, principal.tenantName),
     settings: options.settings,
     ...(options.events ? { events: options.events } : {}),
   };
@@ -123,6 +134,10 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
   // found valid in the cache passes even from an address that is refused for failures (an IdP behind the
   // same NAT as a guesser keeps working); everything else from that address is a 429 before any lookup.
   app.addHook('onRequest', (request, _reply, done) => {
+    // Discovery is readable without a token (RFC 7643 §5: a client learns there how to authenticate). The
+    // documents are the same for every tenant name and read no database, so they tell nobody whether a
+    // tenant exists; a token that is sent is still checked, so a client with a bad one hears about it.
+    if (request.method === 'GET' && isDiscoveryRoute(request.routeOptions.url) && request.headers.authorization === undefined) return done();
     const tenant = (request.params as { tenant?: string }).tenant ?? '';
     let principal: ScimPrincipal | undefined;
     let failure: Error | undefined;

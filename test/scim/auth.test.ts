@@ -39,7 +39,17 @@ t.test('missing, malformed and unknown tokens are 401 with WWW-Authenticate', as
   assert401(t, await inject('Bearer prv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), 'well-formed unknown token');
   t.equal((await inject(`bearer ${scim.token}`)).statusCode, 200, 'the scheme is case-insensitive');
   assert401(t, await app.inject({ method: 'POST', url: '/scim/v2/acme/Users', headers: { 'content-type': 'application/scim+json' }, payload: JSON.stringify(userBody('x')) }), 'POST without a token');
-  assert401(t, await app.inject({ method: 'GET', url: '/scim/v2/acme/ServiceProviderConfig' }), 'discovery without a token');
+  assert401(t, await app.inject({ method: 'GET', url: '/scim/v2/acme/ServiceProviderConfig', headers: { authorization: `Bearer ${scim.token}x` } }), 'discovery with a bad token');
+  for (const path of ['ServiceProviderConfig', 'Schemas', `Schemas/${encodeURIComponent('urn:ietf:params:scim:schemas:core:2.0:User')}`, 'ResourceTypes', 'ResourceTypes/User']) {
+    const open = await app.inject({ method: 'GET', url: `/scim/v2/acme/${path}` });
+    t.equal(open.statusCode, 200, `${path} without a token (RFC 7643 §5: how to authenticate is discoverable)`);
+  }
+  const anyName = await app.inject({ method: 'GET', url: '/scim/v2/no-such-tenant/ServiceProviderConfig' });
+  t.equal(anyName.statusCode, 200, 'the same documents for any tenant name: they tell nobody which tenants exist');
+  t.equal(anyName.json().meta.location, 'http://localhost:80/scim/v2/no-such-tenant/ServiceProviderConfig');
+  const filtered = await app.inject({ method: 'GET', url: `/scim/v2/acme/Schemas?filter=${encodeURIComponent('id eq "x"')}` });
+  t.equal(filtered.statusCode, 403, 'a filter on discovery is a 403 (RFC 7644 §4)');
+  t.equal((await app.inject({ method: 'GET', url: `/scim/v2/acme/Users?filter=${encodeURIComponent('userName eq "x"')}`, headers: { authorization: `Bearer ${scim.token}` } })).statusCode, 200, 'not on resources');
   assert401(t, await app.inject({ method: 'GET', url: '/scim/v2/acme/NoSuchEndpoint' }), 'unknown endpoint without a token: auth first');
   t.equal((await scim.json('GET', '/Users')).body.totalResults, 0, 'nothing was created');
 });
