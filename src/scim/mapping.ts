@@ -41,10 +41,10 @@ function meta(resourceType: string, row: StoredRow, location: string): ScimResou
  * Unassigned is absent (RFC 7643 §2.5, RFC 7644 §3.5.2.2): an attribute whose value is null or an empty
  * list — `emails` after the last one was removed, an extension left empty — is not rendered at all.
  */
-function assignedOnly(data: Record<string, unknown>): Record<string, unknown> {
+function assignedOnly(data: Record<string, unknown>, omit?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
-    if (value === null || (Array.isArray(value) && value.length === 0)) continue;
+    if (key === omit || value === null || (Array.isArray(value) && value.length === 0)) continue;
     if (key.startsWith('urn:') && typeof value === 'object' && !Array.isArray(value)) {
       const inner = assignedOnly(value as Record<string, unknown>);
       if (Object.keys(inner).length > 0) out[key] = inner;
@@ -56,21 +56,21 @@ function assignedOnly(data: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * The `active` to render: the stored document keeps it as the IdP left it (null when unassigned), and
- * documents written before it did hold it only in the column.
+ * The user's `active` as the IdP assigned it, or null when unassigned: the stored document keeps it as the
+ * IdP left it (see userFields), and documents written before it did hold it only in the column.
  */
-function renderedActive(row: StoredUser): unknown {
-  return 'active' in row.data ? row.data.active : row.active;
+export function assignedActive(row: Pick<StoredUser, 'data' | 'active'>): boolean | null {
+  const stored = 'active' in row.data ? row.data.active : row.active;
+  return typeof stored === 'boolean' ? stored : null;
 }
 
 /** `baseUrl` is the tenant's SCIM root, e.g. `https://host/scim/v2/acme`. */
 export function userToResource(row: StoredUser, baseUrl: string): ScimResource {
   const schemas: string[] = [URN.user];
   if (row.data[URN.enterpriseUser] !== undefined) schemas.push(URN.enterpriseUser);
-  const { active: _stored, ...data } = assignedOnly(row.data);
-  const resource: ScimResource = { schemas, id: row.id, ...data };
-  const active = renderedActive(row);
-  if (active !== null && active !== undefined) resource.active = active;
+  const resource: ScimResource = { schemas, id: row.id, ...assignedOnly(row.data, 'active') };
+  const active = assignedActive(row);
+  if (active !== null) resource.active = active;
   if (row.groups && row.groups.length > 0) {
     resource.groups = row.groups.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }));
   }

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import * as repo from '../db/users.js';
 import type { ScimContext, Rendered } from './context.js';
 import { ScimError } from './errors.js';
-import { etagOf, listResponse, userToResource } from './mapping.js';
+import { assignedActive, etagOf, listResponse, userToResource } from './mapping.js';
 import { checkVersion, expectedVersion } from './preconditions.js';
 import { checkProjection, project, projectionIncludes } from './projection.js';
 import type { ListQuery, Projection } from './query.js';
@@ -43,10 +43,9 @@ export function userFields(resource: ScimResource): repo.UserFields {
 
 /** The stored resource as PATCH sees it: without `active` when unassigned (see userFields). */
 function storedUser(row: repo.UserWithGroups): ScimResource {
-  const { active, ...data } = row.data as ScimResource;
-  // Documents written before `active` was kept in them hold it only in the column.
-  const assigned = 'active' in row.data ? active : row.active;
-  return assigned === null || assigned === undefined ? data : { ...data, active: assigned };
+  const { active: _stored, ...data } = row.data as ScimResource;
+  const active = assignedActive(row);
+  return active === null ? data : { ...data, active };
 }
 
 function render(ctx: ScimContext, row: repo.UserWithGroups, projection: Projection): Rendered {

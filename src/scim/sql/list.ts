@@ -20,6 +20,13 @@ export interface PageOptions {
   readonly count: number;
 }
 
+/** The exact number of matching rows, as a subquery `t(total)`: unfiltered, the trigger-maintained count (migration 0003); filtered, the matches counted. */
+function totalOf(table: 'users' | 'groups', tenantId: string, where: RawBuilder<boolean> | undefined): RawBuilder<unknown> {
+  return where
+    ? sql`(select count(*) as total from ${sql.table(table)} r where r.tenant_id = ${tenantId} and ${where}) t`
+    : sql`(select coalesce(sum(n), 0) as total from resource_counts c where c.tenant_id = ${tenantId} and c.resource = ${table}) t`;
+}
+
 /**
  * One page of a resource table plus the exact number of matching rows, in one statement (RFC 7644
  * §3.4.2.4). The page is chosen on ids first (an index-only scan for the default order), then only
@@ -36,10 +43,7 @@ export async function listPage<Row>(
 ): Promise<ListPage<Row>> {
   const where = options.filter ? compileFilter(rt, options.filter) : sql<boolean>`true`;
   const from = sql.table(table);
-  // Unfiltered: the trigger-maintained count (migration 0003); filtered: count the matches.
-  const total = options.filter
-    ? sql`(select count(*) as total from ${from} r where r.tenant_id = ${tenantId} and ${where}) t`
-    : sql`(select coalesce(sum(n), 0) as total from resource_counts c where c.tenant_id = ${tenantId} and c.resource = ${table}) t`;
+  const total = totalOf(table, tenantId, options.filter ? where : undefined);
   if (options.count === 0) {
     const result = await sql<{ total: string }>`select t.total from ${total}`.execute(db);
     return { total: Number(result.rows[0]?.total ?? 0), rows: [] };
@@ -103,9 +107,7 @@ export async function keysetPage<Row>(
 ): Promise<KeysetPage<Row>> {
   const where = options.filter ? compileFilter(rt, options.filter) : sql<boolean>`true`;
   const from = sql.table(table);
-  const total = options.filter
-    ? sql`(select count(*) as total from ${from} r where r.tenant_id = ${tenantId} and ${where}) t`
-    : sql`(select coalesce(sum(n), 0) as total from resource_counts c where c.tenant_id = ${tenantId} and c.resource = ${table}) t`;
+  const total = totalOf(table, tenantId, options.filter ? where : undefined);
   const key = options.sortBy ? compileSortKey(rt, options.sortBy) : sql`null::text`;
   const ascending = options.sortOrder === 'ascending';
   const backward = options.before !== undefined;
