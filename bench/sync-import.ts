@@ -56,7 +56,7 @@ const rules = { rules: Array.from({ length: groups }, (_, j) => ({ id: `r${j}`, 
 const gateway = Auth0Gateway.fromSettings({ domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan });
 const queue = await SyncQueue.start(database.pool, { schema: `${schema}_boss`, retryLimit: 8, expireInSeconds: 300 });
 const logger = pino({ level: 'warn' });
-const worker = new SyncWorker({ db: database.db, queue, gateway, logger, batchSize: 20 });
+const worker = new SyncWorker({ db: database.db, queue, gateway, logger, tenantConcurrency: 20 });
 const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database, logger: pino({ level: 'silent' }), events: queueDirectoryEvents(queue) });
 emulator.emulator.clearCallLog();
 

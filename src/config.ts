@@ -121,6 +121,10 @@ export interface SyncSettings {
   readonly retryLimit: number;
   /** A job active this long (its process died) is handed out again. */
   readonly jobExpireSeconds: number;
+  /** Jobs one process runs at once, all tenants together. */
+  readonly concurrency: number;
+  /** Jobs one tenant may have running at once over all replicas (its import leaves the rest to others). */
+  readonly tenantConcurrency: number;
 }
 
 export interface ScimSettings {
@@ -314,6 +318,8 @@ export function loadConfig(env: Env = process.env): Config {
       queueSchema: identifier(env, 'QUEUE_SCHEMA', 'pgboss'),
       retryLimit: integer(env, 'SYNC_RETRY_LIMIT', 8, 0, 100),
       jobExpireSeconds: integer(env, 'SYNC_JOB_EXPIRE_SECONDS', 300, 10, 86_400),
+      concurrency: integer(env, 'SYNC_CONCURRENCY', 50, 1, 1000),
+      tenantConcurrency: integer(env, 'SYNC_TENANT_CONCURRENCY', 10, 1, 1000),
     },
     ...(secret ? { actionSecret: secret } : {}),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -8,11 +8,11 @@ import { sql } from 'kysely';
 /** The Prometheus series Provisio exports at `/metrics` (prom-client). */
 export interface Metrics {
   readonly registry: Registry;
-  readonly scimRequests: Counter<'tenant' | 'resource' | 'method' | 'status'>;
-  readonly scimDuration: Histogram<'resource' | 'method'>;
+  /** Counts one SCIM request in the aggregate series and in its tenant's outcome counter. */
+  readonly scimRequest: (tenant: string, resource: string, method: string, status: number, seconds: number) => void;
   /** Requests refused with 429: `tenant` is `unauthenticated` for `auth_failures` (the URL's name is the caller's). */
   readonly scimThrottled: Counter<'tenant' | 'reason'>;
-  readonly syncLag: Histogram<'tenant'>;
+  readonly syncLag: Histogram;
   readonly syncJobs: Counter<'tenant' | 'outcome'>;
   readonly adminRequests: Counter<'route' | 'method' | 'status'>;
 }
@@ -30,10 +30,19 @@ export interface MetricsSources {
 export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'provisio_' });
+  // Cardinality (docs/operations.md#metrics): series whose count grows with the tenants are counters
+  // with a handful of values per tenant; resource × method × status detail and latency histograms are
+  // aggregated over tenants, so 10,000 tenants do not make a scrape megabytes long.
   const scimRequests = new Counter({
     name: 'provisio_scim_requests_total',
-    help: 'SCIM requests by tenant, resource, method and response status',
-    labelNames: ['tenant', 'resource', 'method', 'status'] as const,
+    help: 'SCIM requests by resource, method and response status (all tenants)',
+    labelNames: ['resource', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const scimTenantRequests = new Counter({
+    name: 'provisio_scim_tenant_requests_total',
+    help: 'SCIM requests per tenant by outcome: ok (1xx-3xx), client_error (4xx), server_error (5xx)',
+    labelNames: ['tenant', 'outcome'] as const,
     registers: [registry],
   });
   const scimDuration = new Histogram({
@@ -51,8 +60,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
   const syncLag = new Histogram({
     name: 'provisio_sync_lag_seconds',
-    help: 'Time from a directory change to its application in Auth0',
-    labelNames: ['tenant'] as const,
+    help: 'Time from a directory change to its application in Auth0 (all tenants; per tenant: provisio_sync_oldest_pending_seconds)',
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
     registers: [registry],
   });
@@ -111,7 +119,28 @@ export function createMetrics(sources: MetricsSources): Metrics {
       },
     });
   }
-  return { registry, scimRequests, scimDuration, scimThrottled, syncLag, syncJobs, adminRequests };
+  // Label children cached by key: prom-client hashes the label object on every `inc`/`observe` otherwise.
+  const requestChildren = new Map<string, { count: ReturnType<typeof scimRequests.labels>; duration: ReturnType<typeof scimDuration.labels> }>();
+  const tenantChildren = new Map<string, ReturnType<typeof scimTenantRequests.labels>>();
+  const scimRequest = (tenant: string, resource: string, method: string, status: number, seconds: number) => {
+    const key = `${resource} ${method} ${status}`;
+    let child = requestChildren.get(key);
+    if (!child) {
+      child = { count: scimRequests.labels(resource, method, String(status)), duration: scimDuration.labels(resource, method) };
+      requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
+    const outcome = status >= 500 ? 'server_error' : status >= 400 ? 'client_error' : 'ok';
+    const tenantKey = `${outcome} ${tenant}`;
+    let tenantChild = tenantChildren.get(tenantKey);
+    if (!tenantChild) {
+      tenantChild = scimTenantRequests.labels(tenant, outcome);
+      tenantChildren.set(tenantKey, tenantChild);
+    }
+    tenantChild.inc();
+  };
+  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests };
 }
 
 /** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */

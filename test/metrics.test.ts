@@ -29,9 +29,12 @@ t.test('/metrics exposes SCIM traffic, sync backlog, Auth0 calls and the rate bu
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /text\/plain/);
   const body = res.body;
-  t.match(body, /provisio_scim_requests_total\{tenant="acme",resource="Users",method="POST",status="201"\} 1/);
-  t.match(body, /provisio_scim_requests_total\{tenant="acme",resource="Users",method="GET",status="404"\} 1/);
-  t.match(body, /provisio_scim_requests_total\{tenant="unauthenticated",resource="Users",method="GET",status="401"\} 1/);
+  t.match(body, /provisio_scim_requests_total\{resource="Users",method="POST",status="201"\} 1/);
+  t.match(body, /provisio_scim_requests_total\{resource="Users",method="GET",status="404"\} 1/);
+  t.match(body, /provisio_scim_requests_total\{resource="Users",method="GET",status="401"\} 1/);
+  t.match(body, /provisio_scim_tenant_requests_total\{tenant="acme",outcome="ok"\} 1/);
+  t.match(body, /provisio_scim_tenant_requests_total\{tenant="acme",outcome="client_error"\} 1/);
+  t.match(body, /provisio_scim_tenant_requests_total\{tenant="unauthenticated",outcome="client_error"\} 1/);
   // The +Inf bucket: which finite bucket a request lands in depends on the machine's load, not on Provisio.
   t.match(body, /provisio_scim_request_duration_seconds_bucket\{le="\+Inf",resource="Users",method="POST"\} 1/);
   t.match(body, /provisio_scim_request_duration_seconds_count\{resource="Users",method="POST"\} 1/);

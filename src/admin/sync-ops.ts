@@ -7,7 +7,6 @@ import { findDrift, repairDrift } from '../sync/reconcile.js';
 
 /** Confirms the deprovisionings held by the mass-deprovisioning guard: they sync without the guard. */
 export async function releaseHeldDeprovisions(db: Kysely<Database>, queue: SyncQueue, tenantId: string): Promise<string[]> {
-  await queue.ensureTenantQueue(tenantId);
   return db.transaction().execute(async (trx) => {
     const ids = await releaseHolds(trx, tenantId);
     await queue.enqueue(trx, tenantId, ids);

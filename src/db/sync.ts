@@ -36,7 +36,7 @@ export async function rememberOrganizationId(db: Db, tenantId: string, organizat
       and binding -> 'organization' ->> 'id' is null`.execute(db);
 }
 
-/** Ids of the tenants bound to Auth0 (the worker runs one queue per bound tenant). */
+/** Ids of the tenants bound to Auth0 (what `provisio reconcile` without `--tenant` covers). */
 export async function boundTenantIds(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('tenant_sync_config').select('tenant_id').execute();
   return rows.map((r) => r.tenant_id);

@@ -17,7 +17,7 @@ import { callAuth0 } from '../sync/executor.js';
 import { loadDirectoryUser } from '../sync/sync-user.js';
 import type { TenantConnection } from '../sync/types.js';
 import {
-  findByAuth0UserId, findByEmail, insertJitUser, loadBoundTenants, otherTenantsOf, recordAuth0UserId,
+  findByAuth0UserId, findByEmail, insertJitUser, loadBoundTenant, loadBoundTenants, otherTenantsOf, recordAuth0UserId,
   type BoundTenant, type LoginDirectoryRow,
 } from './directory-lookup.js';
 import type { LoginDecision, LoginFacts } from './facts.js';
@@ -90,9 +90,12 @@ export class LoginDecider {
 
   /** The decision for one login. Idempotent: replaying it plans nothing new in Auth0. */
   async decide(facts: LoginFacts): Promise<LoginDecision> {
-    const tenant = await this.resolveTenant(facts);
+    let tenant = await this.resolveTenant(facts);
     // Not a Provisio tenant's org or connection: nothing to say (the Action adds no claims).
     if (!tenant) return { decision: 'allow' };
+    // The organization may have been created since the cache was filled (by a just-in-time login or the
+    // sync, which store its id): read this tenant again rather than answer without `org_id` for a second.
+    if (!tenant.config.binding.organization.id) tenant = (await loadBoundTenant(this.deps.db, tenant.tenantId)) ?? tenant;
     const binding = tenant.config.binding;
     const ctx: Ctx = {
       tenant,

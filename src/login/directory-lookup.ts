@@ -31,6 +31,17 @@ export async function loadBoundTenants(db: Db): Promise<BoundTenant[]> {
   return out;
 }
 
+/** One bound tenant read now (undefined when unbound or its stored binding no longer validates). */
+export async function loadBoundTenant(db: Db, tenantId: string): Promise<BoundTenant | undefined> {
+  const row = await db.selectFrom('tenant_sync_config').select(['tenant_id', 'binding', 'rules', 'guard']).where('tenant_id', '=', tenantId).executeTakeFirst();
+  if (!row) return undefined;
+  try {
+    return { tenantId: row.tenant_id, config: parseSyncConfig(row) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** A directory user as the decision sees it. */
 export interface LoginDirectoryRow {
   readonly userId: string;

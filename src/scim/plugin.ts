@@ -164,8 +164,7 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
     app.addHook('onResponse', (request, reply, done) => {
       const resource = /^\/scim\/v2\/:tenant\/([^/]*)/.exec(request.routeOptions.url ?? '')?.[1] || 'unknown';
       const tenant = request.scimPrincipal?.tenantName ?? 'unauthenticated';
-      metrics.scimRequests.inc({ tenant, resource, method: request.method, status: String(reply.statusCode) });
-      metrics.scimDuration.observe({ resource, method: request.method }, reply.elapsedTime / 1000);
+      metrics.scimRequest(tenant, resource, request.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
   }

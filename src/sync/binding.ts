@@ -11,8 +11,8 @@ import { forgetSyncConfig } from './sync-user.js';
 export type BindingInput = { binding: unknown; rules?: unknown; guard?: unknown };
 
 /**
- * Binds a tenant to Auth0 (or changes its binding/rules): validates and stores the configuration, creates
- * the tenant's queue and enqueues every directory user in the same transaction — the initial import, or
+ * Binds a tenant to Auth0 (or changes its binding/rules): validates and stores the configuration and
+ * enqueues every directory user in the same transaction — the initial import, or
  * the re-evaluation a rules change needs. `input` may be a function of the stored configuration: it runs
  * inside the transaction with the tenant's row locked, so a rules change and a binding change made at the
  * same moment cannot overwrite each other with a stale copy.
@@ -24,7 +24,6 @@ export async function bindTenant(
   input: BindingInput | ((stored: StoredSyncConfig | undefined) => BindingInput),
   secrets?: SecretBox,
 ): Promise<SyncConfig> {
-  await queue.ensureTenantQueue(tenantId);
   const config = await db.transaction().execute(async (trx) => {
     await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().executeTakeFirst();
     const document = typeof input === 'function' ? input(await findSyncConfig(trx, tenantId)) : input;

@@ -33,7 +33,6 @@ export async function findDrift(db: Kysely<Database>, gateway: Auth0Gateway, ten
 
 export async function repairDrift(db: Kysely<Database>, queue: SyncQueue, tenantId: string, drift: readonly Drift[]): Promise<void> {
   const ids = drift.map((d) => d.userId);
-  await queue.ensureTenantQueue(tenantId);
   await db.transaction().execute(async (trx) => {
     await markUsersChanged(trx, tenantId, ids);
     await queue.enqueue(trx, tenantId, ids);

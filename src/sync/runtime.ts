@@ -45,7 +45,7 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
   const queue = await SyncQueue.start(database.sync.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds }, logger);
   const built = metrics?.(gateway);
   const secrets = secretBoxFor(config);
-  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
+  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
   worker.start();
   return {
     queue,

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Auth0PermanentError } from '../auth0/errors.js';
@@ -8,9 +7,8 @@ import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
-import { boundTenantIds } from '../db/sync.js';
 import { MemberBatcher } from './member-batcher.js';
-import type { SyncJobData, SyncQueue } from './queue.js';
+import type { SyncJob, SyncQueue } from './queue.js';
 import { syncUser } from './sync-user.js';
 
 export interface WorkerOptions {
@@ -18,8 +16,11 @@ export interface WorkerOptions {
   readonly queue: SyncQueue;
   readonly gateway: Auth0Gateway;
   readonly logger: Logger;
-  /** Jobs one tenant's loop takes at a time (they run concurrently; the rate budget paces them). */
-  readonly batchSize?: number;
+  /** Jobs this process runs at once, all tenants together (the rate budget paces their Auth0 calls). */
+  readonly concurrency?: number;
+  /** Jobs one tenant may have running at once, counted over every replica (pg-boss group concurrency). */
+  readonly tenantConcurrency?: number;
+  /** How often an idle worker looks for jobs; a finished job makes it look at once. */
   readonly pollMs?: number;
   readonly metrics?: Metrics;
   readonly secrets?: SecretBox;
@@ -28,17 +29,26 @@ export interface WorkerOptions {
 type State = 'created' | 'active' | 'stopping' | 'stopped';
 
 /**
- * The sync worker: one polling loop per bound tenant over that tenant's queue, so a tenant's 50,000-user
- * import never stands in front of another tenant's single change; within Auth0 calls the rate budget
- * shares capacity round-robin between tenants. A small state machine: created → active → stopping →
- * stopped; `stop()` lets running jobs finish.
+ * The sync worker: one polling loop over the one sync queue, whatever the number of tenants, so an idle
+ * replica costs one statement per poll interval. Fairness comes from the fetch: a tenant never has more
+ * than `tenantConcurrency` jobs running (over all replicas), so its 50,000-user import leaves the other
+ * slots to other tenants' changes; and when the slots are scarce, tenants already holding more than an
+ * even share are skipped first. Within Auth0 calls the rate budget shares capacity round-robin between
+ * tenants. A small state machine: created → active → stopping → stopped; `stop()` lets running jobs finish.
  */
 export class SyncWorker {
   private state: State = 'created';
-  private readonly loops = new Map<string, Promise<void>>();
+  private loop?: Promise<void>;
   private readonly batcher: MemberBatcher;
-  private discovery?: Promise<void>;
-  /** Set while the database is unreachable: the loops back off and the log says so once, not per poll. */
+  private readonly concurrency: number;
+  private readonly tenantConcurrency: number;
+  /** Running jobs, and how many of them each tenant has (the even-share check of `fetch`). */
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly runningByTenant = new Map<string, number>();
+  /** A finished job or `stop()` ends the idle wait early; `woken` keeps a wake-up that came mid-fetch. */
+  private woken = false;
+  private wake?: () => void;
+  /** Set while the database is unreachable: the loop backs off and the log says so once, not per poll. */
   private pausedSince?: number;
   private readonly outage = new OutageLog();
   /** Jobs finished since start, by outcome (for metrics and tests). */
@@ -46,96 +56,136 @@ export class SyncWorker {
 
   constructor(private readonly options: WorkerOptions) {
     this.batcher = new MemberBatcher(options.gateway);
+    this.concurrency = options.concurrency ?? 50;
+    this.tenantConcurrency = Math.min(options.tenantConcurrency ?? 10, this.concurrency);
   }
 
   start(): void {
     if (this.state !== 'created') return;
     this.state = 'active';
-    this.discovery = this.discoverTenants();
+    this.loop = this.run();
   }
 
   get running(): boolean {
     return this.state === 'active';
   }
 
-  /** Starts a loop for every bound tenant, and keeps looking for newly bound ones. */
-  private async discoverTenants(): Promise<void> {
-    while (this.state === 'active') {
-      try {
-        for (const tenantId of await boundTenantIds(this.options.db)) {
-          if (!this.loops.has(tenantId)) {
-            await this.options.queue.ensureTenantQueue(tenantId);
-            this.loops.set(tenantId, this.tenantLoop(tenantId));
-          }
-        }
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) this.outage.report(this.options.logger, err, 'the sync worker pauses and retries');
-        else this.options.logger.warn({ err }, 'sync: tenant discovery failed; retrying');
-      }
-      await delay(2000);
-    }
-  }
-
-  private async tenantLoop(tenantId: string): Promise<void> {
-    const { queue, logger } = this.options;
-    const name = await queue.ensureTenantQueue(tenantId);
+  private async run(): Promise<void> {
     const poll = this.options.pollMs ?? 250;
     let failures = 0;
     while (this.state === 'active') {
-      let jobs;
+      const free = this.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await this.idle(poll);
+        continue;
+      }
+      let jobs: SyncJob[];
       try {
-        jobs = await queue.boss.fetch<SyncJobData>(name, { batchSize: this.options.batchSize ?? 10 });
+        jobs = await this.fetch(free);
       } catch (err) {
         // Paused while the database is unreachable: back off (0.5 s doubling to 5 s) and try again, so the
         // worker resumes by itself within seconds of the database coming back.
         if (isDatabaseUnavailable(err)) this.pause(err);
-        else logger.warn({ err, tenantId }, 'sync: fetching jobs failed; retrying');
-        await delay(Math.min(5000, 500 * 2 ** Math.min(failures++, 4)));
+        else this.options.logger.warn({ err }, 'sync: fetching jobs failed; retrying');
+        await this.idle(Math.min(5000, 500 * 2 ** Math.min(failures++, 4)));
         continue;
       }
       failures = 0;
       this.resume();
-      if (jobs.length === 0) {
-        await delay(poll);
-        continue;
-      }
-      await Promise.all(jobs.map(async (job) => {
-        try {
-          const result = await syncUser(
-            {
-              db: this.options.db,
-              gateway: this.options.gateway,
-              addMember: (t, o, u) => this.batcher.add(t, o, u),
-              ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
-            },
-            job.data.tenantId,
-            job.data.userId,
-          );
-          await queue.boss.complete(name, job.id);
-          this.counts.completed++;
-          this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: result.status });
-          if (result.changedAt && (result.status === 'synced' || result.status === 'deleted')) {
-            this.options.metrics?.syncLag.observe({ tenant: tenantId }, (Date.now() - result.changedAt.getTime()) / 1000);
-          }
-          logger.debug({ tenantId, userId: job.data.userId, status: result.status, calls: result.actions.length }, 'sync: user synced');
-        } catch (err) {
-          this.counts.failed++;
-          this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: 'failed' });
-          const message = err instanceof Error ? err.message : String(err);
-          if (err instanceof Auth0PermanentError || err instanceof SyncConfigError) {
-            // Retrying cannot help (unknown role, missing scope, bad binding): the job ends here and the user
-            // stays `failed` with this error in `provisio status` and the metrics, until the next change or
-            // a reconcile brings it back. Transient failures go to pg-boss's retries and dead letter instead.
-            logger.warn({ tenantId, userId: job.data.userId, err: message }, 'sync: user failed permanently; not retried');
-            await queue.boss.complete(name, job.id, { failed: message }).catch(() => undefined);
-            return;
-          }
-          if (isDatabaseUnavailable(err)) this.pause(err);
-          else logger.warn({ tenantId, userId: job.data.userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
-          await queue.boss.fail(name, job.id, { message }).catch(() => undefined);
-        }
-      }));
+      for (const job of jobs) this.track(job);
+      if (jobs.length === 0) await this.idle(poll);
     }
+    await Promise.all(this.inFlight);
+  }
+
+  /**
+   * Up to `free` jobs. When slots are scarce (fewer than `tenantConcurrency` for each tenant running here
+   * plus one newcomer), the tenants holding at least an even share are skipped first, so a tenant whose
+   * change arrives behind several imports gets the next slot; what is left goes to anyone.
+   */
+  private async fetch(free: number): Promise<SyncJob[]> {
+    const { queue } = this.options;
+    const share = Math.max(1, Math.floor(this.concurrency / (this.runningByTenant.size + 1)));
+    const busy = share >= this.tenantConcurrency ? [] : [...this.runningByTenant].filter(([, n]) => n >= share).map(([tenant]) => tenant);
+    if (busy.length === 0) return queue.fetch(free, this.tenantConcurrency);
+    const first = await queue.fetch(free, this.tenantConcurrency, busy);
+    if (first.length === free) return first;
+    return [...first, ...(await queue.fetch(free - first.length, this.tenantConcurrency))];
+  }
+
+  private track(job: SyncJob): void {
+    const tenantId = job.data.tenantId;
+    this.runningByTenant.set(tenantId, (this.runningByTenant.get(tenantId) ?? 0) + 1);
+    const running: Promise<void> = this.runJob(job).finally(() => {
+      this.inFlight.delete(running);
+      const left = (this.runningByTenant.get(tenantId) ?? 1) - 1;
+      if (left > 0) this.runningByTenant.set(tenantId, left);
+      else this.runningByTenant.delete(tenantId);
+      this.wakeUp();
+    });
+    this.inFlight.add(running);
+  }
+
+  private async runJob(job: SyncJob): Promise<void> {
+    const { queue, logger } = this.options;
+    const { tenantId, userId } = job.data;
+    try {
+      const result = await syncUser(
+        {
+          db: this.options.db,
+          gateway: this.options.gateway,
+          addMember: (t, o, u) => this.batcher.add(t, o, u),
+          ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
+        },
+        tenantId,
+        userId,
+      );
+      await queue.complete(job);
+      this.counts.completed++;
+      this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: result.status });
+      if (result.changedAt && (result.status === 'synced' || result.status === 'deleted')) {
+        this.options.metrics?.syncLag.observe((Date.now() - result.changedAt.getTime()) / 1000);
+      }
+      logger.debug({ tenantId, userId, status: result.status, calls: result.actions.length }, 'sync: user synced');
+    } catch (err) {
+      this.counts.failed++;
+      this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: 'failed' });
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof Auth0PermanentError || err instanceof SyncConfigError) {
+        // Retrying cannot help (unknown role, missing scope, bad binding): the job ends here and the user
+        // stays `failed` with this error in `provisio status` and the metrics, until the next change or
+        // a reconcile brings it back. Transient failures go to pg-boss's retries and dead letter instead.
+        logger.warn({ tenantId, userId, err: message }, 'sync: user failed permanently; not retried');
+        await queue.complete(job, { failed: message }).catch(() => undefined);
+        return;
+      }
+      if (isDatabaseUnavailable(err)) this.pause(err);
+      else logger.warn({ tenantId, userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
+      await queue.fail(job, message).catch(() => undefined);
+    }
+  }
+
+  /** Waits `ms`, or less when a job finishes or the worker stops. */
+  private async idle(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+    this.woken = false;
+  }
+
+  private wakeUp(): void {
+    if (this.wake) this.wake();
+    else this.woken = true;
   }
 
   /** The database is unreachable: say so once (then once per interval), not per tenant loop and poll. */
@@ -154,8 +204,8 @@ export class SyncWorker {
   async stop(): Promise<void> {
     if (this.state !== 'active') return;
     this.state = 'stopping';
-    await this.discovery;
-    await Promise.all(this.loops.values());
+    this.wakeUp();
+    await this.loop;
     this.state = 'stopped';
   }
 }

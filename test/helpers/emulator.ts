@@ -24,11 +24,10 @@ export async function settleSync(db: Kysely<Database>, queueSchema: string, tena
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const tenants = tenantIds ?? (await sql<{ tenant_id: string }>`select tenant_id from tenant_sync_config`.execute(db)).rows.map((r) => r.tenant_id);
-    const names = tenants.map((id) => `sync-${id}`);
     const { rows } = await sql<{ n: string }>`select count(*) as n from user_sync where status = 'pending'
       and tenant_id = any(${tenants}::uuid[])`.execute(db);
     const { rows: jobs } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${queueSchema}.job`)}
-      where name = any(${names}::text[]) and state in ('created', 'retry', 'active')`.execute(db);
+      where name = 'sync' and group_id = any(${tenants}::text[]) and state in ('created', 'retry', 'active')`.execute(db);
     const pending = Number(rows[0]?.n ?? 0);
     const busy = Number(jobs[0]?.n ?? 0);
     if (pending === 0 && busy === 0) return;

@@ -169,7 +169,8 @@ t.test('/metrics counts throttled requests by tenant and reason', async (t) => {
   const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(body, /provisio_scim_throttled_total\{tenant="acme",reason="tenant"\} 2/);
   t.match(body, /provisio_scim_throttled_total\{tenant="unauthenticated",reason="auth_failures"\} 1/);
-  t.match(body, /provisio_scim_requests_total\{tenant="acme",resource="Users",method="GET",status="429"\} 2/);
+  t.match(body, /provisio_scim_requests_total\{resource="Users",method="GET",status="429"\} 3/);
+  t.match(body, /provisio_scim_tenant_requests_total\{tenant="acme",outcome="client_error"\} 2/);
 });
 
 t.test('AuthFailureThrottle: IPv6 counts per /64, IPv4-mapped as IPv4', async (t) => {

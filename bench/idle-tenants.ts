@@ -1,0 +1,77 @@
+/**
+ * Idle cost in tenants (issue 15): N tenants bound to Auth0 and nothing to do. Starts a real
+ * `provisio serve` on its own PostgreSQL database and counts the transactions PostgreSQL commits for that
+ * database per second (`pg_stat_database.xact_commit`: every autocommit statement is one), and the
+ * server's RSS. Not a test; run by hand (it creates and drops a database `provisio_idle_<random>`):
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/idle-tenants.ts --tenants 1000 --seconds 20
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createTenant } from '../src/admin/tenants.js';
+import { openDatabase } from '../src/db/client.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { bindTenant } from '../src/sync/binding.js';
+import { SyncQueue } from '../src/sync/queue.js';
+
+const { values: a } = parseArgs({ options: { tenants: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '20' }, warmup: { type: 'string', default: '10' }, port: { type: 'string', default: '3377' } } });
+const tenants = Number(a.tenants);
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const name = `provisio_idle_${randomBytes(3).toString('hex')}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`create database ${name}`);
+const url = new URL(adminUrl);
+url.pathname = `/${name}`;
+
+try {
+  const database = await openDatabase({ databaseUrl: url.toString(), poolMax: 4 });
+  await migrateToLatest(database.db);
+  const queue = await SyncQueue.start(database.pool, { schema: 'pgboss', retryLimit: 8, expireInSeconds: 300 });
+  const t0 = Date.now();
+  for (let i = 0; i < tenants; i++) {
+    const { tenant } = await createTenant(database.db, { name: `idle-${i}` });
+    await bindTenant(database.db, queue, tenant.id, {
+      binding: { organization: { name: `idle-${i}` }, connections: [{ id: 'con_idle00000000000', name: 'Username-Password-Authentication', mode: 'database' }] },
+    });
+  }
+  await queue.stop();
+  await database.close();
+  console.log(`${tenants} tenants bound in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const root = path.resolve(import.meta.dirname, '..');
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
+    cwd: root, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: url.toString(), PORT: a.port, HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  });
+  try {
+    for (let i = 0; ; i++) {
+      if (await fetch(`http://127.0.0.1:${a.port}/readyz`).then((r) => r.ok, () => false)) break;
+      if (i > 600) throw new Error('server not ready after 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, Number(a.warmup) * 1000));
+    const commits = async () => Number((await admin.query('select xact_commit + xact_rollback as n from pg_stat_database where datname = $1', [name])).rows[0].n);
+    // pg_stat_database is refreshed when a backend reports (at most every second): read it after the stats settle.
+    await admin.query('select pg_stat_clear_snapshot()');
+    const before = await commits();
+    await new Promise((r) => setTimeout(r, Number(a.seconds) * 1000));
+    await admin.query('select pg_stat_clear_snapshot()');
+    const after = await commits();
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1];
+    const metrics = await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text();
+    console.log(JSON.stringify({
+      tenants, seconds: Number(a.seconds), transactionsPerSecond: Number(((after - before) / Number(a.seconds)).toFixed(1)),
+      rssMB: rss ? Math.round(Number(rss) / 1024) : undefined, metricsBytes: metrics.length,
+    }));
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+} finally {
+  await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.end();
+}
