@@ -39,8 +39,8 @@ export interface AppDependencies {
   readonly queue?: SyncQueue;
   /** Seals inbound SCIM tokens of bindings made through the admin API. */
   readonly secrets?: SecretBox;
-  /** Whether the sync worker is taking jobs; `/readyz` answers 503 once it has stopped. */
-  readonly syncRunning?: () => boolean;
+  /** The sync worker: `running`, `standby` (another replica holds the sync lease: still ready) or `stopped` (`/readyz` 503). */
+  readonly syncState?: () => 'running' | 'standby' | 'stopped';
 }
 
 /** A hop count as the function Fastify's types accept (its runtime takes the number too). */
@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // 503 within 2 s when the database does not answer (src/db/readiness.ts); `/healthz` never touches it.
   const readiness = databaseReadiness(database.db, 1500);
   app.get('/readyz', { schema: { tags: ['probes'], summary: 'Database reachable, migrations applied, sync worker running' } }, async (_request, reply) => {
-    const sync = deps.syncRunning ? (deps.syncRunning() ? 'running' : 'stopped') : 'disabled';
+    const sync = deps.syncState ? deps.syncState() : 'disabled';
     const db = await readiness();
     const status = db !== 'ready' ? db : sync === 'stopped' ? 'sync worker stopped' : 'ready';
     return reply.code(status === 'ready' ? 200 : 503).send({ status, database: database.kind, sync });

@@ -125,6 +125,8 @@ export interface SyncSettings {
   readonly concurrency: number;
   /** Jobs one tenant may have running at once over all replicas (its import leaves the rest to others). */
   readonly tenantConcurrency: number;
+  /** The sync lease: one replica runs the sync; a standby takes over within about 4/3 of this after it stops renewing. */
+  readonly leaseSeconds: number;
 }
 
 export interface ScimSettings {
@@ -320,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
       jobExpireSeconds: integer(env, 'SYNC_JOB_EXPIRE_SECONDS', 300, 10, 86_400),
       concurrency: integer(env, 'SYNC_CONCURRENCY', 50, 1, 1000),
       tenantConcurrency: integer(env, 'SYNC_TENANT_CONCURRENCY', 10, 1, 1000),
+      leaseSeconds: integer(env, 'SYNC_LEASE_SECONDS', 15, 3, 600),
     },
     ...(secret ? { actionSecret: secret } : {}),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -6,7 +6,8 @@
  * grants rotate round-robin over the fairness keys that are waiting, so one tenant's 50,000 queued calls
  * cost another tenant's single call at most one grant per other waiting tenant.
  *
- * The budget is per process. With several replicas each keeps its own mirror, and they converge because
+ * The budget is per process, and only one replica runs the sync worker (src/sync/lease.ts). Logins and admin
+ * actions on other replicas keep their own mirror, and they converge because
  * Auth0's `x-ratelimit-remaining` (fed to `observe`) reports the tenant-wide bucket: we never believe we
  * have more tokens than Auth0 last said, and a 429 pauses the lane until `x-ratelimit-reset`.
  */

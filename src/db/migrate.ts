@@ -6,6 +6,7 @@ import * as m0004 from './migrations/0004-admin.js';
 import * as m0005 from './migrations/0005-scrub-ticket-urls.js';
 import * as m0006 from './migrations/0006-member-foreign-keys.js';
 import * as m0007 from './migrations/0007-server-keys.js';
+import * as m0008 from './migrations/0008-leases.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-scrub-ticket-urls': m0005,
   '0006-member-foreign-keys': m0006,
   '0007-server-keys': m0007,
+  '0008-leases': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -14,6 +14,7 @@ export interface Database {
   user_admin_overrides: UserAdminOverrideTable;
   admin_audit: AdminAuditTable;
   server_keys: ServerKeyTable;
+  leases: LeaseTable;
 }
 
 type Json<T> = ColumnType<T, string, string>;
@@ -24,6 +25,15 @@ export interface ServerKeyTable {
   /** 64 hex characters (256 bits). */
   secret: string;
   created_at: ColumnType<Date, never, never>;
+}
+
+/** A role one process holds at a time (migration 0008), e.g. `sync`: the replica running the Auth0 sync. */
+export interface LeaseTable {
+  name: string;
+  /** The holding process: host, pid and a random suffix. */
+  holder: string;
+  acquired_at: ColumnType<Date, string | undefined, string>;
+  expires_at: ColumnType<Date, string, string>;
 }
 
 /** A tenant's Auth0 binding and role rules (shapes in src/sync/types.ts), validated before they are stored. */

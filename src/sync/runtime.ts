@@ -6,6 +6,7 @@ import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { queueDirectoryEvents, type DirectoryEvents } from './events.js';
 import { SyncQueue } from './queue.js';
+import { Lease } from './lease.js';
 import { SyncWorker } from './worker.js';
 
 /** The running sync: queue, Auth0 gateway, worker, and the emulator when no Auth0 tenant is configured. */
@@ -45,7 +46,11 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
   const queue = await SyncQueue.start(database.sync.pool, { schema: config.sync.queueSchema, retryLimit: config.sync.retryLimit, expireInSeconds: config.sync.jobExpireSeconds }, logger);
   const built = metrics?.(gateway);
   const secrets = secretBoxFor(config);
-  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
+  // One replica at a time runs the sync (src/sync/lease.ts); claimed before the worker starts, so the first
+  // /readyz of a single process already says `running`.
+  const lease = new Lease(database.sync.db, 'sync', { seconds: config.sync.leaseSeconds, logger });
+  await lease.held().catch(() => false);
+  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, lease, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
   worker.start();
   return {
     queue,

@@ -8,6 +8,7 @@ import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { MemberBatcher } from './member-batcher.js';
+import type { Lease } from './lease.js';
 import type { SyncJob, SyncQueue } from './queue.js';
 import { syncUser } from './sync-user.js';
 
@@ -24,6 +25,12 @@ export interface WorkerOptions {
   readonly pollMs?: number;
   readonly metrics?: Metrics;
   readonly secrets?: SecretBox;
+  /**
+   * With replicas: only the process holding this lease runs jobs, the others stand by. Auth0 meters its
+   * Management API per Auth0 tenant, and replicas that each paced themselves against the whole bucket drew
+   * 429s; one worker at a time spends the budget alone (and one worker can use all of it).
+   */
+  readonly lease?: Lease;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -70,6 +77,14 @@ export class SyncWorker {
     return this.state === 'active';
   }
 
+  /** `running` (takes jobs), `standby` (another replica holds the lease) or `stopped`. */
+  get role(): 'running' | 'standby' | 'stopped' {
+    if (this.state !== 'active') return 'stopped';
+    return this.standby ? 'standby' : 'running';
+  }
+
+  private standby = false;
+
   private async run(): Promise<void> {
     const poll = this.options.pollMs ?? 250;
     let failures = 0;
@@ -81,6 +96,14 @@ export class SyncWorker {
       }
       let jobs: SyncJob[];
       try {
+        const lease = this.options.lease;
+        this.standby = lease !== undefined && !(await lease.held());
+        if (lease && this.standby) {
+          failures = 0;
+          this.resume();
+          await this.idle(lease.checkMs);
+          continue;
+        }
         jobs = await this.fetch(free);
       } catch (err) {
         // Paused while the database is unreachable: back off (0.5 s doubling to 5 s) and try again, so the
@@ -96,6 +119,7 @@ export class SyncWorker {
       if (jobs.length === 0) await this.idle(poll);
     }
     await Promise.all(this.inFlight);
+    await this.options.lease?.release();
   }
 
   /**
