@@ -69,7 +69,7 @@ t.test('provisio serve killed (-9) in the middle of an import: after a restart e
     await until('the server to be ready', async () => {
       if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
       return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    }, 30_000);
+    }, 60_000);
     return child;
   };
 
