@@ -137,6 +137,13 @@ export async function deleteGroup(db: Db, tenantId: string, id: string): Promise
   return rows.rows.length > 0;
 }
 
+/** `deleteUserOfUnboundTenant` for a group: one statement when the tenant is not bound to Auth0. */
+export async function deleteGroupOfUnboundTenant(db: Db, tenantId: string, id: string): Promise<boolean> {
+  const rows = await sql<{ id: string }>`delete from groups where tenant_id = ${tenantId} and id = ${id}
+    and not exists (select 1 from tenant_sync_config where tenant_id = ${tenantId}) returning id`.execute(db);
+  return rows.rows.length > 0;
+}
+
 /** Which of `ids` exist in the tenant, and as what. One statement whatever the number of ids. */
 export async function resolveMembers(db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, MemberType>> {
   if (ids.length === 0) return new Map();

@@ -101,6 +101,19 @@ export async function deleteUser(db: Db, tenantId: string, id: string): Promise<
   return result.rows[0];
 }
 
+const DELETE_USER_UNBOUND = `delete from users where tenant_id = $1 and id = $2
+  and not exists (select 1 from tenant_sync_config where tenant_id = $1) returning id`;
+
+/**
+ * Deletes the user in one statement when its tenant is not bound to Auth0 (nothing to tell the sync), judged
+ * in the same statement so a concurrent bind cannot slip between the check and the delete. False when the
+ * tenant is bound or the user does not exist: the caller then takes the transactional path.
+ */
+export async function deleteUserOfUnboundTenant(db: Db, tenantId: string, id: string): Promise<boolean> {
+  const result = await db.executeQuery<{ id: string }>(CompiledQuery.raw(DELETE_USER_UNBOUND, [tenantId, id]));
+  return result.rows.length > 0;
+}
+
 /** The id of the user with this userName (case-insensitive, as SCIM compares it). */
 export async function findUserIdByName(db: Db, tenantId: string, userName: string): Promise<string | undefined> {
   const row = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
