@@ -47,10 +47,11 @@ async function currentSchema(db: Kysely<any>): Promise<string> {
 export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
   const target = schema ?? (await currentSchema(db));
   // Kysely's migrator introspects every table of the database; another schema being dropped at that
-  // moment (another app, a test run) fails it with 3F000 (schema gone) or 42P01 (its table gone) although
-  // nothing is wrong with ours: retry when no migration of ours has failed.
+  // moment (another app, a test run) fails it with 3F000 (schema gone), 42P01 (its table gone) or 42703 (a
+  // column gone while its table is read) although nothing is wrong with ours: retry when no migration of
+  // ours has failed.
   const introspectionRace = (r: MigrationResultSet) =>
-    r.error !== undefined && ['3F000', '42P01'].includes(errorCode(r.error) ?? '') && !r.results?.some((m) => m.status === 'Error');
+    r.error !== undefined && ['3F000', '42P01', '42703'].includes(errorCode(r.error) ?? '') && !r.results?.some((m) => m.status === 'Error');
   let result = await migrator(db, target).migrateToLatest();
   for (let attempt = 1; introspectionRace(result) && attempt < 5; attempt++) {
     result = await migrator(db, target).migrateToLatest();

@@ -74,6 +74,15 @@ export async function findUser(db: Db, tenantId: string, id: string, options: { 
   return result.rows[0];
 }
 
+const FIND_USER_BY_NAME = `select r.* from users r where r.tenant_id = $1 and lower(r.user_name) = lower($2)`;
+const FIND_USER_BY_NAME_WITH_GROUPS = `select r.*, ${GROUPS_OF_R} as groups from users r where r.tenant_id = $1 and lower(r.user_name) = lower($2)`;
+
+/** The user whose userName is `userName` compared as SCIM does (case-insensitive; one by the unique index). */
+export async function findUserByName(db: Db, tenantId: string, userName: string, options: { groups: boolean }): Promise<UserWithGroups | undefined> {
+  const result = await db.executeQuery<UserWithGroups>(CompiledQuery.raw(options.groups ? FIND_USER_BY_NAME_WITH_GROUPS : FIND_USER_BY_NAME, [tenantId, userName]));
+  return result.rows[0];
+}
+
 /** Replaces the stored resource; bumps `version`. Undefined when the user does not exist; a taken userName throws `DuplicateError`. */
 export async function updateUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
   try {

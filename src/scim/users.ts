@@ -7,7 +7,7 @@ import { assignedActive, etagOf, listResponse, userToResource } from './mapping.
 import { checkVersion, expectedVersion } from './preconditions.js';
 import { checkProjection, project, projectionIncludes } from './projection.js';
 import type { ListQuery, Projection } from './query.js';
-import { userResourceType as rt } from './registry.js';
+import { resolveAttribute, userResourceType as rt } from './registry.js';
 import { coerceBody, patchResource, type RequestDialect } from './patching.js';
 import { checkPatchPaths } from './limits.js';
 import { cursorListResponse } from './paging.js';
@@ -164,6 +164,15 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
   });
 }
 
+/** The compared value when the query is exactly `userName eq "<string>"` (any spelling of the name), index paging. */
+function userNameLookup(query: ListQuery): string | undefined {
+  const f = query.filter;
+  if (!f || f.op !== 'eq' || typeof f.compValue !== 'string' || query.sortBy !== undefined) return undefined;
+  const resolved = resolveAttribute(rt, f.attrPath);
+  if (!resolved || resolved.extension || resolved.subAttribute || resolved.attribute.name !== 'userName') return undefined;
+  return f.compValue;
+}
+
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ScimResource> {
   checkProjection(rt, query);
   // The listed page's rows are aliased `u` (sql/list.ts); their groups are read only when returned.
@@ -172,6 +181,15 @@ export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<Sci
     return cursorListResponse(ctx, 'User', { ...query, cursor: query.cursor },
       (options) => keysetPage<repo.UserWithGroups>(ctx.db, 'users', rt, ctx.tenantId, options, groups),
       (row) => project(rt, userToResource(row, ctx.baseUrl), query));
+  }
+  const userName = userNameLookup(query);
+  if (userName !== undefined) {
+    // The IdPs' "does this user exist" probe (`userName eq "…"`) on every create: at most one row by the
+    // unique index, so one fixed statement instead of the general page query with its total count.
+    const row = await repo.findUserByName(ctx.db, ctx.tenantId, userName, { groups: projectionIncludes(rt, query, 'groups') });
+    const total = row ? 1 : 0;
+    const onPage = row && query.startIndex <= 1 && query.count > 0 ? [project(rt, userToResource(row, ctx.baseUrl), query)] : [];
+    return listResponse(onPage, total, query.startIndex);
   }
   const page = await listPage<repo.UserWithGroups>(ctx.db, 'users', rt, ctx.tenantId, {
     filter: query.filter,
