@@ -46,6 +46,30 @@ export interface SyncHarness {
   auth0User(email: string): Record<string, unknown> | undefined;
 }
 
+/** What a test of the worker itself needs: a database, an emulator, a gateway to it and a queue (no worker, no app). */
+export interface WorkerFixture {
+  readonly database: DatabaseHandle;
+  readonly emulator: RunningAuth0Emulator;
+  readonly gateway: Auth0Gateway;
+  readonly queue: SyncQueue;
+  /** PostgreSQL schema of the queue's pg-boss tables. */
+  readonly schema: string;
+}
+
+export async function workerFixture(t: TapLike): Promise<WorkerFixture> {
+  const database = await testDatabase(t);
+  const emulator = await startAuth0Emulator({ plan: 'off' });
+  t.teardown(() => emulator.close());
+  const gateway = Auth0Gateway.fromSettings({ domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' });
+  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
+  t.teardown(async () => {
+    await queue.stop();
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+  });
+  return { database, emulator, gateway, queue, schema };
+}
+
 /** A real app + database + pg-boss queue + worker, synced into an in-process Auth0 emulator. */
 export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' | 'essentials' | 'enterprise'; timeoutSeconds?: number } = {}): Promise<SyncHarness> {
   const database = await testDatabase(t);

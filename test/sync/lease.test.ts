@@ -1,16 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import t from 'tap';
 import { createTenant } from '../../src/admin/tenants.js';
-import { Auth0Gateway } from '../../src/auth0/gateway.js';
-import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { bindTenant } from '../../src/sync/binding.js';
 import { queueDirectoryEvents } from '../../src/sync/events.js';
 import { Lease } from '../../src/sync/lease.js';
 import { SyncQueue } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import { testDatabase } from '../helpers/db.js';
+import { workerFixture } from '../helpers/sync.js';
 
 t.test('a lease has one holder at a time; it passes on release or expiry, never while renewed', async (t) => {
   const { db } = await testDatabase(t);
@@ -32,16 +30,7 @@ t.test('a lease has one holder at a time; it passes on release or expiry, never 
 });
 
 t.test('two replicas: only the lease holder syncs; when it stops, the standby takes over', async (t) => {
-  const database = await testDatabase(t);
-  const emulator = await startAuth0Emulator({ plan: 'off' });
-  t.teardown(() => emulator.close());
-  const gateway = Auth0Gateway.fromSettings({ domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' });
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
-  });
+  const { database, gateway, queue, emulator } = await workerFixture(t);
   const replica = (holder: string) => {
     const lease = new Lease(database.db, 'sync', { seconds: 3, holder });
     return new SyncWorker({ db: database.db, queue, gateway, logger: pino({ level: 'silent' }), pollMs: 50, lease });

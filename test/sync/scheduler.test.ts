@@ -1,41 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { pino } from 'pino';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createTenant } from '../../src/admin/tenants.js';
-import { Auth0Gateway } from '../../src/auth0/gateway.js';
-import { startAuth0Emulator, type RunningAuth0Emulator } from '../../src/auth0/emulator/server.js';
-import type { DatabaseHandle } from '../../src/db/client.js';
 import { bindTenant } from '../../src/sync/binding.js';
 import { queueDirectoryEvents } from '../../src/sync/events.js';
 import { SyncQueue, SYNC_QUEUE, type SyncJob } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
-import { testDatabase } from '../helpers/db.js';
-
-interface Setup {
-  readonly database: DatabaseHandle;
-  readonly emulator: RunningAuth0Emulator;
-  readonly queue: SyncQueue;
-  readonly schema: string;
-  readonly gateway: Auth0Gateway;
-}
-
-async function setup(t: Test): Promise<Setup> {
-  const database = await testDatabase(t);
-  const emulator = await startAuth0Emulator({ plan: 'off' });
-  t.teardown(() => emulator.close());
-  const gateway = Auth0Gateway.fromSettings({ domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' });
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
-  });
-  return { database, emulator, queue, schema, gateway };
-}
+import { workerFixture, type WorkerFixture } from '../helpers/sync.js';
 
 /** A tenant bound to the emulator with `users` directory users (the bind enqueues them: its import). */
-async function tenantWithUsers(s: Setup, name: string, users: number): Promise<string> {
+async function tenantWithUsers(s: WorkerFixture, name: string, users: number): Promise<string> {
   const { tenant } = await createTenant(s.database.db, { name });
   if (users > 0) {
     await sql`insert into users (tenant_id, id, user_name, active, email, data)
@@ -49,7 +23,7 @@ async function tenantWithUsers(s: Setup, name: string, users: number): Promise<s
   return tenant.id;
 }
 
-async function syncedCount(s: Setup, tenantIds: readonly string[]): Promise<number> {
+async function syncedCount(s: WorkerFixture, tenantIds: readonly string[]): Promise<number> {
   const { rows } = await sql<{ n: string }>`select count(*) as n from user_sync where tenant_id = any(${tenantIds}::uuid[]) and status = 'synced'`.execute(s.database.db);
   return Number(rows[0]?.n ?? 0);
 }
@@ -63,7 +37,7 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_00
 }
 
 t.test('one tenant\'s single change is applied within a few jobs while two other tenants import, even with scarce worker slots', async (t) => {
-  const s = await setup(t);
+  const s = await workerFixture(t);
   // Slow user creation: each import job takes ≥ 40 ms, so the imports last seconds and the change lands in their middle.
   s.emulator.emulator.injectFault('POST /users', { latencyMs: 40 });
   const importers = [await tenantWithUsers(s, 'import-a', 120), await tenantWithUsers(s, 'import-c', 120)];
@@ -87,7 +61,7 @@ t.test('one tenant\'s single change is applied within a few jobs while two other
 });
 
 t.test('one tenant never runs more than its tenant concurrency, and the others still run', async (t) => {
-  const s = await setup(t);
+  const s = await workerFixture(t);
   s.emulator.emulator.injectFault('POST /users', { latencyMs: 30 });
   const big = await tenantWithUsers(s, 'big', 30);
   const small = await tenantWithUsers(s, 'small', 5);
@@ -114,7 +88,7 @@ t.test('one tenant never runs more than its tenant concurrency, and the others s
 });
 
 t.test('an idle worker polls one queue: its statements do not grow with the number of bound tenants', async (t) => {
-  const s = await setup(t);
+  const s = await workerFixture(t);
   for (let i = 0; i < 50; i++) await tenantWithUsers(s, `idle-${i}`, 0);
   let fetches = 0;
   const counting = Object.create(s.queue) as SyncQueue;
@@ -132,7 +106,7 @@ t.test('an idle worker polls one queue: its statements do not grow with the numb
 });
 
 t.test('jobs waiting in per-tenant queues of an earlier version move into the sync queue at start', async (t) => {
-  const s = await setup(t);
+  const s = await workerFixture(t);
   const tenantId = await tenantWithUsers(s, 'legacy', 0);
   const legacy = `sync-${tenantId}`;
   const userIds = [crypto.randomUUID(), crypto.randomUUID()];
