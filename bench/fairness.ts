@@ -3,7 +3,8 @@
  * initial import: N sync jobs) while tenant `small` gets one SCIM change (POST /Users) every `--interval`
  * ms. Measures, for each change, the time from the SCIM write until it is applied: the user's membership
  * in the emulator (`added_at` of the org member: Auth0's view) and `user_sync.synced_at` (Provisio's), with
- * p50/p95, and how many import jobs finished in between ("a few jobs" is the issue's bound). Runs the real
+ * p50/p95, how many import jobs finished in between ("a few jobs" is the issue's bound), and the split of
+ * each change into waiting in the queue (pg-boss created_on → started_on) and running. Runs the real
  * SyncWorker and queue against the in-process Auth0 emulator (plan `enterprise` by default), the SCIM app
  * through `inject()`, like bench/sync-import.ts. Not a test; run by hand (it creates and drops a database
  * `provisio_fairness_<random>` on the server DATABASE_URL names):
@@ -115,19 +116,39 @@ try {
     const done = syncedAt.get(w.userName);
     const importJobs = done === undefined ? undefined : Number((await sql<{ n: string }>`select count(*) as n from user_sync where tenant_id = ${big.tenant.id}
       and synced_at >= to_timestamp(${w.at / 1000}) and synced_at <= to_timestamp(${done / 1000})`.execute(database.db)).rows[0]?.n);
-    perChange.push({ memberMs: member === undefined ? undefined : member - w.at, syncedMs: done === undefined ? undefined : Math.round(done - w.at), importJobs });
+    perChange.push({ memberMs: member === undefined ? undefined : member - w.at, syncedMs: done === undefined ? undefined : Math.round(done - w.at), importJobs, queueWaitMs: undefined as number | undefined, runMs: undefined as number | undefined });
   }
   const pct = (xs: (number | undefined)[], q: number) => {
     const s = xs.filter((x): x is number => x !== undefined).sort((x, y) => x - y);
     return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : undefined;
   };
+  // Where the time went: waiting in the queue (pg-boss created_on → started_on) vs running the job.
+  const { rows: jobRows } = await sql<{ user_name: string; wait_ms: number; run_ms: number }>`select u.user_name,
+      extract(epoch from j.started_on - j.created_on) * 1000 as wait_ms, extract(epoch from j.completed_on - j.started_on) * 1000 as run_ms
+    from pgboss.job j join users u on u.tenant_id = ${small.tenant.id} and u.id::text = j.data->>'userId'
+    where j.data->>'tenantId' = ${small.tenant.id} and j.state = 'completed'`.execute(database.db);
+  const jobTimes = new Map(jobRows.map((r) => [r.user_name, { queueWaitMs: Math.round(Number(r.wait_ms)), runMs: Math.round(Number(r.run_ms)) }]));
+  for (const [i, w] of written.entries()) Object.assign(perChange[i]!, jobTimes.get(w.userName) ?? {});
+  const auth0Statuses: Record<string, number> = {};
+  let memberAdds = 0;
+  let membersAdded = 0;
+  for (const c of emulator.emulator.callLog()) {
+    auth0Statuses[c.status] = (auth0Statuses[c.status] ?? 0) + 1;
+    const members = (c.body as { members?: unknown[] } | undefined)?.members;
+    if (c.operation === 'POST /organizations/{id}/members' && c.status < 300 && Array.isArray(members)) {
+      memberAdds++;
+      membersAdded += members.length;
+    }
+  }
   const importDone = Number((await sql<{ n: string }>`select count(*) as n from user_sync where tenant_id = ${big.tenant.id} and status = 'synced'`.execute(database.db)).rows[0]?.n);
   console.log(JSON.stringify({
     users, changes, intervalMs: interval, plan, ...settings,
     appliedInAuth0Ms: { p50: pct(perChange.map((c) => c.memberMs), 0.5), p95: pct(perChange.map((c) => c.memberMs), 0.95), max: pct(perChange.map((c) => c.memberMs), 1) },
     syncedAtMs: { p50: pct(perChange.map((c) => c.syncedMs), 0.5), p95: pct(perChange.map((c) => c.syncedMs), 0.95), max: pct(perChange.map((c) => c.syncedMs), 1) },
+    queueWaitMs: { p50: pct(perChange.map((c) => c.queueWaitMs), 0.5), p95: pct(perChange.map((c) => c.queueWaitMs), 0.95), max: pct(perChange.map((c) => c.queueWaitMs), 1) },
+    runMs: { p50: pct(perChange.map((c) => c.runMs), 0.5), p95: pct(perChange.map((c) => c.runMs), 0.95), max: pct(perChange.map((c) => c.runMs), 1) },
     importJobsDuringChange: { p50: pct(perChange.map((c) => c.importJobs), 0.5), p95: pct(perChange.map((c) => c.importJobs), 0.95), max: pct(perChange.map((c) => c.importJobs), 1) },
-    importSyncedWhileMeasuring: importDone, importUsersPerSecond: Number((importDone / ((measuredUntil - importStarted) / 1000)).toFixed(1)),
+    auth0Statuses, usersPerMemberAdd: memberAdds ? Number((membersAdded / memberAdds).toFixed(2)) : undefined, importSyncedWhileMeasuring: importDone, importUsersPerSecond: Number((importDone / ((measuredUntil - importStarted) / 1000)).toFixed(1)),
     perChange,
   }));
   await worker.stop();
