@@ -124,7 +124,11 @@ try {
   const byStatus: Record<string, number> = {};
   for (const c of calls) byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
   const tooMany: Record<string, number> = {};
-  for (const c of calls) if (c.status === 429) tooMany[c.operation ?? '?'] = (tooMany[c.operation ?? '?'] ?? 0) + 1;
+  const otherErrors: Record<string, number> = {};
+  for (const c of calls) {
+    if (c.status === 429) tooMany[c.operation ?? '?'] = (tooMany[c.operation ?? '?'] ?? 0) + 1;
+    else if (c.status >= 400) otherErrors[`${c.status} ${c.operation ?? '?'}`] = (otherErrors[`${c.status} ${c.operation ?? '?'}`] ?? 0) + 1;
+  }
   const state = await (await fetch(`${emu.baseUrl}/__emulator/state`)).json() as { users: { user_id: string; email?: string }[]; organizations: { name: string; members: { user_id: string }[] }[] };
   const benchUsers = state.users.filter((u) => u.email?.endsWith('@acme.test'));
   const org = state.organizations.find((o) => o.name === 'acme');
@@ -133,7 +137,7 @@ try {
     checkout, commit: spawnSync('git', ['-C', checkout, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
     replicas, users, plan: a.plan, syncState,
     writesSeconds, syncedSeconds: lastSync ? Number(((lastSync - started) / 1000).toFixed(1)) : syncedSeconds, statuses,
-    auth0Calls: calls.length, callLogTruncated: calls.length > 0 && calls[0]!.seq > 1, callsByStatus: byStatus, tooManyRequests: byStatus['429'] ?? 0, tooManyByOperation: tooMany,
+    auth0Calls: calls.length, callLogTruncated: calls.length > 0 && calls[0]!.seq > 1, callsByStatus: byStatus, tooManyRequests: byStatus['429'] ?? 0, tooManyByOperation: tooMany, otherErrors,
     auth0Users: benchUsers.length, auth0DistinctEmails: new Set(benchUsers.map((u) => u.email)).size,
     orgMembers: memberIds.length, orgDistinctMembers: new Set(memberIds).size,
   }));
