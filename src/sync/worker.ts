@@ -57,6 +57,8 @@ export class SyncWorker {
   private wake?: () => void;
   /** Set while the database is unreachable: the loop backs off and the log says so once, not per poll. */
   private pausedSince?: number;
+  /** Another replica holds the sync lease: this worker takes no jobs. */
+  private standby = false;
   private readonly outage = new OutageLog();
   /** Jobs finished since start, by outcome (for metrics and tests). */
   readonly counts = { completed: 0, failed: 0 };
@@ -83,7 +85,6 @@ export class SyncWorker {
     return this.standby ? 'standby' : 'running';
   }
 
-  private standby = false;
 
   private async run(): Promise<void> {
     const poll = this.options.pollMs ?? 250;
