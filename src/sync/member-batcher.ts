@@ -11,12 +11,20 @@ interface Pending {
 /**
  * Collects organization member adds from concurrently running user syncs and sends them at most ten
  * per Auth0 call (the documented cap, research/auth0.md §0.3): a batch of ten new users costs one
- * POST instead of ten. A batch leaves when it is full or after `lingerMs`.
+ * POST instead of ten. A batch leaves when it is full, when every job its tenant has running here is
+ * waiting in it (no one else can join: a single change is not held back at all), or after `lingerMs`.
+ * The worker starts an import's jobs one at a time as slots free up, so they reach this point staggered;
+ * the linger is long enough to gather them and short against a job's own Auth0 round trips.
  */
 export class MemberBatcher {
   private readonly pending = new Map<string, { tenantId: string; items: Pending[]; timer?: NodeJS.Timeout }>();
 
-  constructor(private readonly gateway: Auth0Gateway, private readonly lingerMs = 25) {}
+  constructor(
+    private readonly gateway: Auth0Gateway,
+    /** How many of a tenant's jobs are running in this process (each may still add a member). */
+    private readonly runningJobs: (tenantId: string) => number = () => Infinity,
+    private readonly lingerMs = 100,
+  ) {}
 
   add(tenantId: string, orgId: string, userId: string): Promise<void> {
     const key = `${tenantId}\u0000${orgId}`;
@@ -27,7 +35,7 @@ export class MemberBatcher {
         this.pending.set(key, batch);
       }
       batch.items.push({ userId, resolve, reject });
-      if (batch.items.length >= MEMBERS_PER_REQUEST) this.flush(key, orgId);
+      if (batch.items.length >= Math.min(MEMBERS_PER_REQUEST, this.runningJobs(tenantId))) this.flush(key, orgId);
       else batch.timer ??= setTimeout(() => this.flush(key, orgId), this.lingerMs);
     });
   }

@@ -39,9 +39,10 @@ type State = 'created' | 'active' | 'stopping' | 'stopped';
  * The sync worker: one polling loop over the one sync queue, whatever the number of tenants, so an idle
  * replica costs one statement per poll interval. Fairness comes from the fetch: a tenant never has more
  * than `tenantConcurrency` jobs running (over all replicas), so its 50,000-user import leaves the other
- * slots to other tenants' changes; and when the slots are scarce, tenants already holding more than an
- * even share are skipped first. Within Auth0 calls the rate budget shares capacity round-robin between
- * tenants. A small state machine: created → active → stopping → stopped; `stop()` lets running jobs finish.
+ * slots to other tenants' changes; tenants with nothing running are served first, and when the slots are
+ * scarce, tenants already holding an even share are served last. Within Auth0 calls the rate budget
+ * shares capacity round-robin between tenants. A small state machine: created → active → stopping →
+ * stopped; `stop()` lets running jobs finish.
  */
 export class SyncWorker {
   private state: State = 'created';
@@ -64,7 +65,7 @@ export class SyncWorker {
   readonly counts = { completed: 0, failed: 0 };
 
   constructor(private readonly options: WorkerOptions) {
-    this.batcher = new MemberBatcher(options.gateway);
+    this.batcher = new MemberBatcher(options.gateway, (tenantId) => this.runningByTenant.get(tenantId) ?? 0);
     this.concurrency = options.concurrency ?? 50;
     this.tenantConcurrency = Math.min(options.tenantConcurrency ?? 10, this.concurrency);
   }
@@ -124,18 +125,25 @@ export class SyncWorker {
   }
 
   /**
-   * Up to `free` jobs. When slots are scarce (fewer than `tenantConcurrency` for each tenant running here
-   * plus one newcomer), the tenants holding at least an even share are skipped first, so a tenant whose
-   * change arrives behind several imports gets the next slot; what is left goes to anyone.
+   * Up to `free` jobs, in three tiers. First the tenants with nothing running here: pg-boss hands out the
+   * oldest jobs first, so while an importing tenant is one job below its cap, a plain fetch would fill the
+   * free slots with its (older) jobs and a newer single change elsewhere would wait behind them; asking
+   * for the other tenants first gives that change the next free slot. Then, when slots are scarce (fewer
+   * than `tenantConcurrency` for each tenant running here plus one newcomer), the tenants below an even
+   * share; then anyone. A tier is asked only while slots are left, so an idle worker issues one statement.
    */
   private async fetch(free: number): Promise<SyncJob[]> {
     const { queue } = this.options;
+    const running = [...this.runningByTenant.keys()];
+    if (running.length === 0) return queue.fetch(free, this.tenantConcurrency);
+    const jobs = await queue.fetch(free, this.tenantConcurrency, running);
     const share = Math.max(1, Math.floor(this.concurrency / (this.runningByTenant.size + 1)));
-    const busy = share >= this.tenantConcurrency ? [] : [...this.runningByTenant].filter(([, n]) => n >= share).map(([tenant]) => tenant);
-    if (busy.length === 0) return queue.fetch(free, this.tenantConcurrency);
-    const first = await queue.fetch(free, this.tenantConcurrency, busy);
-    if (first.length === free) return first;
-    return [...first, ...(await queue.fetch(free - first.length, this.tenantConcurrency))];
+    const atShare = share >= this.tenantConcurrency ? [] : running.filter((tenant) => this.runningByTenant.get(tenant)! >= share);
+    if (jobs.length < free && atShare.length > 0 && atShare.length < running.length) {
+      jobs.push(...(await queue.fetch(free - jobs.length, this.tenantConcurrency, atShare)));
+    }
+    if (jobs.length < free) jobs.push(...(await queue.fetch(free - jobs.length, this.tenantConcurrency)));
+    return jobs;
   }
 
   private track(job: SyncJob): void {

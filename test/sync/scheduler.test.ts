@@ -60,6 +60,47 @@ t.test('one tenant\'s single change is applied within a few jobs while two other
   t.ok(await syncedCount(s, importers) < 200, 'B did not wait for the imports to end');
 });
 
+t.test('a change in an idle tenant gets the next free slot even while an importing tenant is just below its cap', async (t) => {
+  const s = await workerFixture(t);
+  const importer = await tenantWithUsers(s, 'import-fast', 200);
+  const single = await tenantWithUsers(s, 'single-d', 0);
+  // The worst interleaving, made deterministic: every fetch reaches the database just after a job has
+  // finished, so the importer is always one job below its cap when the fetch runs. pg-boss hands out the
+  // oldest jobs first (the importer's) whenever a tenant's cap allows, so a worker that asked only for
+  // "any job" would give every freed slot back to the importer until its import ended.
+  let finished: (() => void) | undefined;
+  const fetches: string[][] = [];
+  const racing = Object.create(s.queue) as SyncQueue;
+  racing.complete = async (job, output) => {
+    await s.queue.complete(job, output);
+    finished?.();
+  };
+  racing.fetch = async (limit, perTenant, skip) => {
+    await new Promise<void>((r) => {
+      finished = r;
+      setTimeout(r, 2000);
+    });
+    const jobs = await s.queue.fetch(limit, perTenant, skip);
+    fetches.push(jobs.map((j) => j.data.tenantId));
+    return jobs;
+  };
+  const worker = new SyncWorker({ db: s.database.db, queue: racing, gateway: s.gateway, logger: pino({ level: 'silent' }), pollMs: 50, concurrency: 20, tenantConcurrency: 5 });
+  worker.start();
+  t.teardown(() => worker.stop());
+  await until('the import to be under way', async () => (await syncedCount(s, [importer])) >= 10);
+
+  const userId = (await sql<{ id: string }>`insert into users (tenant_id, id, user_name, active, email, data)
+    values (${single}, gen_random_uuid(), 'dan@example.com', true, 'dan@example.com', ${JSON.stringify({ userName: 'dan@example.com', emails: [{ value: 'dan@example.com', primary: true }] })}::jsonb)
+    returning id`.execute(s.database.db)).rows[0]!.id;
+  await s.database.db.transaction().execute((trx) => queueDirectoryEvents(s.queue).usersChanged(trx, single, [userId]));
+  const queuedAt = fetches.length;
+  await until('the change to be applied', async () => (await syncedCount(s, [single])) === 1);
+  const taken = fetches.findIndex((jobs) => jobs.includes(single));
+  const before = fetches.slice(queuedAt, taken).flat().length;
+  // Only the fetch already under way when the change was queued may hand out import jobs first.
+  t.ok(taken - queuedAt <= 1, `fetches from the change's enqueue to its hand-out: ${taken - queuedAt + 1} (import jobs handed out in between: ${before})`);
+});
+
 t.test('one tenant never runs more than its tenant concurrency, and the others still run', async (t) => {
   const s = await workerFixture(t);
   s.emulator.emulator.injectFault('POST /users', { latencyMs: 30 });
