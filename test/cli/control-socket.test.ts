@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { forwardToServer } from '../../src/cli/control-socket.js';
+import { openDatabase } from '../../src/db/client.js';
 import { runCli } from '../../src/cli/index.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { freePort, runProvisio } from '../helpers/cli.js';
@@ -28,6 +29,15 @@ async function serve(env: Record<string, string>): Promise<ChildProcess> {
   });
   return child;
 }
+
+t.test('with PGlite, a second process on the same data directory is refused with a clear message', { skip: TEST_BACKEND !== 'pglite' && 'PGlite only' }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'provisio-lock-'));
+  const holder = await openDatabase({ dataDir: dir });
+  t.teardown(() => holder.close());
+  const res = await runProvisio({ DATA_DIR: dir, LOG_LEVEL: 'silent' }, 'tenant', 'list');
+  t.equal(res.code, 1);
+  t.match(res.err, /in use by another process/);
+});
 
 t.test('with PGlite, CLI commands run by the server that holds the data directory', { skip: TEST_BACKEND !== 'pglite' && 'PGlite only', timeout: 90_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'provisio-ctl-'));

@@ -8,7 +8,6 @@ import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { cliEnv, runProvisio as cli } from '../helpers/cli.js';
-import { TEST_BACKEND } from '../helpers/db.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';

@@ -1,13 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { pino } from 'pino';
 import { cliEnv, runProvisio } from '../helpers/cli.js';
-import { TEST_BACKEND } from '../helpers/db.js';
 
 t.test('tenant create --json prints the tenant, its SCIM base URL and a working token', async (t) => {
   const env = await cliEnv(t);
@@ -90,11 +86,3 @@ t.test('bad arguments, bad configuration and an unreachable database give clear 
   t.match(noDb.err, /cannot reach the database/);
 });
 
-t.test('with PGlite, a second process on the same data directory is refused with a clear message', { skip: TEST_BACKEND !== 'pglite' && 'PGlite only' }, async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'provisio-lock-'));
-  const holder = await openDatabase({ dataDir: dir });
-  t.teardown(() => holder.close());
-  const res = await runProvisio({ DATA_DIR: dir, LOG_LEVEL: 'silent' }, 'tenant', 'list');
-  t.equal(res.code, 1);
-  t.match(res.err, /in use by another process/);
-});
