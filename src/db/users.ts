@@ -50,9 +50,20 @@ const INSERT_USER = `insert into users as r (tenant_id, id, user_name, external_
   values ($1, $2, $3, $4, $5, $6, $7, $8) returning r.*`;
 const FIND_USER = `select r.* from users r where r.tenant_id = $1 and r.id = $2`;
 const FIND_USER_WITH_GROUPS = `select r.*, ${GROUPS_OF_R} as groups from users r where r.tenant_id = $1 and r.id = $2`;
-const UPDATE_USER = `update users as r set user_name = $3, external_id = $4, display_name = $5, active = $6, email = $7,
+const updateUserWhere = (condition: string) => `update users as r set user_name = $3, external_id = $4, display_name = $5, active = $6, email = $7,
   data = $8, version = r.version + 1, updated_at = clock_timestamp()
-  where r.tenant_id = $1 and r.id = $2 returning r.*, ${GROUPS_OF_R} as groups`;
+  where ${condition} returning r.*, ${GROUPS_OF_R} as groups`;
+const UPDATE_USER = updateUserWhere('r.tenant_id = $1 and r.id = $2');
+
+/**
+ * The same writes for a tenant that is not bound to Auth0, judged in the statement itself (as
+ * `deleteUserOfUnboundTenant`): nothing to tell the sync, so no transaction and no separate check. They
+ * write nothing for a bound tenant, whose writes go through the transaction with the sync notification.
+ */
+const UNBOUND = 'not exists (select 1 from tenant_sync_config where tenant_id = $1)';
+const INSERT_USER_UNBOUND = `insert into users as r (tenant_id, id, user_name, external_id, display_name, active, email, data)
+  select $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::jsonb where ${UNBOUND} returning r.*`;
+const UPDATE_USER_UNBOUND = updateUserWhere(`r.tenant_id = $1 and r.id = $2 and ${UNBOUND}`);
 
 function fieldParams(fields: UserFields): unknown[] {
   return [fields.userName, fields.externalId, fields.displayName, fields.active, fields.email, JSON.stringify(fields.data)];
@@ -83,6 +94,27 @@ export async function findUserByName(db: Db, tenantId: string, userName: string,
   return result.rows[0];
 }
 
+/** `insertUser` when the tenant is not bound to Auth0; undefined (nothing written) when it is. */
+export async function insertUserOfUnboundTenant(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
+  try {
+    const result = await db.executeQuery<UserRow>(CompiledQuery.raw(INSERT_USER_UNBOUND, [tenantId, id, ...fieldParams(fields)]));
+    const row = result.rows[0];
+    return row ? { ...row, groups: [] } : undefined;
+  } catch (err) {
+    return uniqueness(err, fields.userName);
+  }
+}
+
+/** `updateUser` when the tenant is not bound to Auth0; undefined when it is, or when the user does not exist. */
+export async function updateUserOfUnboundTenant(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
+  try {
+    const result = await db.executeQuery<UserWithGroups>(CompiledQuery.raw(UPDATE_USER_UNBOUND, [tenantId, id, ...fieldParams(fields)]));
+    return result.rows[0];
+  } catch (err) {
+    return uniqueness(err, fields.userName);
+  }
+}
+
 /** Replaces the stored resource; bumps `version`. Undefined when the user does not exist; a taken userName throws `DuplicateError`. */
 export async function updateUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
   try {
@@ -110,8 +142,7 @@ export async function deleteUser(db: Db, tenantId: string, id: string): Promise<
   return result.rows[0];
 }
 
-const DELETE_USER_UNBOUND = `delete from users where tenant_id = $1 and id = $2
-  and not exists (select 1 from tenant_sync_config where tenant_id = $1) returning id`;
+const DELETE_USER_UNBOUND = `delete from users where tenant_id = $1 and id = $2 and ${UNBOUND} returning id`;
 
 /**
  * Deletes the user in one statement when its tenant is not bound to Auth0 (nothing to tell the sync), judged

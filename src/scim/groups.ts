@@ -226,7 +226,8 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
   if (!isResourceId(id)) throw notFound(id);
   const expected = expectedVersion(ifMatch);
   // As for users: an unbound tenant without If-Match deletes in one statement.
-  if (expected === undefined && (await repo.deleteGroupOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
+  const tryUnbound = expected === undefined && ctx.events?.lastKnownBound?.(ctx.tenantId) !== true;
+  if (tryUnbound && (await repo.deleteGroupOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
   await ctx.db.transaction().execute(async (trx) => {
     if (expected !== undefined) {
       const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });

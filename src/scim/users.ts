@@ -65,11 +65,22 @@ export function isResourceId(id: string): boolean {
 
 /**
  * Runs a single-user write: alone when the tenant does not sync to Auth0 (the benchmarked hot path),
- * or in a transaction together with the sync notification, so a rollback enqueues nothing.
+ * or in a transaction together with the sync notification, so a rollback enqueues nothing. `unbound` is
+ * the same write guarded by the binding in its own statement: tried first unless this process last saw
+ * the tenant bound, it makes an unbound tenant's write one statement; undefined sends it the long way.
  */
-async function writeUser<T>(ctx: ScimContext, write: (db: ScimContext['db']) => Promise<T & { id: string }>): Promise<T> {
+async function writeUser<T>(
+  ctx: ScimContext,
+  write: (db: ScimContext['db']) => Promise<T & { id: string }>,
+  unbound?: () => Promise<T | undefined>,
+): Promise<T> {
   const { events } = ctx;
-  if (!events || !(await events.isBound(ctx.db, ctx.tenantId))) return write(ctx.db);
+  if (!events) return write(ctx.db);
+  if (unbound && events.lastKnownBound?.(ctx.tenantId) !== true) {
+    const written = await unbound();
+    if (written !== undefined) return written;
+  }
+  if (!(await events.isBound(ctx.db, ctx.tenantId))) return write(ctx.db);
   return ctx.db.transaction().execute(async (trx) => {
     const row = await write(trx);
     await events.usersChanged(trx, ctx.tenantId, [row.id]);
@@ -80,7 +91,9 @@ async function writeUser<T>(ctx: ScimContext, write: (db: ScimContext['db']) => 
 export async function createUser(ctx: ScimContext, body: unknown, projection: Projection, dialect?: RequestDialect): Promise<Rendered> {
   checkProjection(rt, projection);
   const fields = userFields(normalizeResource(rt, coerceBody(rt, body, dialect), ctx.settings.limits));
-  const row = await writeUser(ctx, (db) => mapStorageErrors(repo.insertUser(db, ctx.tenantId, uuidv7(), fields)));
+  const id = uuidv7();
+  const row = await writeUser(ctx, (db) => mapStorageErrors(repo.insertUser(db, ctx.tenantId, id, fields)),
+    () => mapStorageErrors(repo.insertUserOfUnboundTenant(ctx.db, ctx.tenantId, id, fields)));
   return render(ctx, row, projection);
 }
 
@@ -103,7 +116,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: unknown, p
       const updated = await mapStorageErrors(repo.updateUser(db, ctx.tenantId, id, fields));
       if (!updated) throw notFound(id);
       return updated;
-    });
+    }, () => mapStorageErrors(repo.updateUserOfUnboundTenant(ctx.db, ctx.tenantId, id, fields)));
     return render(ctx, row, projection);
   }
   return ctx.db.transaction().execute(async (trx) => {
@@ -149,7 +162,8 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
   if (!isResourceId(id)) throw notFound(id);
   const expected = expectedVersion(ifMatch);
   // The common case, an unbound tenant and no If-Match, is one statement instead of BEGIN + 3 + COMMIT.
-  if (expected === undefined && (await repo.deleteUserOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
+  const tryUnbound = expected === undefined && ctx.events?.lastKnownBound?.(ctx.tenantId) !== true;
+  if (tryUnbound && (await repo.deleteUserOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
   await ctx.db.transaction().execute(async (trx) => {
     if (expected !== undefined) {
       const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });

@@ -13,6 +13,11 @@ type Db = Kysely<Database> | Transaction<Database>;
 export interface DirectoryEvents {
   /** True when the tenant syncs to Auth0 (checked before opening a transaction for a write). */
   isBound(db: Db, tenantId: string): Promise<boolean>;
+  /**
+   * What `isBound` last answered for the tenant in this process (undefined when never asked). Only a hint
+   * for which path a write tries first: the write itself re-checks the binding in the database.
+   */
+  lastKnownBound?(tenantId: string): boolean | undefined;
   usersChanged(trx: Db, tenantId: string, userIds: readonly string[]): Promise<void>;
   /** The IdP deleted the user; the tombstone keeps what deprovisioning needs. */
   userDeleted(trx: Db, tenantId: string, userId: string, tombstone: Record<string, unknown>): Promise<void>;
@@ -26,8 +31,16 @@ export function queueDirectoryEvents(queue: SyncQueue): DirectoryEvents {
     await markUsersChanged(trx, tenantId, userIds);
     await queue.enqueue(trx, tenantId, userIds);
   };
+  // Bounded: a process serving more tenants than this forgets them all and asks again.
+  const known = new Map<string, boolean>();
   return {
-    isBound,
+    isBound: async (db, tenantId) => {
+      const bound = await isBound(db, tenantId);
+      if (known.size >= 10_000) known.clear();
+      known.set(tenantId, bound);
+      return bound;
+    },
+    lastKnownBound: (tenantId) => known.get(tenantId),
     usersChanged: enqueue,
     userDeleted: async (trx, tenantId, userId, tombstone) => {
       await markUsersChanged(trx, tenantId, [userId], tombstone);

@@ -219,8 +219,11 @@ t.test('/ServiceProviderConfig advertises bulk with the configured limits', asyn
 t.test('a bulk-created user reaches the Auth0 sync like a single POST', async (t) => {
   const database = await testDatabase(t);
   const changed: string[] = [];
+  // Every tenant counts as bound here without a binding row in the database, so the write path must not
+  // try the unbound single statement (which asks the database): this process "has seen" the binding.
   const events: DirectoryEvents = {
     isBound: async () => true,
+    lastKnownBound: () => true,
     usersChanged: async (_trx, _tenant, ids) => void changed.push(...ids),
     userDeleted: async () => undefined,
     groupChanged: async () => undefined,
