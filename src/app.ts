@@ -20,6 +20,7 @@ import type { SecretBox } from './secrets.js';
 import { canonicalScimUrl } from './scim/url.js';
 import type { DirectoryEvents } from './sync/events.js';
 import type { SyncQueue } from './sync/queue.js';
+import type { SyncRole } from './sync/worker.js';
 import type { Metrics } from './metrics.js';
 
 export interface AppDependencies {
@@ -40,7 +41,7 @@ export interface AppDependencies {
   /** Seals inbound SCIM tokens of bindings made through the admin API. */
   readonly secrets?: SecretBox;
   /** The sync worker: `running`, `standby` (another replica holds the sync lease: still ready) or `stopped` (`/readyz` 503). */
-  readonly syncState?: () => 'running' | 'standby' | 'stopped';
+  readonly syncState?: () => SyncRole;
 }
 
 /** A hop count as the function Fastify's types accept (its runtime takes the number too). */

@@ -35,6 +35,9 @@ export interface WorkerOptions {
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
 
+/** What `/readyz` reports of the worker. */
+export type SyncRole = 'running' | 'paused' | 'standby' | 'stopped';
+
 /**
  * The sync worker: one polling loop over the one sync queue, whatever the number of tenants, so an idle
  * replica costs one statement per poll interval. Fairness comes from the fetch: a tenant never has more
@@ -80,9 +83,13 @@ export class SyncWorker {
     return this.state === 'active';
   }
 
-  /** `running` (takes jobs), `standby` (another replica holds the lease) or `stopped`. */
-  get role(): 'running' | 'standby' | 'stopped' {
+  /**
+   * `running` (takes jobs), `paused` (its database is unreachable; it retries by itself), `standby`
+   * (another replica holds the lease) or `stopped`.
+   */
+  get role(): SyncRole {
     if (this.state !== 'active') return 'stopped';
+    if (this.pausedSince !== undefined) return 'paused';
     return this.standby ? 'standby' : 'running';
   }
 

@@ -254,6 +254,8 @@ t.test('database refused, blackholed and dropping connections under load: 503 wi
   // (a) The database refuses connections (down): existing connections dropped, new ones refused.
   await proxy.refuse();
   await duringOutage('refused');
+  // The worker's next poll fails too: /readyz says it paused (it resumes by itself, checked below).
+  await until('/readyz to report the sync worker paused', async () => (await timed(`${base}/readyz`)).body?.sync === 'paused', 10_000);
   await proxy.listen();
   await recovery('refused', performance.now());
 
@@ -285,7 +287,9 @@ t.test('database refused, blackholed and dropping connections under load: 503 wi
   t.equal(child.exitCode, null, 'the process never exited');
   t.equal(child.signalCode, null);
 
-  // The sync worker paused and resumed: a user created now reaches the emulator.
+  // The sync worker paused and resumed (its retries back off to 5 s): /readyz says so, and a user created
+  // now reaches the emulator.
+  await until('/readyz to report the sync worker running again', async () => (await timed(`${base}/readyz`)).body?.sync === 'running', 15_000);
   const last = await probes['SCIM POST']();
   t.equal(last.status, 201);
   const userName = (last.body as { userName: string }).userName;
