@@ -40,7 +40,7 @@ export interface AppDependencies {
   readonly queue?: SyncQueue;
   /** Seals inbound SCIM tokens of bindings made through the admin API. */
   readonly secrets?: SecretBox;
-  /** The sync worker: `running`, `standby` (another replica holds the sync lease: still ready) or `stopped` (`/readyz` 503). */
+  /** The sync worker: `running`, `paused` (database unreachable), `standby` (another replica holds the sync lease: still ready) or `stopped` (`/readyz` 503). */
   readonly syncState?: () => SyncRole;
 }
 
