@@ -131,6 +131,62 @@ export async function addExistingMembers(db: Db, tenantId: string, groupId: stri
   return { found: Number(row?.found ?? 0), added: row?.added ?? [] };
 }
 
+/**
+ * A member-only PATCH of a group whose tenant is not bound to Auth0, in one statement: the group's version
+ * is bumped, the members in $3 that exist in the tenant are added and those in $4 removed, all or nothing.
+ * Nothing is written unless the group exists, the tenant is unbound and every id in $3 names a user or group
+ * of the tenant. (Data-modifying CTEs run to completion whether or not the final select reads them.) With the members (`$5`), the result is the group as it is after the statement: the rows
+ * the statement wrote are not visible to its own reads, so the list is the members it saw, less the removed
+ * ones, plus the added ones, in `membersOf`'s shape and order.
+ */
+const PATCH_MEMBERS_UNBOUND = (withMembers: boolean) => `with found as (
+    select u.id, 'User'::text as type, coalesce(u.display_name, u.user_name) as display from users u where u.tenant_id = $1 and u.id = any($3::uuid[])
+    union all
+    select g.id, 'Group'::text, g.display_name from groups g where g.tenant_id = $1 and g.id = any($3::uuid[])
+  ), r as (
+    update groups set version = version + 1, updated_at = clock_timestamp()
+    where tenant_id = $1 and id = $2
+      and not exists (select 1 from tenant_sync_config where tenant_id = $1)
+      and (select count(*) from found) = cardinality($3::uuid[])
+    returning *
+  ), ins as (
+    insert into group_members (tenant_id, group_id, member_id, member_type)
+    select $1, $2, f.id, f.type from found f where exists (select 1 from r) on conflict do nothing returning member_id
+  ), del as (
+    delete from group_members where tenant_id = $1 and group_id = $2 and member_id = any($4::uuid[]) and exists (select 1 from r) returning member_id
+  )
+  select r.*${withMembers ? `,
+    (select coalesce(json_agg(json_build_object('value', m.value, 'type', m.type, 'display', m.display) order by m.value), '[]'::json) from (
+      select gm.member_id as value, gm.member_type as type, coalesce(mu.display_name, mu.user_name, mg.display_name) as display
+      from group_members gm
+      left join users mu on gm.member_type = 'User' and mu.tenant_id = gm.tenant_id and mu.id = gm.member_id
+      left join groups mg on gm.member_type = 'Group' and mg.tenant_id = gm.tenant_id and mg.id = gm.member_id
+      where gm.tenant_id = $1 and gm.group_id = $2 and gm.member_id <> all($3::uuid[]) and gm.member_id <> all($4::uuid[])
+      union all
+      select f.id, f.type, f.display from found f) m) as members` : ''}
+  from r`;
+const PATCH_MEMBERS_UNBOUND_WITH = PATCH_MEMBERS_UNBOUND(true);
+const PATCH_MEMBERS_UNBOUND_WITHOUT = PATCH_MEMBERS_UNBOUND(false);
+
+/**
+ * Adds `add` and removes `remove` (disjoint; `add` must not hold the group itself) in one statement when
+ * the tenant is not bound to Auth0. Undefined when nothing was written: the group does not exist, the tenant
+ * is bound, or an id in `add` names nothing; the caller then takes the transactional path, which tells
+ * these apart. A member deleted concurrently fails the foreign key: `MissingReferenceError`.
+ */
+export async function patchMembersOfUnboundTenant(
+  db: Db, tenantId: string, groupId: string, add: readonly string[], remove: readonly string[], withMembers: boolean,
+): Promise<GroupWithMembers | undefined> {
+  let result;
+  try {
+    result = await db.executeQuery<GroupWithMembers>(CompiledQuery.raw(withMembers ? PATCH_MEMBERS_UNBOUND_WITH : PATCH_MEMBERS_UNBOUND_WITHOUT, [tenantId, groupId, add, remove]));
+  } catch (err) {
+    if (isForeignKeyViolation(err, MEMBER_FOREIGN_KEYS)) throw new MissingReferenceError(String((err as { constraint?: unknown }).constraint), { cause: err });
+    throw err;
+  }
+  return result.rows[0];
+}
+
 /** Deletes the group; its own member rows and its membership in other groups go by ON DELETE CASCADE. */
 export async function deleteGroup(db: Db, tenantId: string, id: string): Promise<boolean> {
   const rows = await sql<{ id: string }>`delete from groups where tenant_id = ${tenantId} and id = ${id} returning id`.execute(db);

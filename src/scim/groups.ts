@@ -1,4 +1,5 @@
 import { sql, type Transaction } from 'kysely';
+import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { usersUnderGroups } from '../db/directory.js';
 import * as repo from '../db/groups.js';
@@ -202,6 +203,14 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
   if (!isResourceId(id)) throw notFound(id);
   checkPatchPaths(body, ctx.settings.limits);
   const expected = expectedVersion(ifMatch);
+  if (expected === undefined && ctx.events?.lastKnownBound?.(ctx.tenantId) !== true) {
+    const members = membersOnly(id, body, dialect, ctx);
+    if (members) {
+      const withMembers = projection !== undefined && projectionIncludes(rt, projection, 'members');
+      const row = await mapStorageErrors(repo.patchMembersOfUnboundTenant(ctx.db, ctx.tenantId, id, members.add, members.remove, withMembers));
+      if (row) return projection ? { resource: project(rt, groupToResource(row, ctx.baseUrl), projection), etag: etagOf(row.version) } : undefined;
+    }
+  }
   return ctx.db.transaction().execute(async (trx) => {
     // Lock, read and bump in one statement: a PATCH always changes the group (members or attributes).
     const current = await repo.lockAndBumpGroup(trx, ctx.tenantId, id);
@@ -220,6 +229,37 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
     await notifyGroupChanged(ctx, trx, id, changed, identityChanged(current, fields));
     return projection ? renderById(ctx, trx, id, projection) : undefined;
   });
+}
+
+/** Patched in place of the stored group to see whether a PATCH touches anything but `members` (NUL: no client can send it). */
+const UNTOUCHED: ScimResource = Object.freeze({ displayName: '\u0000' });
+
+/**
+ * The members a PATCH adds and removes when that is all it does (the IdPs' everyday group change): no other
+ * attribute, only `add` and `remove`, add ids that are UUIDs other than the group's own, and no id both
+ * added and removed (their order would matter). Undefined otherwise, and for a body that does not apply
+ * (the transactional path then answers with the precise error). The same parser as the general path
+ * decides, applied to a stand-in for the group: a PATCH that leaves the stand-in as it was touches only
+ * `members`.
+ */
+function membersOnly(id: string, body: unknown, dialect: RequestDialect, ctx: ScimContext): { add: string[]; remove: string[] } | undefined {
+  let patched: ReturnType<typeof patchResource>;
+  try {
+    patched = patchResource(rt, UNTOUCHED, id, body, dialect, ctx.settings.limits);
+  } catch {
+    return undefined;
+  }
+  if (patched.memberOps.length === 0 || !isDeepStrictEqual(patched.resource, UNTOUCHED)) return undefined;
+  const add = new Set<string>();
+  const remove = new Set<string>();
+  for (const op of patched.memberOps) {
+    if (op.kind === 'add') for (const member of op.members) add.add(member.value.toLowerCase());
+    else if (op.kind === 'remove' && !op.requireMatch) for (const value of op.values) remove.add(value.toLowerCase());
+    else return undefined;
+  }
+  const removed = [...remove].filter(isResourceId);
+  if ([...add].some((member) => !isResourceId(member)) || add.has(id.toLowerCase()) || removed.some((member) => add.has(member))) return undefined;
+  return { add: [...add], remove: removed };
 }
 
 export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {

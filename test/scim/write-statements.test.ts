@@ -86,3 +86,67 @@ t.test('a tenant bound by another process after this one saw it unbound: the wri
   const { rows } = await sql<{ deleted_at: Date | null }>`select deleted_at from user_sync where tenant_id = ${h.tenantId} and user_id = ${bob}`.execute(h.database.db);
   t.ok(rows[0]?.deleted_at, 'the DELETE left its tombstone for deprovisioning');
 });
+
+const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
+
+t.test('a PATCH that only adds and removes members is one statement, and answers what a GET then shows', async (t) => {
+  const h = await syncHarness(t);
+  await h.worker.stop();
+  const ids: string[] = [];
+  for (const name of ['ann', 'bob', 'carl']) ids.push((await h.scim.json('POST', '/Users', user(`${name}@example.com`, { displayName: name.toUpperCase() }))).body.id);
+  const nested = (await h.scim.json('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'nested' })).body.id as string;
+  const group = (await h.scim.json('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'staff', members: [{ value: ids[0] }, { value: ids[1] }] })).body.id as string;
+  const get = await statementsOf(h, async () => t.equal((await h.scim.json('GET', `/Groups/${group}`)).status, 200));
+
+  let patched: { status: number; body: Record<string, unknown>; headers: Record<string, unknown> } | undefined;
+  // Okta's remove by filter and add, in one request; Entra spells the ops with a capital.
+  const statements = await statementsOf(h, async () => {
+    patched = await h.scim.json('PATCH', `/Groups/${group}`, patchOf(
+      { op: 'remove', path: `members[value eq "${ids[0]}"]` },
+      { op: 'Add', path: 'members', value: [{ value: ids[2] }, { value: nested }] },
+    ));
+  });
+  t.equal(patched!.status, 200);
+  t.equal(statements, get, `the token lookup and one statement, as a GET (${statements})`);
+  const read = await h.scim.json('GET', `/Groups/${group}`);
+  t.same(patched!.body, read.body, 'the answer is the group as a GET then reads it');
+  t.equal(patched!.headers.etag, read.headers.etag);
+  t.same((read.body.members as { value: string; display: string; type: string }[]).map((m) => [m.display, m.type]).sort(), [['BOB', 'User'], ['CARL', 'User'], ['nested', 'Group']].sort());
+  t.equal(read.body.meta && (read.body.meta as { version: string }).version, patched!.headers.etag);
+
+  const minimal = await statementsOf(h, async () => {
+    const res = await h.scim.request('PATCH', `/Groups/${group}`, patchOf({ op: 'remove', path: 'members', value: [{ value: nested }] }), { prefer: 'return=minimal' });
+    t.equal(res.statusCode, 204);
+  });
+  t.equal(minimal, get, 'Prefer: return=minimal too');
+
+  const before = await h.scim.json('GET', `/Groups/${group}`);
+  const unknown = await h.scim.json('PATCH', `/Groups/${group}`, patchOf({ op: 'add', path: 'members', value: [{ value: ids[0] }, { value: '01234567-89ab-7def-8123-456789abcdef' }] }));
+  t.equal(unknown.status, 400, 'an unknown member is a 400');
+  t.match(unknown.body.detail, /Unknown member/);
+  const after = await h.scim.json('GET', `/Groups/${group}`);
+  t.same([after.body, after.headers.etag], [before.body, before.headers.etag], 'and nothing changed, not even the version');
+  t.equal((await h.scim.json('PATCH', `/Groups/${group}`, patchOf({ op: 'add', path: 'members', value: [{ value: group }] }))).status, 400, 'a group cannot be its own member');
+  t.equal((await h.scim.json('PATCH', `/Groups/01234567-89ab-7def-8123-456789abcdef`, patchOf({ op: 'add', path: 'members', value: [{ value: ids[0] }] }))).status, 404);
+
+  const renamed = await h.scim.json('PATCH', `/Groups/${group}`, patchOf({ op: 'replace', path: 'displayName', value: 'staff-2' }, { op: 'add', path: 'members', value: [{ value: ids[0] }] }));
+  t.equal(renamed.status, 200, 'a PATCH that also changes an attribute takes the general path');
+  t.equal(renamed.body.displayName, 'staff-2');
+  t.equal((renamed.body.members as unknown[]).length, 3);
+});
+
+t.test('a member PATCH after another process bound the tenant still reaches the sync', async (t) => {
+  const h = await syncHarness(t);
+  const ann = (await h.scim.json('POST', '/Users', user('ann@example.com'))).body.id as string;
+  const group = (await h.scim.json('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'staff' })).body.id as string;
+  await bindTenant(h.database.db, h.queue, h.tenantId, {
+    binding: { organization: { name: 'acme' }, connections: [{ id: h.emulator.connections.database.id, name: h.emulator.connections.database.name, mode: 'database' }] },
+  }, h.secrets);
+  await h.settle();
+  await h.worker.stop();
+  t.equal((await h.scim.json('PATCH', `/Groups/${group}`, patchOf({ op: 'add', path: 'members', value: [{ value: ann }] }))).status, 200);
+  const { rows } = await sql<{ status: string }>`select status from user_sync where tenant_id = ${h.tenantId} and user_id = ${ann}`.execute(h.database.db);
+  t.equal(rows[0]?.status, 'pending', 'the added member is marked for the sync (its roles may change)');
+});
