@@ -14,8 +14,9 @@ export interface DirectoryEvents {
   /** True when the tenant syncs to Auth0 (checked before opening a transaction for a write). */
   isBound(db: Db, tenantId: string): Promise<boolean>;
   /**
-   * What `isBound` last answered for the tenant in this process (undefined when never asked). Only a hint
-   * for which path a write tries first: the write itself re-checks the binding in the database.
+   * What `isBound` last answered for the tenant in this process (undefined when never asked). For an
+   * unbound answer only a hint for which path a write tries first (the write re-checks the binding in the
+   * database); a bound answer is final, since bindings are not removed.
    */
   lastKnownBound?(tenantId: string): boolean | undefined;
   usersChanged(trx: Db, tenantId: string, userIds: readonly string[]): Promise<void>;
@@ -35,6 +36,9 @@ export function queueDirectoryEvents(queue: SyncQueue): DirectoryEvents {
   const known = new Map<string, boolean>();
   return {
     isBound: async (db, tenantId) => {
+      // A binding is never removed (only with its tenant, whose writes end with it), so a tenant once seen
+      // bound stays bound: its writes skip the check. One that was unbound is asked again every time.
+      if (known.get(tenantId) === true) return true;
       const bound = await isBound(db, tenantId);
       if (known.size >= 10_000) known.clear();
       known.set(tenantId, bound);
