@@ -48,7 +48,9 @@ export async function usersUnderGroups(db: Db, tenantId: string, groupIds: reado
 /** Splits member ids into users and groups (for a membership change: groups fan out to their users). */
 export async function expandMembers(db: Db, tenantId: string, memberIds: readonly string[]): Promise<string[]> {
   if (memberIds.length === 0) return [];
-  const users = await sql<{ id: string }>`select id from users where tenant_id = ${tenantId} and id = any(${memberIds}::uuid[])`.execute(db);
+  // One primary-key probe per id, whatever the statistics say (see membersAmong in groups.ts).
+  const users = await sql<{ id: string }>`select u.id from unnest(${memberIds}::uuid[]) as wanted(id)
+    cross join lateral (select id from users where tenant_id = ${tenantId} and id = wanted.id) u`.execute(db);
   const userIds = users.rows.map((r) => r.id);
   const groupIds = memberIds.filter((id) => !userIds.includes(id));
   return [...new Set([...userIds, ...(await usersUnderGroups(db, tenantId, groupIds))])];

@@ -102,10 +102,21 @@ export async function updateGroupFields(db: Db, tenantId: string, id: string, fi
   }
 }
 
+/**
+ * The users and groups of tenant `tenant` among the ids in the array `ids` (parameter references), one
+ * primary-key probe per id. Written as a
+ * lateral join on purpose: with `id = any($3)` the planner estimates the tenant's size from statistics,
+ * and right after an IdP's import (statistics not yet refreshed) it scanned the whole tenant for a
+ * 1,000-member PATCH: 81 ms instead of 5 ms at 100,000 users.
+ */
+const membersAmong = (tenant: string, ids: string, withDisplay: boolean) => `select m.* from unnest(${ids}::uuid[]) as wanted(id) cross join lateral (
+      select u.id, 'User'::text as type${withDisplay ? ', coalesce(u.display_name, u.user_name) as display' : ''} from users u where u.tenant_id = ${tenant} and u.id = wanted.id
+      union all
+      select g.id, 'Group'::text${withDisplay ? ', g.display_name' : ''} from groups g where g.tenant_id = ${tenant} and g.id = wanted.id
+    ) m`;
+
 const ADD_EXISTING = `with found as (
-    select u.id, 'User'::text as type from users u where u.tenant_id = $1 and u.id = any($3::uuid[])
-    union all
-    select g.id, 'Group'::text from groups g where g.tenant_id = $1 and g.id = any($3::uuid[])
+    ${membersAmong('$1', '$3', false)}
   ), ins as (
     insert into group_members (tenant_id, group_id, member_id, member_type)
     select $1, $2, f.id, f.type from found f on conflict do nothing returning member_id
@@ -140,9 +151,7 @@ export async function addExistingMembers(db: Db, tenantId: string, groupId: stri
  * ones, plus the added ones, in `membersOf`'s shape and order.
  */
 const PATCH_MEMBERS_UNBOUND = (withMembers: boolean) => `with found as (
-    select u.id, 'User'::text as type, coalesce(u.display_name, u.user_name) as display from users u where u.tenant_id = $1 and u.id = any($3::uuid[])
-    union all
-    select g.id, 'Group'::text, g.display_name from groups g where g.tenant_id = $1 and g.id = any($3::uuid[])
+    ${membersAmong('$1', '$3', true)}
   ), r as (
     update groups set version = version + 1, updated_at = clock_timestamp()
     where tenant_id = $1 and id = $2
@@ -200,13 +209,12 @@ export async function deleteGroupOfUnboundTenant(db: Db, tenantId: string, id: s
   return rows.rows.length > 0;
 }
 
+const RESOLVE_MEMBERS = membersAmong('$1', '$2', false);
+
 /** Which of `ids` exist in the tenant, and as what. One statement whatever the number of ids. */
 export async function resolveMembers(db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, MemberType>> {
   if (ids.length === 0) return new Map();
-  const rows = await sql<{ id: string; type: MemberType }>`
-    select u.id, 'User' as type from users u where u.tenant_id = ${tenantId} and u.id = any(${ids}::uuid[])
-    union all
-    select g.id, 'Group' as type from groups g where g.tenant_id = ${tenantId} and g.id = any(${ids}::uuid[])`.execute(db);
+  const rows = await db.executeQuery<{ id: string; type: MemberType }>(CompiledQuery.raw(RESOLVE_MEMBERS, [tenantId, ids]));
   return new Map(rows.rows.map((r) => [r.id, r.type]));
 }
 
