@@ -69,14 +69,18 @@ function fieldParams(fields: UserFields): unknown[] {
   return [fields.userName, fields.externalId, fields.displayName, fields.active, fields.email, JSON.stringify(fields.data)];
 }
 
-/** Inserts a user; a userName the tenant already has (case-insensitively) throws `DuplicateError`. */
-export async function insertUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups> {
+/** Runs one of the user writes below: its row (undefined when it wrote none); a taken userName throws `DuplicateError`. */
+async function writeUserRow(db: Db, text: string, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
   try {
-    const result = await db.executeQuery<UserRow>(CompiledQuery.raw(INSERT_USER, [tenantId, id, ...fieldParams(fields)]));
-    return { ...(result.rows[0] as UserRow), groups: [] };
+    return (await db.executeQuery<UserWithGroups>(CompiledQuery.raw(text, [tenantId, id, ...fieldParams(fields)]))).rows[0];
   } catch (err) {
     return uniqueness(err, fields.userName);
   }
+}
+
+/** Inserts a user; a userName the tenant already has (case-insensitively) throws `DuplicateError`. */
+export async function insertUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups> {
+  return { ...(await writeUserRow(db, INSERT_USER, tenantId, id, fields))!, groups: [] };
 }
 
 export async function findUser(db: Db, tenantId: string, id: string, options: { groups: boolean; forUpdate?: boolean }): Promise<UserWithGroups | undefined> {
@@ -96,33 +100,18 @@ export async function findUserByName(db: Db, tenantId: string, userName: string,
 
 /** `insertUser` when the tenant is not bound to Auth0; undefined (nothing written) when it is. */
 export async function insertUserOfUnboundTenant(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
-  try {
-    const result = await db.executeQuery<UserRow>(CompiledQuery.raw(INSERT_USER_UNBOUND, [tenantId, id, ...fieldParams(fields)]));
-    const row = result.rows[0];
-    return row ? { ...row, groups: [] } : undefined;
-  } catch (err) {
-    return uniqueness(err, fields.userName);
-  }
+  const row = await writeUserRow(db, INSERT_USER_UNBOUND, tenantId, id, fields);
+  return row && { ...row, groups: [] };
 }
 
 /** `updateUser` when the tenant is not bound to Auth0; undefined when it is, or when the user does not exist. */
 export async function updateUserOfUnboundTenant(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
-  try {
-    const result = await db.executeQuery<UserWithGroups>(CompiledQuery.raw(UPDATE_USER_UNBOUND, [tenantId, id, ...fieldParams(fields)]));
-    return result.rows[0];
-  } catch (err) {
-    return uniqueness(err, fields.userName);
-  }
+  return writeUserRow(db, UPDATE_USER_UNBOUND, tenantId, id, fields);
 }
 
 /** Replaces the stored resource; bumps `version`. Undefined when the user does not exist; a taken userName throws `DuplicateError`. */
 export async function updateUser(db: Db, tenantId: string, id: string, fields: UserFields): Promise<UserWithGroups | undefined> {
-  try {
-    const result = await db.executeQuery<UserWithGroups>(CompiledQuery.raw(UPDATE_USER, [tenantId, id, ...fieldParams(fields)]));
-    return result.rows[0];
-  } catch (err) {
-    return uniqueness(err, fields.userName);
-  }
+  return writeUserRow(db, UPDATE_USER, tenantId, id, fields);
 }
 
 // Its memberships go by the foreign key's ON DELETE CASCADE (migration 0006).

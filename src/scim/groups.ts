@@ -19,7 +19,7 @@ import { normalizePatched, normalizeResource } from './resource.js';
 import type { ScimResource } from './schemas/types.js';
 import { keysetPage, listPage } from './sql/list.js';
 import { mapStorageErrors } from './storage-errors.js';
-import { isResourceId } from './users.js';
+import { isResourceId, mightBeUnbound } from './users.js';
 
 /** A normalised Group split into its columns, its stored document and its requested members. */
 interface GroupInput {
@@ -203,7 +203,7 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, pr
   if (!isResourceId(id)) throw notFound(id);
   checkPatchPaths(body, ctx.settings.limits);
   const expected = expectedVersion(ifMatch);
-  if (expected === undefined && ctx.events?.lastKnownBound?.(ctx.tenantId) !== true) {
+  if (expected === undefined && mightBeUnbound(ctx)) {
     const members = membersOnly(id, body, dialect, ctx);
     if (members) {
       const withMembers = projection !== undefined && projectionIncludes(rt, projection, 'members');
@@ -266,8 +266,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
   if (!isResourceId(id)) throw notFound(id);
   const expected = expectedVersion(ifMatch);
   // As for users: an unbound tenant without If-Match deletes in one statement.
-  const tryUnbound = expected === undefined && ctx.events?.lastKnownBound?.(ctx.tenantId) !== true;
-  if (tryUnbound && (await repo.deleteGroupOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
+  if (expected === undefined && mightBeUnbound(ctx) && (await repo.deleteGroupOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
   await ctx.db.transaction().execute(async (trx) => {
     if (expected !== undefined) {
       const current = await repo.findGroup(trx, ctx.tenantId, id, { members: false, forUpdate: true });

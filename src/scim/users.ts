@@ -64,6 +64,15 @@ export function isResourceId(id: string): boolean {
 }
 
 /**
+ * False when this process has seen the tenant bound to Auth0 (final: bindings are not removed), so its
+ * writes go straight to the transaction with the sync notification; otherwise a write tries the statement
+ * that carries the binding check itself first (one statement for an unbound tenant, nothing for a bound one).
+ */
+export function mightBeUnbound(ctx: ScimContext): boolean {
+  return ctx.events?.lastKnownBound?.(ctx.tenantId) !== true;
+}
+
+/**
  * Runs a single-user write: alone when the tenant does not sync to Auth0 (the benchmarked hot path),
  * or in a transaction together with the sync notification, so a rollback enqueues nothing. `unbound` is
  * the same write guarded by the binding in its own statement: tried first unless this process last saw
@@ -76,7 +85,7 @@ async function writeUser<T>(
 ): Promise<T> {
   const { events } = ctx;
   if (!events) return write(ctx.db);
-  if (unbound && events.lastKnownBound?.(ctx.tenantId) !== true) {
+  if (unbound && mightBeUnbound(ctx)) {
     const written = await unbound();
     if (written !== undefined) return written;
   }
@@ -162,8 +171,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
   if (!isResourceId(id)) throw notFound(id);
   const expected = expectedVersion(ifMatch);
   // The common case, an unbound tenant and no If-Match, is one statement instead of BEGIN + 3 + COMMIT.
-  const tryUnbound = expected === undefined && ctx.events?.lastKnownBound?.(ctx.tenantId) !== true;
-  if (tryUnbound && (await repo.deleteUserOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
+  if (expected === undefined && mightBeUnbound(ctx) && (await repo.deleteUserOfUnboundTenant(ctx.db, ctx.tenantId, id))) return;
   await ctx.db.transaction().execute(async (trx) => {
     if (expected !== undefined) {
       const current = await repo.findUser(trx, ctx.tenantId, id, { groups: false, forUpdate: true });

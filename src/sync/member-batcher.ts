@@ -22,7 +22,7 @@ export class MemberBatcher {
   constructor(
     private readonly gateway: Auth0Gateway,
     /** How many of a tenant's jobs are running in this process (each may still add a member). */
-    private readonly runningJobs: (tenantId: string) => number = () => Infinity,
+    private readonly runningJobs: (tenantId: string) => number,
     private readonly lingerMs = 100,
   ) {}
 
