@@ -10,13 +10,15 @@
 # line, no BuildKit-only instruction.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Build stage: compile TypeScript with the full dependency tree, then drop the development dependencies.
+# Build stage: compile TypeScript and the web console (Vite, into dist/console) with the full dependency
+# tree, then drop the development dependencies (the console's libraries are bundled into its files).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY console ./console
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 # Type declarations, source maps and markdown are never loaded at run time: a third of node_modules.
 RUN find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete

@@ -8,11 +8,13 @@ import type { DatabaseHandle } from './db/client.js';
 import { databaseReadiness } from './db/readiness.js';
 import { loggerOptions } from './log.js';
 import { clientErrorHandler, frameworkErrorHandler, rootErrorHandler, rootNotFoundHandler } from './framework-errors.js';
+import { registerConsole } from './http/console.js';
 import { isStorableRecord, UnstorableTextError } from './http/text-hygiene.js';
 import { CredentialInUrlError, credentialParameter } from './http/url-credentials.js';
 import type { Auth0Gateway } from './auth0/gateway.js';
 import { adminPlugin } from './admin/plugin.js';
 import { loginPlugin } from './login/plugin.js';
+import { ScimRequestPruner, ScimRequestRecorder } from './scim/audit-trail.js';
 import { TokenVerifier } from './scim/auth.js';
 import { scimPlugin } from './scim/plugin.js';
 import { AuthFailureThrottle } from './scim/throttle.js';
@@ -129,7 +131,21 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const scimTokens = new TokenVerifier(database.db, config.scim.tokenCacheMs);
   // One count of failed authentications per address for SCIM and the admin API together.
   const authFailures = config.scim.authFailureRateLimit ? new AuthFailureThrottle(config.scim.authFailureRateLimit) : undefined;
+  // The SCIM request audit trail: written in batches off the request path, the rest written on close.
+  // Pruning runs in a serving process only (from `listen`), whether or not new requests are recorded.
+  const scimAudit = config.scimAudit.enabled ? new ScimRequestRecorder({ db: database.db, logger: app.log, ...(metrics ? { metrics } : {}) }) : null;
+  const scimAuditPruner = new ScimRequestPruner({ db: database.db, logger: app.log, retentionDays: config.scimAudit.retentionDays });
+  app.decorate('scimAudit', scimAudit);
+  app.addHook('onListen', (done) => {
+    scimAuditPruner.start();
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await scimAuditPruner.stop();
+    await scimAudit?.close();
+  });
   await app.register(scimPlugin, {
+    ...(scimAudit ? { audit: scimAudit } : {}),
     ...(metrics ? { metrics } : {}),
     verifier: scimTokens,
     ...(authFailures ? { authFailures } : {}),
@@ -161,5 +177,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.events ? { events: deps.events } : {}),
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
   });
+  await registerConsole(app as unknown as FastifyInstance);
   return app as unknown as FastifyInstance;
 }

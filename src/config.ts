@@ -34,6 +34,7 @@ export interface Config {
   readonly adminJwt?: AdminJwtConfig;
   readonly database: DatabaseTimeouts;
   readonly http: HttpTimeouts;
+  readonly scimAudit: ScimAuditSettings;
   /**
    * Which proxies' `X-Forwarded-For`/`-Proto`/`-Host` to believe (Fastify's `trustProxy`): absent, none;
    * `true`, any; a number, that many hops; else the proxies' addresses or CIDR ranges.
@@ -129,6 +130,14 @@ export interface SyncSettings {
   readonly leaseSeconds: number;
 }
 
+/** The SCIM request audit trail (src/scim/audit-trail.ts). */
+export interface ScimAuditSettings {
+  /** `SCIM_AUDIT`: record every SCIM request of a tenant (default on). */
+  readonly enabled: boolean;
+  /** `SCIM_AUDIT_RETENTION_DAYS`: records older than this are pruned hourly (default 30). */
+  readonly retentionDays: number;
+}
+
 export interface ScimSettings {
   /** Page size when the client sends no `count` (RFC 7644 §3.4.2.4 lets the server choose). */
   readonly defaultPageSize: number;
@@ -177,6 +186,14 @@ function boolean(env: Env, key: string, fallback: boolean): boolean {
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
   throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+}
+
+function onOff(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['on', 'true', '1'].includes(raw)) return true;
+  if (['off', 'false', '0'].includes(raw)) return false;
+  throw new ConfigError(`${key} must be on or off, got "${env[key]}"`);
 }
 
 function url(env: Env, key: string, protocols: readonly string[]): string | undefined {
@@ -365,6 +382,10 @@ export function loadConfig(env: Env = process.env): Config {
       retryAfterSeconds: integer(env, 'DB_RETRY_AFTER_SECONDS', 5, 1, 3600),
     },
     ...(trustProxy(env) !== undefined ? { trustProxy: trustProxy(env) } : {}),
+    scimAudit: {
+      enabled: onOff(env, 'SCIM_AUDIT', true),
+      retentionDays: integer(env, 'SCIM_AUDIT_RETENTION_DAYS', 30, 1, 3650),
+    },
     http: {
       requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
       headersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000),

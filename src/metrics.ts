@@ -15,6 +15,10 @@ export interface Metrics {
   readonly syncLag: Histogram;
   readonly syncJobs: Counter<'tenant' | 'outcome'>;
   readonly adminRequests: Counter<'route' | 'method' | 'status'>;
+  /** SCIM request audit trail records: `written` (stored) or `dropped` (buffer full, or their batch failed). */
+  readonly scimAuditRecords: Counter<'outcome'>;
+  /** Where the audit buffer gauge reads how many records wait to be written (the app's recorder). */
+  readonly observeScimAuditBuffer: (source: () => number) => void;
 }
 
 export interface MetricsSources {
@@ -75,6 +79,21 @@ export function createMetrics(sources: MetricsSources): Metrics {
     help: 'Admin API requests by route pattern, method and status (401/403 = refused credentials)',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [registry],
+  });
+  const scimAuditRecords = new Counter({
+    name: 'provisio_scim_audit_records_total',
+    help: 'SCIM request audit records by outcome: written (stored) or dropped (buffer full or write failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  let scimAuditBuffered: () => number = () => 0;
+  new Gauge({
+    name: 'provisio_scim_audit_buffered',
+    help: 'SCIM request audit records waiting in memory to be written',
+    registers: [registry],
+    collect() {
+      this.set(scimAuditBuffered());
+    },
   });
   new Gauge({
     name: 'provisio_sync_pending_users',
@@ -140,7 +159,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
     }
     tenantChild.inc();
   };
-  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests };
+  const observeScimAuditBuffer = (source: () => number) => {
+    scimAuditBuffered = source;
+  };
+  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer };
 }
 
 /** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */

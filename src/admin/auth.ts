@@ -2,6 +2,8 @@
  * Who is calling the admin API. Two kinds of credential (issue: "admin API token (stored hashed) or an
  * Auth0-issued RS256 access token verified against the tenant's JWKS carrying a permission claim"):
  * - `pva_…` admin tokens: operator tokens reach every tenant, delegated tokens one tenant;
+ * - `pvl_…` setup-link secrets: a delegated token that always expires, held by a customer's IT admin
+ *   who opened the link in the console (src/admin/setup-links.ts);
  * - Auth0 access tokens: `permissions` (Auth0 RBAC) or `scope` holding `provisio:admin` (operator) or
  *   `provisio:org-admin` (delegated: the tenant whose bound Auth0 organization is the token's `org_id`,
  *   or `org_name`, which Auth0 adds when the admin logs in through the organization).
@@ -10,6 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import { findAdminTokenByHash, touchAdminToken } from '../db/admin-tokens.js';
 import type { Database } from '../db/schema.js';
 import { ADMIN_TOKEN_PREFIX } from './admin-tokens.js';
+import { SETUP_LINK_PREFIX } from './setup-links.js';
 import { AdminError } from './errors.js';
 import { hashToken } from './tokens.js';
 
@@ -37,22 +40,35 @@ export class AdminAuthenticator {
   async authenticate(authorization: string | undefined, verifyJwt?: JwtVerifier): Promise<AdminPrincipal> {
     const token = bearer(authorization);
     if (!token) throw AdminError.unauthorized('Send an admin token or an Auth0 access token as "Authorization: Bearer <token>"', false);
-    if (token.startsWith(ADMIN_TOKEN_PREFIX)) return this.fromAdminToken(token);
+    if (token.startsWith(ADMIN_TOKEN_PREFIX)) return this.fromAdminToken(token, 'token');
+    if (token.startsWith(SETUP_LINK_PREFIX)) return this.fromAdminToken(token, 'setup-link');
     if (verifyJwt && token.split('.').length === 3) return this.fromJwt(await verifyJwt());
     throw AdminError.unauthorized('The bearer token is not valid');
   }
 
-  private async fromAdminToken(token: string): Promise<AdminPrincipal> {
+  private async fromAdminToken(token: string, kind: 'token' | 'setup-link'): Promise<AdminPrincipal> {
     const hash = hashToken(token);
-    const row = await findAdminTokenByHash(this.db, hash);
+    const found = await findAdminTokenByHash(this.db, hash);
+    const row = found?.kind === kind ? found : undefined;
     const now = Date.now();
+    if (row && kind === 'setup-link') {
+      // Whoever holds a link's secret may learn why it stopped working: the IT admin needs to know
+      // whether to ask for a new link, and learns nothing the link did not already give them.
+      if (row.revoked_at) throw AdminError.unauthorized('This setup link was revoked. Ask the person who sent it for a new link.');
+      if (row.expires_at && row.expires_at.getTime() <= now) {
+        throw AdminError.unauthorized(`This setup link expired on ${row.expires_at.toISOString()}. Ask the person who sent it for a new link.`);
+      }
+    }
     // One answer for unknown, revoked and expired tokens: the caller learns nothing about which.
     if (!row || row.revoked_at || (row.expires_at && row.expires_at.getTime() <= now)) {
-      throw AdminError.unauthorized('The bearer token is not valid');
+      throw AdminError.unauthorized(kind === 'setup-link' ? 'This setup link is not valid. Check that the whole link was copied.' : 'The bearer token is not valid');
     }
     this.touch(row.id, now);
-    const actor = `token:${row.id}`;
-    if (row.tenant_id === null) return { kind: 'operator', actor };
+    const actor = `${kind === 'setup-link' ? 'setup-link' : 'token'}:${row.id}`;
+    if (row.tenant_id === null) {
+      if (kind === 'setup-link') throw AdminError.unauthorized('This setup link is not valid');
+      return { kind: 'operator', actor };
+    }
     return { kind: 'org-admin', tenantId: row.tenant_id, tenantName: row.tenant_name ?? '', actor };
   }
 

@@ -22,6 +22,8 @@ import { AdminAuthenticator, requireTenantAccess, type AdminPrincipal } from './
 import { AdminError, errorBody, toAdminError } from './errors.js';
 import { registerAdminTokenRoutes } from './routes/admin-tokens.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
+import { registerScimRequestRoutes } from './routes/scim-requests.js';
+import { registerSetupLinkRoutes } from './routes/setup-links.js';
 import { registerSyncRoutes } from './routes/sync.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerTokenRoutes } from './routes/tokens.js';
@@ -139,6 +141,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
     // A guessing loop is refused before its token is looked up, so it costs the database nothing.
     const wait = authFailures?.refused(request.ip);
     if (wait !== undefined) throw AdminError.tooManyRequests(`Too many failed authentications from this address (AUTH_FAILURE_RATE_LIMIT); retry after ${wait} s`, wait);
+    // The one route without a bearer credential (the console's sign-in exchange) proves itself in its body.
+    if ((request.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     try {
       request.adminPrincipal = await authenticator.authenticate(request.headers.authorization, adminJwt ? () => request.jwtVerify() : undefined);
     } catch (err) {
@@ -187,4 +191,6 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
   registerSyncRoutes(routes);
   registerUserRoutes(routes);
   registerInvitationRoutes(routes);
+  registerScimRequestRoutes(routes);
+  registerSetupLinkRoutes(routes);
 };

@@ -54,6 +54,17 @@ export const adminTokenSchema = {
   },
 } as const;
 
+export const setupLinkSchema = {
+  type: 'object',
+  additionalProperties: true,
+  description: 'A customer setup link as listed: never its secret or URL',
+  properties: {
+    id: str, label: str, prefix: str, tenant: str,
+    createdAt: dateTime, expiresAt: dateTime, revokedAt: nullableDateTime, lastUsedAt: nullableDateTime,
+    status: { type: 'string', enum: ['active', 'expired', 'revoked'] },
+  },
+} as const;
+
 export const expiresIn = { type: 'string', description: 'Lifetime: 90d, 12h, 30m, an ISO date, or never (default)', maxLength: 64 } as const;
 
 export const userSummarySchema = {

@@ -12,6 +12,7 @@ import { registerAdminTokenCommands } from './admin-token.js';
 import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
+import { registerSetupLinkCommands } from './setup-link.js';
 import { registerSyncCommands } from './sync.js';
 import { registerTenantCommands } from './tenant.js';
 import { registerTokenCommands } from './token.js';
@@ -28,6 +29,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerTenantCommands(program, io);
   registerTokenCommands(program, io);
   registerAdminTokenCommands(program, io);
+  registerSetupLinkCommands(program, io);
   registerSyncCommands(program, io);
   registerAuth0EmulatorCommand(program, io);
   for (const command of program.commands) {

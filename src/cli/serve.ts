@@ -10,6 +10,7 @@ import { startSync, type SyncRuntime } from '../sync/runtime.js';
 import { bindTenant } from '../sync/binding.js';
 import { findSyncConfig } from '../db/sync.js';
 import { issueAdminToken } from '../admin/admin-tokens.js';
+import { createSignInCode, signInUrl } from '../admin/setup-links.js';
 import { createMetrics } from '../metrics.js';
 import { secretBoxFor } from '../secrets.js';
 import { checkSealedSecrets, checkStartConfig } from './production-checks.js';
@@ -53,9 +54,12 @@ async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: Cl
       `    See what Provisio created there: curl ${sync.emulator.baseUrl}/__emulator/state`,
     );
   }
+  // A fresh one-time link at every start: the operator's way into the console without copying a token.
+  const consoleLine = `  Web console: ${signInUrl(advertisedUrl(config), await createSignInCode(database.db))}   (one-time sign-in link, valid for an hour; a new one: provisio console-link)`;
   if (!created) {
     io.out([
       `Demo tenant: ${url}`,
+      consoleLine,
       '  (its SCIM token was printed on the first start; new tokens: provisio token issue demo, provisio admin-token issue)',
       ...emulatorLines,
     ].join('\n'));
@@ -66,6 +70,7 @@ async function ensureDemoTenant(database: DatabaseHandle, config: Config, io: Cl
     [
       '',
       '  Provisio is running with zero configuration (embedded PGlite database in ' + config.dataDir + ').',
+      consoleLine,
       `  Demo tenant SCIM base URL: ${url}`,
       `  Demo tenant bearer token:  ${created.token}`,
       `  Admin API token:           ${admin.token}   (operator; API docs at ${advertisedUrl(config)}/docs)`,

@@ -7,6 +7,8 @@ import * as m0005 from './migrations/0005-scrub-ticket-urls.js';
 import * as m0006 from './migrations/0006-member-foreign-keys.js';
 import * as m0007 from './migrations/0007-server-keys.js';
 import * as m0008 from './migrations/0008-leases.js';
+import * as m0009 from './migrations/0009-scim-requests.js';
+import * as m0010 from './migrations/0010-setup-links.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -21,6 +23,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-member-foreign-keys': m0006,
   '0007-server-keys': m0007,
   '0008-leases': m0008,
+  '0009-scim-requests': m0009,
+  '0010-setup-links': m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -15,6 +15,7 @@ export interface Database {
   admin_audit: AdminAuditTable;
   server_keys: ServerKeyTable;
   leases: LeaseTable;
+  scim_requests: ScimRequestTable;
 }
 
 type Json<T> = ColumnType<T, string, string>;
@@ -25,6 +26,31 @@ export interface ServerKeyTable {
   /** 64 hex characters (256 bits). */
   secret: string;
   created_at: ColumnType<Date, never, never>;
+}
+
+/** One SCIM request of a tenant (migration 0009): the audit trail behind the console's live panel. */
+export interface ScimRequestTable {
+  /** Identity, monotonic per insert: the paging and polling cursor (a string: PostgreSQL bigint). */
+  id: ColumnType<string, never, never>;
+  tenant_id: string;
+  /** When the response was sent. */
+  at: ColumnType<Date, Date | string, Date | string>;
+  /** The SCIM token used; null when authentication failed. No foreign key: tokens can be deleted. */
+  token_id: string | null;
+  source_ip: string | null;
+  method: string | null;
+  /** Path and query string, at most 512 characters. */
+  path: string | null;
+  status: number | null;
+  latency_ms: number | null;
+  dialect: string | null;
+  /** `User`, `Group`, `Bulk`, `Schemas`… from the route. */
+  resource_type: string | null;
+  resource_id: string | null;
+  scim_type: string | null;
+  error_detail: string | null;
+  /** A redacted summary of a write's body: attribute names and identifying values, never secrets. */
+  summary: string | null;
 }
 
 /** A role one process holds at a time (migration 0008), e.g. `sync`: the replica running the Auth0 sync. */
@@ -157,7 +183,11 @@ export interface AdminTokenTable {
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** `token` (admin API token), `setup-link` (a customer setup link's secret) or `sign-in` (one-time console sign-in code); migration 0010. */
+  kind: Generated<AdminCredentialKind>;
 }
+
+export type AdminCredentialKind = 'token' | 'setup-link' | 'sign-in';
 
 /** What an admin decided about a directory user, on top of what the IdP says (src/admin/user-actions.ts). */
 export interface UserAdminOverrideTable {

@@ -9,6 +9,7 @@ import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import type { Metrics } from '../metrics.js';
 import { isStorableBody, TEXT_HYGIENE_MESSAGE } from '../http/text-hygiene.js';
+import { scimRequestEntry, type ScimRequestRecorder } from './audit-trail.js';
 import { TokenVerifier, type ScimPrincipal } from './auth.js';
 import type { ScimContext } from './context.js';
 import { errorBody, toScimError } from './error-response.js';
@@ -36,6 +37,8 @@ export interface ScimPluginOptions {
   readonly databaseRetryAfterSeconds?: number;
   /** Cancels list and search statements of clients that went away (PostgreSQL only). */
   readonly statements?: StatementCanceller;
+  /** The request audit trail (`SCIM_AUDIT`); absent when off. */
+  readonly audit?: ScimRequestRecorder;
 }
 
 declare module 'fastify' {
@@ -169,6 +172,16 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
     });
   }
 
+  const { audit } = options;
+  if (audit) {
+    // After the response is sent: the record is built and queued synchronously, written later in a batch.
+    app.addHook('onResponse', (request, reply, done) => {
+      const entry = scimRequestEntry(request, reply);
+      if (entry) audit.record(entry);
+      done();
+    });
+  }
+
   const retryAfter = options.databaseRetryAfterSeconds ?? 5;
   app.setErrorHandler((err, request, reply) => {
     // Refused, reset or timed out: the IdP retries later (Entra and Okta honour Retry-After on 503). The
@@ -179,8 +192,10 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
       : toScimError(err);
     if (!scimError) {
       request.log.error({ err }, 'unhandled error in SCIM request');
-      return sendScim(reply, 500, errorBody(new ScimError(500, 'Internal server error; the request was not applied')));
+      request.scimError = new ScimError(500, 'Internal server error; the request was not applied');
+      return sendScim(reply, 500, errorBody(request.scimError));
     }
+    request.scimError = scimError;
     if (unavailable) requestOutageLog.report(request.log, err, 'requests answer 503 with Retry-After');
     else if (scimError.status >= 500) request.log.error({ err }, 'SCIM request failed');
     else request.log.info({ status: scimError.status, scimType: scimError.scimType, detail: scimError.message }, 'SCIM client error');

@@ -141,6 +141,12 @@ exercise() {
   local res
   res=$(scim POST /Users '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alice@acme.example","emails":[{"value":"alice@acme.example","primary":true}]}')
   [ "$(tail -n1 <<<"$res")" = 201 ] || fail "$mode: POST /Users answered $res"
+  # The web console is in the image: its page and the script the page names.
+  local page script
+  page=$(curl -fsS "http://127.0.0.1:$port/console/") || fail "$mode: /console/ did not answer"
+  script=$(grep -o '/console/assets/[^"]*\.js' <<<"$page" | head -n1)
+  [ -n "$script" ] && curl -fsS -o /dev/null "http://127.0.0.1:$port$script" || fail "$mode: the console page or its script is missing: ${page:0:200}"
+  say "$mode: web console served ($script)"
 
   started=$(now)
   run_readme 'docker restart provisio' >/dev/null || fail "$mode: docker restart"

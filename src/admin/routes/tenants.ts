@@ -1,5 +1,5 @@
 import { SCIM_DIALECTS } from '../../scim/compat/dialect.js';
-import { deleteTenant, listTenants, setTenantSetting, updateTenantDisplayName } from '../../db/tenants.js';
+import { deleteTenant, directoryCounts, listTenants, setTenantSetting, updateTenantDisplayName } from '../../db/tenants.js';
 import { findSyncConfig } from '../../db/sync.js';
 import { bindTenant } from '../../sync/binding.js';
 import { parseSyncConfig, type SyncConfig } from '../../sync/config.js';
@@ -72,13 +72,22 @@ export function registerTenantRoutes(r: AdminRoutes): void {
 
   app.get('/tenants/:tenant', {
     schema: {
-      tags: ['tenants'], summary: 'One tenant with its sync counts', security: SECURITY, params: tenantParams,
-      response: { 200: { type: 'object', properties: { tenant: tenantSchema, bound: { type: 'boolean' }, sync: looseObject } }, ...commonErrors },
+      tags: ['tenants'], summary: 'One tenant with its directory and sync counts', security: SECURITY, params: tenantParams,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            tenant: tenantSchema, bound: { type: 'boolean' }, sync: looseObject,
+            directory: { type: 'object', description: 'Users and groups the IdP has provisioned', properties: { users: { type: 'integer' }, groups: { type: 'integer' } } },
+          },
+        },
+        ...commonErrors,
+      },
     },
   }, async (request) => {
     const row = await r.tenant(request);
-    const bound = (await findSyncConfig(db, row.id)) !== undefined;
-    return { tenant: { ...tenantInfo(row), scimBaseUrl: scimBaseUrl(r.origin(request), row.name) }, bound, sync: await tenantSyncStatus(db, row.id) };
+    const [config, sync, directory] = await Promise.all([findSyncConfig(db, row.id), tenantSyncStatus(db, row.id), directoryCounts(db, row.id)]);
+    return { tenant: { ...tenantInfo(row), scimBaseUrl: scimBaseUrl(r.origin(request), row.name) }, bound: config !== undefined, sync, directory };
   });
 
   app.patch('/tenants/:tenant', {

@@ -90,6 +90,8 @@ export function registerResourceRoutes(app: FastifyInstance, options: ScimPlugin
   app.post(endpoint, async (request, reply) => {
     requireScope(request.scimPrincipal!, write);
     const { resource, etag } = await service.create(scimContext(request, options), request.body, parseProjection(query(request), options.settings.limits), dialectOf(request));
+    // The created resource for the audit trail (src/scim/audit-trail.ts): a POST URL names no id.
+    if (typeof resource.id === 'string') request.scimResourceId = resource.id;
     const location = (resource.meta as { location?: string } | undefined)?.location;
     reply.header('etag', etag);
     if (location) reply.header('location', location);

@@ -1,0 +1,66 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, enc, type UserSummary } from '../api';
+import { ErrorNote, time } from '../components';
+
+const STATUSES = ['', 'pending', 'synced', 'awaiting-login', 'held', 'failed', 'unbound'] as const;
+
+/** The tenant's directory users with their sync status, filtered by status or by a userName/email prefix. */
+export function UsersTable({ tenant }: { tenant: string }) {
+  const [status, setStatus] = useState('');
+  const [search, setSearch] = useState('');
+  const [users, setUsers] = useState<UserSummary[]>();
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>();
+
+  const load = async (cursor?: string) => {
+    const q = new URLSearchParams({ limit: '50' });
+    if (status) q.set('status', status);
+    if (search.trim()) q.set('search', search.trim());
+    if (cursor) q.set('cursor', cursor);
+    try {
+      const page = await api<{ users: UserSummary[]; next: string | null }>('GET', `/tenants/${enc(tenant)}/users?${q}`);
+      setUsers((previous) => (cursor ? [...(previous ?? []), ...page.users] : page.users));
+      setNext(page.next);
+      setError(undefined);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  useEffect(() => {
+    const timer = setTimeout(() => void load(), 250);
+    return () => clearTimeout(timer);
+  }, [tenant, status, search]);
+
+  return (
+    <>
+      <div class="filters">
+        <label>Sync status{' '}
+          <select value={status} onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)}>
+            {STATUSES.map((s) => <option key={s} value={s}>{s || 'any'}</option>)}
+          </select>
+        </label>
+        <label>Search{' '}
+          <input type="search" placeholder="userName or email starts with…" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
+        </label>
+      </div>
+      <ErrorNote error={error} />
+      {users && users.length === 0 ? <p class="muted">No users{status || search ? ' match' : ' yet'}.</p> : null}
+      {users && users.length > 0 ? (
+        <table class="users">
+          <thead><tr><th scope="col">User</th><th scope="col">Active in the IdP</th><th scope="col">Sync</th><th scope="col">Last synced</th></tr></thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id}>
+                <td><div>{u.userName}</div>{u.email && u.email !== u.userName ? <div class="muted small">{u.email}</div> : null}</td>
+                <td>{u.active ? 'yes' : 'no'}{u.override?.blocked ? ' (blocked by an admin)' : ''}</td>
+                <td><span class={`sync ${u.sync?.status ?? 'none'}`}>{u.sync?.status ?? 'not synced'}</span>{u.sync?.lastError ? <div class="error small">{u.sync.lastError}</div> : null}</td>
+                <td>{time(u.sync?.syncedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {next ? <button type="button" onClick={() => void load(next)}>Show more</button> : null}
+    </>
+  );
+}

@@ -1,0 +1,297 @@
+/**
+ * The SCIM request audit trail: every SCIM request of a tenant (time, token, source address, method,
+ * path, status, latency, dialect, the resource touched, the error, a redacted summary of a write body),
+ * buffered in memory and written in batches off the request path, pruned after the retention period.
+ * Read through `/v1/admin/tenants/<tenant>/scim-requests` (src/admin/routes/scim-requests.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
+import { claimLease, releaseLease } from '../db/leases.js';
+import type { Database } from '../db/schema.js';
+import { insertScimRequests, pruneScimRequests, type NewScimRequest } from '../db/scim-requests.js';
+import { redactUrl } from '../http/url-credentials.js';
+import type { Metrics } from '../metrics.js';
+import { cut, summarizeWrite } from './audit-summary.js';
+import { resolveDialect } from './compat/dialect.js';
+import type { ScimError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The error the SCIM error handler answered with, for the audit trail. */
+    scimError?: ScimError;
+    /** The id of the resource a `POST` created, for the audit trail. */
+    scimResourceId?: string;
+  }
+  interface FastifyInstance {
+    /** The SCIM request recorder; null with `SCIM_AUDIT=off`. Tests `flush()` it before reading the trail. */
+    scimAudit: ScimRequestRecorder | null;
+  }
+}
+
+/** The part of a pino logger the recorder and the pruner use. */
+interface AuditLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const PATH_MAX = 512;
+const DETAIL_MAX = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What a tenant name can be (src/admin/tenants.ts): anything else in the URL is no tenant and is not recorded. */
+const TENANT_NAME = /^[a-z0-9-]{1,63}$/;
+const RESOURCE_TYPES: Record<string, string> = {
+  Users: 'User', Groups: 'Group', Bulk: 'Bulk', Schemas: 'Schemas', ResourceTypes: 'ResourceTypes', ServiceProviderConfig: 'ServiceProviderConfig',
+};
+const ROUTE = /^\/scim\/v2\/:tenant\/([^/]*)/;
+
+/** Text PostgreSQL can store (no NUL), cut to `max` characters. */
+function storable(text: string, max: number): string {
+  return cut(text.includes('\u0000') ? text.replaceAll('\u0000', '') : text, max);
+}
+
+/**
+ * What the trail keeps of one SCIM request, or undefined for one it does not keep. An authenticated
+ * request is kept under its token's tenant. One refused before authentication (401 wrong or missing
+ * token, 429 too many failures, 400 credentials in the URL) has no tenant id yet: it is kept under the
+ * name in its URL, which the batch insert resolves (src/db/scim-requests.ts), so rows for names that are
+ * no tenant vanish there, off the request path; the wrong-token 401 is what the live panel must show.
+ * Unauthenticated discovery reads that succeed (RFC 7643 §5: anybody may) are not kept.
+ */
+export function scimRequestEntry(request: FastifyRequest, reply: FastifyReply): NewScimRequest | undefined {
+  const principal = request.scimPrincipal;
+  const status = reply.statusCode;
+  let tenantName: string | null = null;
+  if (!principal) {
+    const name = (request.params as { tenant?: unknown } | undefined)?.tenant;
+    if (status < 400 || typeof name !== 'string' || !TENANT_NAME.test(name)) return undefined;
+    tenantName = name;
+  }
+  const route = request.routeOptions.url ?? '';
+  const segment = ROUTE.exec(route)?.[1] ?? '';
+  const resourceType = route.endsWith('/.search') ? null : (RESOURCE_TYPES[segment] ?? null);
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  const resourceId = request.scimResourceId ?? (typeof id === 'string' && UUID.test(id) ? id : null);
+  const error = request.scimError;
+  const writes = request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH';
+  const summary = writes ? summarizeWrite(resourceType, request.method, request.body) : undefined;
+  const userAgent = request.headers['user-agent'];
+  // Credentials in a query string are refused before authentication (src/http/url-credentials.ts), and
+  // redacted here as well, so the stored path never holds one.
+  const url = request.url.includes('?') ? redactUrl(request.url) : request.url;
+  return {
+    tenantId: principal?.tenantId ?? null,
+    tenantName,
+    at: new Date(),
+    tokenId: principal?.tokenId ?? null,
+    sourceIp: request.ip ?? null,
+    method: request.method,
+    path: storable(url, PATH_MAX),
+    status,
+    latencyMs: reply.elapsedTime,
+    // No object spread here: as compiled it costs a microsecond per request.
+    dialect: resolveDialect(principal?.dialect ?? 'auto', { userAgent: userAgent ?? '', query: request.query as Record<string, unknown>, body: request.body }),
+    resourceType,
+    resourceId,
+    scimType: error?.scimType ?? null,
+    errorDetail: error ? storable(error.message, DETAIL_MAX) : null,
+    summary: summary === undefined ? null : storable(summary, 500),
+  };
+}
+
+export interface ScimRequestRecorderOptions {
+  readonly db: Kysely<Database>;
+  readonly logger: AuditLogger;
+  readonly metrics?: Metrics;
+  /** A batch is written at the latest this long after its first record (default 250 ms). */
+  readonly flushMs?: number;
+  /** Records per insert statement; a full batch is written at once (default 500). */
+  readonly batchSize?: number;
+  /** Records held in memory at most; beyond, new ones are dropped and counted (default 10,000). */
+  readonly capacity?: number;
+}
+
+/**
+ * Buffers SCIM request records and writes them in batches, one insert statement per batch, one batch at
+ * a time. `record` is synchronous and O(1): it never waits for, or throws from, the database. While the
+ * database is slow or gone the buffer fills up to `capacity` and further records are dropped (counted in
+ * `provisio_scim_audit_records_total{outcome="dropped"}`); a batch whose insert fails is dropped too
+ * (logged once per 30 s), never retried, so an outage costs memory only up to `capacity`.
+ */
+export class ScimRequestRecorder {
+  private buffer: NewScimRequest[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private written = 0;
+  private dropped = 0;
+  private readonly flushMs: number;
+  private readonly batchSize: number;
+  private readonly capacity: number;
+  private readonly outage = new OutageLog();
+  private lastErrorLogAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: ScimRequestRecorderOptions) {
+    this.flushMs = options.flushMs ?? 250;
+    this.batchSize = options.batchSize ?? 500;
+    this.capacity = options.capacity ?? 10_000;
+    options.metrics?.observeScimAuditBuffer(() => this.buffer.length);
+  }
+
+  /** Queues one record; drops it (counted) when the buffer is full or the recorder closed. */
+  record(entry: NewScimRequest): void {
+    if (this.closed || this.buffer.length >= this.capacity) return this.drop(1);
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.batchSize) void this.start(false);
+    else this.schedule();
+  }
+
+  /** Records written, dropped, and waiting, since start. */
+  counts(): { written: number; dropped: number; buffered: number } {
+    return { written: this.written, dropped: this.dropped, buffered: this.buffer.length };
+  }
+
+  /** Writes everything recorded so far (tests, shutdown); resolves when the buffer was empty once. */
+  async flush(): Promise<void> {
+    while (this.running || this.buffer.length > 0) await (this.running ?? this.start(true));
+  }
+
+  /** Stops taking records and writes what is left (the app's `onClose`). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.running) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.start(true);
+    }, this.flushMs);
+    this.timer.unref();
+  }
+
+  /** Starts a drain unless one runs; `all`: write what is buffered now, else only full batches. */
+  private start(all: boolean): Promise<void> {
+    if (this.running) return this.running;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.running = this.drain(all).finally(() => {
+      this.running = undefined;
+      if (this.buffer.length > 0) this.schedule();
+    });
+    return this.running;
+  }
+
+  private async drain(all: boolean): Promise<void> {
+    // Records arriving during a write wait for a full batch or their own timer, so a busy process writes
+    // batches rather than a trickle of small inserts.
+    let owed = all ? this.buffer.length : 0;
+    while (this.buffer.length >= this.batchSize || (owed > 0 && this.buffer.length > 0)) {
+      const batch = this.buffer.length <= this.batchSize ? this.buffer : this.buffer.slice(0, this.batchSize);
+      this.buffer = batch === this.buffer ? [] : this.buffer.slice(this.batchSize);
+      owed -= batch.length;
+      await this.write(batch);
+    }
+  }
+
+  private async write(batch: NewScimRequest[]): Promise<void> {
+    try {
+      const stored = await insertScimRequests(this.options.db, batch);
+      this.written += stored;
+      this.options.metrics?.scimAuditRecords.inc({ outcome: 'written' }, stored);
+    } catch (err) {
+      this.drop(batch.length);
+      if (isDatabaseUnavailable(err)) {
+        this.outage.report(this.options.logger, err, `SCIM request audit records are dropped (${this.dropped} since start)`);
+      } else if (Date.now() - this.lastErrorLogAt >= 30_000) {
+        this.lastErrorLogAt = Date.now();
+        this.options.logger.error({ err, records: batch.length, droppedSinceStart: this.dropped }, 'writing SCIM request audit records failed; the batch is dropped');
+      }
+    }
+  }
+
+  private drop(n: number): void {
+    this.dropped += n;
+    this.options.metrics?.scimAuditRecords.inc({ outcome: 'dropped' }, n);
+  }
+}
+
+export interface ScimRequestPrunerOptions {
+  readonly db: Kysely<Database>;
+  readonly logger: AuditLogger;
+  /** `SCIM_AUDIT_RETENTION_DAYS`. */
+  readonly retentionDays: number;
+  /** Between runs (default an hour). */
+  readonly intervalMs?: number;
+  /** Before the first run after start (default a minute, so it stays out of the way of startup). */
+  readonly firstDelayMs?: number;
+  readonly now?: () => number;
+  /** Who this process is in the `leases` table (default: host, pid and a random suffix). */
+  readonly holder?: string;
+}
+
+/** The lease (src/db/leases.ts) whose holder prunes, so replicas do not all run the same deletes. */
+export const PRUNE_LEASE = 'scim-requests-prune';
+
+/**
+ * Deletes audit records older than the retention period, hourly, in the replica holding the
+ * `scim-requests-prune` lease. The lease outlasts an interval by half, so its holder keeps it while it
+ * runs, and another replica takes over within 1.5 intervals after it stops. Errors are logged, never thrown.
+ */
+export class ScimRequestPruner {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<unknown> | undefined;
+  private stopped = false;
+  private held = false;
+  private readonly holder: string;
+  private readonly intervalMs: number;
+
+  constructor(private readonly options: ScimRequestPrunerOptions) {
+    this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.intervalMs = options.intervalMs ?? 3_600_000;
+  }
+
+  start(): void {
+    if (!this.stopped && !this.timer) this.schedule(this.options.firstDelayMs ?? 60_000);
+  }
+
+  /** Prunes once if this process holds (or takes) the lease: the rows deleted, or undefined when another holds it. */
+  async runOnce(): Promise<number | undefined> {
+    const { db, retentionDays } = this.options;
+    const lease = await claimLease(db, PRUNE_LEASE, this.holder, Math.ceil((this.intervalMs * 1.5) / 1000));
+    this.held = lease.holder === this.holder;
+    if (!this.held) return undefined;
+    const cutoff = new Date((this.options.now ?? Date.now)() - retentionDays * 86_400_000);
+    const deleted = await pruneScimRequests(db, cutoff, 10_000, () => this.stopped);
+    if (deleted > 0) this.options.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'pruned SCIM request audit records past SCIM_AUDIT_RETENTION_DAYS');
+    return deleted;
+  }
+
+  /** Stops the schedule, waits for a run in progress and gives the lease up. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current;
+    if (this.held) await releaseLease(this.options.db, PRUNE_LEASE, this.holder).catch(() => undefined);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.current = this.runOnce().catch((err: unknown) => {
+        this.options.logger.warn({ err }, 'pruning SCIM request audit records failed; trying again at the next interval');
+      }).finally(() => {
+        this.current = undefined;
+        if (!this.stopped) this.schedule(this.intervalMs);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+}
