@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { Database } from '../db/schema.js';
-import { releaseHolds } from '../db/sync.js';
+import { releaseHolds, retryFailed } from '../db/sync.js';
 import type { SyncQueue } from '../sync/queue.js';
 import { findDrift, repairDrift } from '../sync/reconcile.js';
 
@@ -9,6 +9,15 @@ import { findDrift, repairDrift } from '../sync/reconcile.js';
 export async function releaseHeldDeprovisions(db: Kysely<Database>, queue: SyncQueue, tenantId: string): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     const ids = await releaseHolds(trx, tenantId);
+    await queue.enqueue(trx, tenantId, ids);
+    return ids;
+  });
+}
+
+/** Queues the tenant's failed users (or those of `userIds`) again; returns the ids queued. */
+export async function retryFailedSyncs(db: Kysely<Database>, queue: SyncQueue, tenantId: string, userIds?: readonly string[]): Promise<string[]> {
+  return db.transaction().execute(async (trx) => {
+    const ids = await retryFailed(trx, tenantId, userIds);
     await queue.enqueue(trx, tenantId, ids);
     return ids;
   });

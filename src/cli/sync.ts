@@ -5,7 +5,7 @@ import { requireTenant } from '../admin/tenants.js';
 import { loadConfig } from '../config.js';
 import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
-import { reconcileTenant, releaseHeldDeprovisions } from '../admin/sync-ops.js';
+import { reconcileTenant, releaseHeldDeprovisions, retryFailedSyncs } from '../admin/sync-ops.js';
 import { explainUser, tenantSyncStatus } from '../admin/user-status.js';
 import { findUserIdByName } from '../db/users.js';
 import { bindTenant } from '../sync/binding.js';
@@ -189,6 +189,18 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
         const released = await withQueue(io, database, (queue) => releaseHeldDeprovisions(database.db, queue, row.id));
         if (opts.json) return printJson(io, { released: released.length });
         io.out(`${released.length} held deprovisioning(s) released.`);
+      });
+    });
+  sync
+    .command('retry <tenant>')
+    .description('queue the users whose sync failed again, now (after fixing the cause)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      await withDatabase(io, async (database) => {
+        const row = await requireTenant(database.db, name);
+        const retried = await withQueue(io, database, (queue) => retryFailedSyncs(database.db, queue, row.id));
+        if (opts.json) return printJson(io, { retried: retried.length });
+        io.out(retried.length === 0 ? 'No failed users.' : `${retried.length} failed user(s) queued again.`);
       });
     });
 }

@@ -144,6 +144,18 @@ export async function releaseHolds(db: Db, tenantId: string): Promise<string[]> 
   return ids;
 }
 
+/**
+ * Makes the tenant's failed users (or those of `userIds` that failed) pending again with a fresh attempt
+ * count; returns their ids for the caller to queue. `changed_at` stays: a retry is no new directory change,
+ * so the mass-deprovisioning guard, which counts recent changes, does not count it again.
+ */
+export async function retryFailed(db: Db, tenantId: string, userIds?: readonly string[]): Promise<string[]> {
+  let update = db.updateTable('user_sync').set({ status: 'pending', attempts: 0 }).where('tenant_id', '=', tenantId).where('status', '=', 'failed');
+  if (userIds) update = update.where('user_id', 'in', userIds.length > 0 ? [...userIds] : ['00000000-0000-0000-0000-000000000000']);
+  const rows = await update.returning('user_id').execute();
+  return rows.map((r) => r.user_id);
+}
+
 export async function isHeld(db: Db, tenantId: string, userId: string): Promise<boolean> {
   const row = await db.selectFrom('sync_holds').select('user_id').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
   return row !== undefined;

@@ -171,3 +171,29 @@ t.test('a rules change and a binding change at the same moment both land', async
     t.same([stored.binding.organization.displayName, stored.rules.mode], [displayName, mode], `round ${round}: neither change overwrote the other`);
   }
 });
+
+t.test('failed syncs are retried on demand once the cause is fixed, and only failed ones', async (t) => {
+  const h = await syncHarness(t);
+  const admin = await orgAdmin(h.app, h.database, { id: h.tenantId, name: 'acme' });
+  const alice = await scimUser(h, 'alice@acme.test');
+  await scimUser(h, 'bob@acme.test');
+  await scimGroup(h, 'Admins', [alice]);
+  await h.bind(undefined, RULES);
+  await h.settle();
+  const failed = await admin('GET', '/tenants/acme/users?status=failed');
+  t.same(failed.body.users.map((u: { userName: string }) => u.userName), ['alice@acme.test', 'bob@acme.test'], 'the roles do not exist in Auth0: both fail');
+  t.match(failed.body.users[0].sync.lastError, /role\(s\) not found in Auth0/);
+
+  await createRoles(h.emulator, 'admin', 'member');
+  t.same((await admin('POST', '/tenants/acme/sync/retry', { userIds: [alice] })).body, { retried: 1 }, 'only the named user');
+  await h.settle();
+  const counts = (await admin('GET', '/tenants/acme/sync')).body.counts;
+  t.same(counts, { synced: 1, failed: 1 });
+  t.same((await admin('POST', '/tenants/acme/sync/retry')).body, { retried: 1 }, 'then every failed one');
+  await h.settle();
+  t.same((await admin('GET', '/tenants/acme/sync')).body.counts, { synced: 2 });
+  t.same((await admin('POST', '/tenants/acme/sync/retry', {})).body, { retried: 0 }, 'nothing failed: nothing queued');
+  t.equal((await admin('POST', '/tenants/acme/sync/retry', { userIds: ['not-a-uuid'] })).status, 400);
+  const audit = (await admin('GET', '/tenants/acme/audit')).body;
+  t.ok(JSON.stringify(audit).includes('sync.retry'), 'retries are in the tenant\'s audit trail');
+});

@@ -136,11 +136,14 @@ t.test('an expired setup link says so and offers what to do', async (t) => {
   t.same(problems, []);
 });
 
-t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard release', async (t) => {
+t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard release, a user\'s timeline, retry', async (t) => {
   const h = await syncHarness(t);
   const ids: string[] = [];
   for (let i = 0; i < 10; i++) ids.push(await scimUser(h, `user${i}@acme.test`));
-  await h.bind(undefined, undefined, { maxShare: 0.2, windowMinutes: 60, minUsers: 2 });
+  // zed's group grants a role Auth0 does not have yet: zed fails until it exists.
+  const zed = await scimUser(h, 'zed@acme.test');
+  t.equal((await h.scim.json('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Admins', members: [{ value: zed }] })).status, 201);
+  await h.bind(undefined, RULES, { maxShare: 0.2, windowMinutes: 60, minUsers: 2 });
   await h.settle();
   for (const id of ids.slice(0, 8)) await setActive(h, id, false);
   await h.settle();
@@ -152,7 +155,7 @@ t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard 
   await page.goto(signInUrl(origin, code));
   await page.getByRole('heading', { name: 'Tenants', exact: true }).waitFor(WAIT);
   t.equal(new URL(page.url()).pathname, '/console/tenants', 'the sign-in link lands on the tenant list');
-  await page.getByRole('cell', { name: /10 \/ 0/ }).waitFor(WAIT);
+  await page.getByRole('cell', { name: /11 \/ 1/ }).waitFor(WAIT);
   await screenshot(page, '08-operator-tenants');
   await accessible(t, page, 'tenant list');
 
@@ -179,5 +182,19 @@ t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard 
   t.pass('one confirmation releases the hold');
   await h.settle();
   await screenshot(page, '10-operator-guard-released');
+
+  await createRoles(h, 'admin');
+  await page.getByRole('button', { name: 'Retry 1 failed' }).click();
+  await page.getByText('1 queued again.').waitFor(WAIT);
+  await h.settle();
+  t.pass('a failed user is retried once the cause is fixed');
+
+  await page.getByRole('button', { name: 'zed@acme.test' }).click();
+  await page.getByRole('heading', { name: 'Timeline' }).waitFor(WAIT);
+  const timeline = await page.locator('.timeline').innerText();
+  t.match(timeline, /directory\s+POST \/scim\/v2\/acme\/Users → 201/, 'the timeline shows the IdP\'s request');
+  t.match(await page.locator('.user-detail').innerText(), /role admin: .*Admins/, 'and why the user has its role');
+  await screenshot(page, '11-operator-user-timeline');
+  await accessible(t, page, 'user detail');
   t.same(problems, []);
 });

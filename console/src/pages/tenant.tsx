@@ -172,7 +172,17 @@ function Activity({ tenant }: { tenant: string }) {
 function SyncGuard({ tenant, detail, onChange }: { tenant: string; detail: TenantDetail; onChange: () => Promise<void> }) {
   const [error, setError] = useState<unknown>();
   const [released, setReleased] = useState<number>();
+  const [retried, setRetried] = useState<number>();
   if (!detail.bound) return null;
+  const failed = detail.sync.counts.failed ?? 0;
+  const retry = async () => {
+    try {
+      setRetried((await api<{ retried: number }>('POST', `/tenants/${enc(tenant)}/sync/retry`, {})).retried);
+      await onChange();
+    } catch (err) {
+      setError(err);
+    }
+  };
   const release = async () => {
     if (!confirm(`Release ${detail.sync.held} held deprovisioning(s)? Those users lose access in Auth0.`)) return;
     try {
@@ -193,6 +203,8 @@ function SyncGuard({ tenant, detail, onChange }: { tenant: string; detail: Tenan
         </div>
       ) : null}
       {released !== undefined ? <p role="status">{released} released.</p> : null}
+      {failed > 0 ? <p>{failed} user(s) failed to sync (the Users list below shows why). <button type="button" onClick={retry}>Retry {failed} failed</button></p> : null}
+      {retried !== undefined ? <p role="status">{retried} queued again.</p> : null}
       <ErrorNote error={error} />
     </Section>
   );

@@ -1,7 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type UserSummary } from '../api';
 import { ErrorNote, time } from '../components';
+import { UserDetail } from './user-detail';
 
+const PAGE = 50;
 const STATUSES = ['', 'pending', 'synced', 'awaiting-login', 'held', 'failed', 'unbound'] as const;
 
 /** The tenant's directory users with their sync status, filtered by status or by a userName/email prefix. */
@@ -11,9 +13,12 @@ export function UsersTable({ tenant }: { tenant: string }) {
   const [users, setUsers] = useState<UserSummary[]>();
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
+  const [open, setOpen] = useState<string>();
+  const shown = useRef(0);
+  shown.current = users?.length ?? 0;
 
   const load = async (cursor?: string) => {
-    const q = new URLSearchParams({ limit: '50' });
+    const q = new URLSearchParams({ limit: String(PAGE) });
     if (status) q.set('status', status);
     if (search.trim()) q.set('search', search.trim());
     if (cursor) q.set('cursor', cursor);
@@ -28,7 +33,14 @@ export function UsersTable({ tenant }: { tenant: string }) {
   };
   useEffect(() => {
     const timer = setTimeout(() => void load(), 250);
-    return () => clearTimeout(timer);
+    // The first page follows the sync as it goes; once more pages are shown, the list stays as loaded.
+    const refresh = setInterval(() => {
+      if (document.visibilityState !== 'hidden' && shown.current <= PAGE) void load();
+    }, 10_000);
+    return () => {
+      clearTimeout(timer);
+      clearInterval(refresh);
+    };
   }, [tenant, status, search]);
 
   return (
@@ -49,14 +61,18 @@ export function UsersTable({ tenant }: { tenant: string }) {
         <table class="users">
           <thead><tr><th scope="col">User</th><th scope="col">Active in the IdP</th><th scope="col">Sync</th><th scope="col">Last synced</th></tr></thead>
           <tbody>
-            {users.map((u) => (
+            {users.flatMap((u) => [
               <tr key={u.id}>
-                <td><div>{u.userName}</div>{u.email && u.email !== u.userName ? <div class="muted small">{u.email}</div> : null}</td>
+                <td>
+                  <button type="button" class="link" aria-expanded={open === u.id} onClick={() => setOpen(open === u.id ? undefined : u.id)}>{u.userName}</button>
+                  {u.email && u.email !== u.userName ? <div class="muted small">{u.email}</div> : null}
+                </td>
                 <td>{u.active ? 'yes' : 'no'}{u.override?.blocked ? ' (blocked by an admin)' : ''}</td>
                 <td><span class={`sync ${u.sync?.status ?? 'none'}`}>{u.sync?.status ?? 'not synced'}</span>{u.sync?.lastError ? <div class="error small">{u.sync.lastError}</div> : null}</td>
                 <td>{time(u.sync?.syncedAt)}</td>
-              </tr>
-            ))}
+              </tr>,
+              open === u.id ? <tr key={`${u.id}-detail`} class="detail-row"><td colSpan={4}><UserDetail tenant={tenant} id={u.id} onRetried={() => void load()} /></td></tr> : null,
+            ])}
           </tbody>
         </table>
       ) : null}

@@ -9,7 +9,7 @@ import { requireOperator } from '../auth.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
 import { commonErrors, looseObject, tenantParams } from '../schemas.js';
-import { reconcileTenant, releaseHeldDeprovisions } from '../sync-ops.js';
+import { reconcileTenant, releaseHeldDeprovisions, retryFailedSyncs } from '../sync-ops.js';
 import { tenantSyncStatus } from '../user-status.js';
 
 /** Role rules, sync status, guard releases, reconciliation and the audit trail of a tenant. */
@@ -84,6 +84,25 @@ export function registerSyncRoutes(r: AdminRoutes): void {
     const released = await releaseHeldDeprovisions(db, r.queue(), row.id);
     await auditAfterCommit(db, request.log, row.id, principal, 'sync.release', null, { released: released.length });
     return { released: released.length };
+  });
+
+  app.post('/tenants/:tenant/sync/retry', {
+    schema: {
+      tags: ['sync'], summary: 'Queue the users whose sync failed again (all of them, or those named)', security: SECURITY, params: tenantParams,
+      description: 'A failed user stays failed until the next directory change; after fixing the cause (a missing scope, a connection setting), this retries them now with a fresh attempt count.',
+      body: {
+        type: ['object', 'null'], additionalProperties: false,
+        properties: { userIds: { type: 'array', maxItems: 1000, items: { type: 'string', format: 'uuid' }, description: 'Only these users (those of them that failed)' } },
+      },
+      response: { 200: { type: 'object', properties: { retried: { type: 'integer' } } }, ...commonErrors },
+    },
+  }, async (request) => {
+    const principal = r.principal(request);
+    const row = await r.tenant(request);
+    const { userIds } = (request.body ?? {}) as { userIds?: string[] };
+    const retried = await retryFailedSyncs(db, r.queue(), row.id, userIds);
+    await auditAfterCommit(db, request.log, row.id, principal, 'sync.retry', null, { retried: retried.length });
+    return { retried: retried.length };
   });
 
   app.post('/tenants/:tenant/reconcile', {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { isBound } from '../../db/sync.js';
+import { userTimeline } from '../../db/user-timeline.js';
 import { auditAfterCommit } from '../audit.js';
 import { CursorError, findDirectoryUser, listDirectoryUsers } from '../../db/user-listing.js';
 import { AdminError } from '../errors.js';
@@ -76,6 +77,38 @@ export function registerUserRoutes(r: AdminRoutes): void {
     const [user, explanation] = await Promise.all([findDirectoryUser(db, row.id, id), explainUser(db, row.id, id, secrets)]);
     if (!user) throw AdminError.notFound(`Tenant "${row.name}" has no user ${id}`);
     return { user, explanation };
+  });
+
+  app.get('/tenants/:tenant/users/:id/timeline', {
+    schema: {
+      tags: ['users'], summary: 'What happened to one user, newest first: the IdP\'s requests, admin actions, the sync', security: SECURITY, params: userParams,
+      querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            events: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  at: { type: 'string', format: 'date-time' }, kind: { type: 'string', enum: ['directory', 'admin', 'sync'] }, title: { type: 'string' },
+                  detail: { type: ['string', 'null'] }, status: { type: ['integer', 'null'] },
+                },
+              },
+            },
+          },
+        },
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    const row = await r.tenant(request);
+    const { id } = request.params as { id: string };
+    const { limit } = request.query as { limit: number };
+    const user = await findDirectoryUser(db, row.id, id);
+    if (!user) throw AdminError.notFound(`Tenant "${row.name}" has no user ${id}`);
+    return { events: await userTimeline(db, row.id, id, limit) };
   });
 
   for (const action of Object.keys(ACTIONS) as UserAction[]) {

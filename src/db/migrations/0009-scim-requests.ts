@@ -27,6 +27,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     summary text
   )`.execute(db);
   await sql`create index scim_requests_tenant_id_idx on scim_requests (tenant_id, id desc)`.execute(db);
+  // A user's or group's timeline (the admin API's /users/{id}/timeline): the requests that named it.
+  await sql`create index scim_requests_resource_idx on scim_requests (tenant_id, resource_id, id desc) where resource_id is not null`.execute(db);
   // Pruning finds old rows by time over all tenants: rows arrive in time order, so a BRIN index (a few
   // pages for millions of rows, nearly free to maintain) narrows the scan to the oldest blocks.
   await sql`create index scim_requests_at_brin on scim_requests using brin (at)`.execute(db);
