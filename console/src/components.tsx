@@ -103,32 +103,67 @@ export function RequestTable({ requests, empty }: { requests: readonly ScimReque
   );
 }
 
-/** Requests per minute as bars (errors stacked in red): an SVG, so no chart library and nothing inline for the CSP. */
-export function RequestChart({ perMinute, hours }: { perMinute: readonly { minute: string; requests: number; errors: number }[]; hours: number }) {
+/** One bar per minute over the last `hours`; `part` is drawn over the bar in red (errors, or the share that is slow). */
+export interface MinuteBar { minute: string; value: number; part?: number }
+
+/** Bars per minute as SVG drawn by the page itself: no chart library, and nothing inline for the CSP to forbid. */
+export function MinuteChart({ bars, hours, label, caption }: { bars: readonly MinuteBar[]; hours: number; label: string; caption: string }) {
   const width = 720;
   const height = 120;
   const end = Math.ceil(Date.now() / 60_000) * 60_000;
   const start = end - hours * 3_600_000;
-  const max = Math.max(1, ...perMinute.map((m) => m.requests));
+  const max = Math.max(1, ...bars.map((b) => b.value));
   const barWidth = Math.max(1, width / (hours * 60));
-  const total = perMinute.reduce((n, m) => n + m.requests, 0);
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${total} requests in the last ${hours} hours, at most ${max} in one minute`}>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
         <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} class="axis" />
-        {perMinute.map((m) => {
-          const x = ((new Date(m.minute).getTime() - start) / (end - start)) * width;
-          const h = (m.requests / max) * (height - 4);
-          const e = (m.errors / max) * (height - 4);
+        {bars.map((b) => {
+          const x = ((new Date(b.minute).getTime() - start) / (end - start)) * width;
+          const h = (b.value / max) * (height - 4);
+          const p = ((b.part ?? 0) / max) * (height - 4);
           return (
-            <g key={m.minute}>
+            <g key={b.minute}>
               <rect x={x} y={height - h} width={barWidth} height={h} class="bar" />
-              {m.errors > 0 ? <rect x={x} y={height - e} width={barWidth} height={e} class="bar-error" /> : null}
+              {p > 0 ? <rect x={x} y={height - p} width={barWidth} height={p} class="bar-error" /> : null}
             </g>
           );
         })}
       </svg>
-      <figcaption class="muted small">Requests per minute, last {hours} h (errors in red); peak {max}/min.</figcaption>
+      <figcaption class="muted small">{caption}</figcaption>
     </figure>
+  );
+}
+
+/** Requests per minute, errors in red. */
+export function RequestChart({ perMinute, hours }: { perMinute: readonly { minute: string; requests: number; errors: number }[]; hours: number }) {
+  const total = perMinute.reduce((n, m) => n + m.requests, 0);
+  const peak = Math.max(0, ...perMinute.map((m) => m.requests));
+  return (
+    <MinuteChart
+      bars={perMinute.map((m) => ({ minute: m.minute, value: m.requests, part: m.errors }))}
+      hours={hours}
+      label={`${total} requests in the last ${hours} hours, at most ${peak} in one minute`}
+      caption={`Requests per minute, last ${hours} h (refused in red); peak ${peak}/min.`}
+    />
+  );
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Sync lag: the median time from a directory change to Auth0, per minute. */
+export function LagChart({ perMinute, hours }: { perMinute: readonly { minute: string; synced: number; p50Ms: number; maxMs: number }[]; hours: number }) {
+  const synced = perMinute.reduce((n, m) => n + m.synced, 0);
+  const worst = Math.max(0, ...perMinute.map((m) => m.maxMs));
+  const latest = perMinute[perMinute.length - 1];
+  return (
+    <MinuteChart
+      bars={perMinute.map((m) => ({ minute: m.minute, value: m.p50Ms }))}
+      hours={hours}
+      label={`${synced} users synced in the last ${hours} hours; longest wait ${seconds(worst)}`}
+      caption={`Sync lag (median time from the IdP's change to Auth0) per minute, last ${hours} h: ${synced} users synced${latest ? `, latest median ${seconds(latest.p50Ms)}` : ''}, longest ${seconds(worst)}.`}
+    />
   );
 }

@@ -160,3 +160,28 @@ export async function isHeld(db: Db, tenantId: string, userId: string): Promise<
   const row = await db.selectFrom('sync_holds').select('user_id').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
   return row !== undefined;
 }
+
+/** Per minute: users synced, and the median and longest time from the directory change to Auth0. */
+export interface SyncLagMinute {
+  readonly minute: Date;
+  readonly synced: number;
+  readonly p50Ms: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Sync lag over the last `hours`, from each user's latest sync (`changed_at` → `synced_at`): a user synced
+ * twice in the window counts once, at its latest. Releases and retries keep an old `changed_at` on purpose
+ * (the guard), so changes older than a day before their sync are left out rather than drawn as lag.
+ */
+export async function syncLagPerMinute(db: Db, tenantId: string, hours: number): Promise<SyncLagMinute[]> {
+  const { rows } = await sql<{ minute: Date; synced: string; p50: number; max: number }>`
+    select date_trunc('minute', synced_at) as minute, count(*) as synced,
+      percentile_cont(0.5) within group (order by extract(epoch from synced_at - changed_at)) * 1000 as p50,
+      max(extract(epoch from synced_at - changed_at)) * 1000 as max
+    from user_sync
+    where tenant_id = ${tenantId} and synced_at >= now() - make_interval(hours => ${hours}::int)
+      and synced_at >= changed_at and changed_at > synced_at - interval '1 day'
+    group by 1 order by 1`.execute(db);
+  return rows.map((r) => ({ minute: r.minute, synced: Number(r.synced), p50Ms: Math.round(Number(r.p50)), maxMs: Math.round(Number(r.max)) }));
+}

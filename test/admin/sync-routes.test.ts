@@ -197,3 +197,20 @@ t.test('failed syncs are retried on demand once the cause is fixed, and only fai
   const audit = (await admin('GET', '/tenants/acme/audit')).body;
   t.ok(JSON.stringify(audit).includes('sync.retry'), 'retries are in the tenant\'s audit trail');
 });
+
+t.test('sync lag per minute: how long changes took to reach Auth0', async (t) => {
+  const h = await syncHarness(t);
+  const admin = await orgAdmin(h.app, h.database, { id: h.tenantId, name: 'acme' });
+  await h.bind();
+  for (const n of ['a', 'b', 'c']) await scimUser(h, `${n}@acme.test`);
+  await h.settle();
+  const lag = await admin('GET', '/tenants/acme/sync/lag?hours=1');
+  t.equal(lag.status, 200);
+  const minutes = lag.body.perMinute as { minute: string; synced: number; p50Ms: number; maxMs: number }[];
+  t.equal(minutes.reduce((n, m) => n + m.synced, 0), 3, 'every synced user counts once');
+  for (const m of minutes) {
+    t.ok(m.p50Ms >= 0 && m.maxMs >= m.p50Ms && m.maxMs < 60_000, `a plausible lag (${m.p50Ms} ms median, ${m.maxMs} ms max)`);
+    t.match(m.minute, /:00\.000Z$/, 'whole minutes');
+  }
+  t.equal((await admin('GET', '/tenants/acme/sync/lag?hours=0')).status, 400);
+});

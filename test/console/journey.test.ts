@@ -196,5 +196,29 @@ t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard 
   t.match(await page.locator('.user-detail').innerText(), /role admin: .*Admins/, 'and why the user has its role');
   await screenshot(page, '11-operator-user-timeline');
   await accessible(t, page, 'user detail');
+  t.match(await page.locator('figcaption').filter({ hasText: 'Sync lag' }).innerText(), /Sync lag .* \d+ users synced/, 'the sync lag chart');
+
+  // A new customer: create the tenant, then bind it to Auth0 from its page.
+  await page.getByRole('link', { name: 'Tenants' }).click();
+  await page.getByLabel('Name (URL slug)').fill('globex');
+  await page.getByLabel('Display name').fill('Globex');
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  t.match(await page.getByLabel('SCIM token (shown once)', { exact: true }).inputValue(), /^prv_/, 'the new tenant\'s first token, shown once');
+  await page.getByRole('link', { name: 'globex', exact: true }).click();
+  const editor = page.getByLabel('Binding (JSON)');
+  await editor.waitFor(WAIT);
+  t.match(await editor.inputValue(), /"name": "globex"/, 'an unbound tenant starts from a template');
+  await editor.fill('{"binding": {"organization": {"name": "globex"}, "connections": [{"id": "con_nope", "name": "x", "mode": "sideways"}]}}');
+  await page.getByRole('button', { name: 'Bind to Auth0' }).click();
+  await page.getByRole('alert').filter({ hasText: /mode/ }).waitFor(WAIT);
+  t.pass('a bad binding is refused with the field named');
+  const connection = h.emulator.connections.database;
+  await editor.fill(JSON.stringify({ binding: { organization: { name: 'globex', displayName: 'Globex' }, connections: [{ id: connection.id, name: connection.name, mode: 'database' }] } }));
+  await page.getByRole('button', { name: 'Bind to Auth0' }).click();
+  await page.getByText('Bound: every user is being imported into Auth0.').waitFor(WAIT);
+  const bound = await h.database.db.selectFrom('tenant_sync_config as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select('t.name').where('t.name', '=', 'globex').executeTakeFirst();
+  t.ok(bound, 'the tenant is bound');
+  await screenshot(page, '12-operator-bind-new-tenant');
+  await accessible(t, page, 'new tenant bound');
   t.same(problems, []);
 });

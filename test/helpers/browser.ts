@@ -42,8 +42,9 @@ export async function newPage(browser: Browser): Promise<{ page: Page; problems:
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (message) => {
-    // The console's own API errors (401 of an expired link, 403 of another tenant) are logged by the browser as failed loads.
-    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|403)/.test(message.text())) {
+    // The admin API's client errors that the page handles and shows (401 of an expired link, 403 of another
+    // tenant, 404 of an unbound tenant's binding, 400 of a refused form) are logged by the browser as failed loads.
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) {
       problems.push(`console error: ${message.text()}`);
     }
   });

@@ -1,10 +1,11 @@
 import { useRoute } from 'preact-iso';
 import { useState } from 'preact/hooks';
 import { api, enc, type ScimRequest, type ScimRequestStats, type SetupLinkInfo, type TenantDetail, type TokenInfo } from '../api';
-import { CopyField, ErrorNote, RequestChart, RequestTable, Section, time, usePoll } from '../components';
+import { CopyField, ErrorNote, LagChart, RequestChart, RequestTable, Section, time, usePoll } from '../components';
 import { Shell } from './shell';
 import { UsersTable } from './users';
 import { RulesPreview } from './rules';
+import { BindingEditor } from './binding';
 
 /** One tenant, for the operator: connection, setup links, SCIM tokens, activity, users, sync and its guard. */
 export function TenantPage() {
@@ -35,6 +36,7 @@ export function TenantPage() {
           <ScimTokens tenant={name} />
           <Activity tenant={name} />
           <SyncGuard tenant={name} detail={detail} onChange={reload} />
+          <BindingEditor tenant={name} bound={detail.bound} onSaved={reload} />
           <Section title="Users"><UsersTable tenant={name} /></Section>
           {detail.bound ? <RulesPreview tenant={name} /> : null}
         </>
@@ -173,6 +175,10 @@ function SyncGuard({ tenant, detail, onChange }: { tenant: string; detail: Tenan
   const [error, setError] = useState<unknown>();
   const [released, setReleased] = useState<number>();
   const [retried, setRetried] = useState<number>();
+  const [lag, setLag] = useState<{ minute: string; synced: number; p50Ms: number; maxMs: number }[]>();
+  usePoll(async () => {
+    if (detail.bound) setLag((await api<{ perMinute: { minute: string; synced: number; p50Ms: number; maxMs: number }[] }>('GET', `/tenants/${enc(tenant)}/sync/lag?hours=6`)).perMinute);
+  }, 30_000, [tenant, detail.bound]);
   if (!detail.bound) return null;
   const failed = detail.sync.counts.failed ?? 0;
   const retry = async () => {
@@ -196,6 +202,7 @@ function SyncGuard({ tenant, detail, onChange }: { tenant: string; detail: Tenan
   return (
     <Section title="Sync to Auth0">
       <p>{counts.length === 0 ? 'No users yet.' : counts.map(([status, n]) => `${n} ${status}`).join(', ')}</p>
+      {lag ? <LagChart perMinute={lag} hours={6} /> : null}
       {detail.sync.held > 0 ? (
         <div class="notice" role="status">
           <p><strong>{detail.sync.held} deprovisioning(s) are held</strong> by the mass-deprovisioning guard: the IdP removed or deactivated more users at once than the guard allows. Nothing has changed in Auth0 for them yet.</p>

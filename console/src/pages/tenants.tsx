@@ -89,7 +89,7 @@ function CreateTenant() {
   return (
     <Section title="New tenant">
       <form class="inline" onSubmit={submit}>
-        <label>Name (URL slug){' '}<input value={name} required pattern="[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?" onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} /></label>
+        <label>Name (URL slug){' '}<input value={name} required pattern="[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?" onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} /></label>
         <label>Display name{' '}<input value={displayName} onInput={(e) => setDisplayName((e.currentTarget as HTMLInputElement).value)} /></label>
         <button type="submit">Create tenant</button>
       </form>

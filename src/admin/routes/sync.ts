@@ -1,4 +1,4 @@
-import { findSyncConfig } from '../../db/sync.js';
+import { findSyncConfig, syncLagPerMinute } from '../../db/sync.js';
 import { bindTenant } from '../../sync/binding.js';
 import { parseRules, parseSyncConfig } from '../../sync/config.js';
 import { explainRules } from '../../sync/rules.js';
@@ -84,6 +84,29 @@ export function registerSyncRoutes(r: AdminRoutes): void {
     const released = await releaseHeldDeprovisions(db, r.queue(), row.id);
     await auditAfterCommit(db, request.log, row.id, principal, 'sync.release', null, { released: released.length });
     return { released: released.length };
+  });
+
+  app.get('/tenants/:tenant/sync/lag', {
+    schema: {
+      tags: ['sync'], summary: 'Sync lag per minute over the last hours: users synced, median and longest time from change to Auth0', security: SECURITY, params: tenantParams,
+      querystring: { type: 'object', additionalProperties: false, properties: { hours: { type: 'integer', minimum: 1, maximum: 168, default: 6 } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            perMinute: {
+              type: 'array',
+              items: { type: 'object', properties: { minute: { type: 'string', format: 'date-time' }, synced: { type: 'integer' }, p50Ms: { type: 'integer' }, maxMs: { type: 'integer' } } },
+            },
+          },
+        },
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    const row = await r.tenant(request);
+    const { hours } = request.query as { hours: number };
+    return { perMinute: (await syncLagPerMinute(db, row.id, hours)).map((m) => ({ ...m, minute: m.minute.toISOString() })) };
   });
 
   app.post('/tenants/:tenant/sync/retry', {
