@@ -33,6 +33,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# The Post-Login Action's code: `provisio action deploy` and the admin API deploy it to Auth0.
+COPY action/post-login.js action/package.json ./action/
 # `provisio …` on the PATH, for `docker exec <container> provisio tenant create …`. /data is the embedded
 # database's home (zero-config, no DATABASE_URL): owned by `node`, so an empty named volume mounted there
 # is writable, and the database's lock and control socket live inside it.

@@ -8,11 +8,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { builtinModules, createRequire } from 'node:module';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import t from 'tap';
-import { sql } from 'kysely';
 import type { EmuUser } from '../src/auth0/emulator/types.js';
 import { DENY } from '../src/login/decision.js';
 import { createRoles, scimUser, setActive } from '../test/helpers/sync.js';
@@ -30,7 +28,8 @@ const MISCONFIGURED = 'Sign-in is not available right now because of a configura
  * `clockSkewMs` gives the Action (only) a wrong clock, as a skewed Auth0 host would have.
  */
 function loadAction(clockSkewMs = 0): Handler {
-  const file = fileURLToPath(new URL('./post-login.js', import.meta.url));
+  // action/ is CommonJS (action/package.json), as Auth0 runs the Action: this file is too.
+  const file = join(__dirname, 'post-login.js');
   const source = readFileSync(file, 'utf8');
   const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname, Date) {${source}\n})`, { filename: file }) as
     (exports: object, require: (id: string) => unknown, module: { exports: Record<string, unknown> }, filename: string, dir: string, date: typeof Date | (new () => Date)) => void;
@@ -134,7 +133,7 @@ t.test('situation 1: IdP-initiated SSO without SCIM — JIT creates the org, add
     ['idToken.setCustomClaim', `${NS}org_id`, org!.id], ['accessToken.setCustomClaim', `${NS}org_id`, org!.id],
     ['idToken.setCustomClaim', `${NS}roles`, ['member']], ['accessToken.setCustomClaim', `${NS}roles`, ['member']],
   ]);
-  const { rows } = await sql<{ user_name: string }>`select user_name from users where tenant_id = ${acme.id}`.execute(h.database.db);
+  const rows = await h.database.db.selectFrom('users').select('user_name').where('tenant_id', '=', acme.id).execute();
   t.same(rows, [{ user_name: 'ann@acme.test' }], 'recorded with its tenant');
 
   // A replayed login (the same event again) decides the same and writes nothing in Auth0.
@@ -229,8 +228,8 @@ t.test('forged or expired request tokens: Provisio answers 401, the Action denie
   const expired = await run(auth0Event(h, emuUser(h, sso.user_id), 'enterprise', secretsFor(h, { FAIL_MODE: 'open' })), loadAction(-10 * 60_000));
   t.same(expired, [['access.deny', MISCONFIGURED]], 'expired: denied even with FAIL_MODE=open (a 401 is not an outage)');
   t.same(h.writesSince(seq), [], 'no Auth0 write');
-  const { rows } = await sql<{ n: string }>`select count(*) as n from users`.execute(h.database.db);
-  t.equal(Number(rows[0]?.n), 0, 'nobody provisioned');
+  const { n } = await h.database.db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  t.equal(Number(n), 0, 'nobody provisioned');
 });
 
 async function listening(server: Server | ReturnType<typeof createTcpServer>): Promise<string> {

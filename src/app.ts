@@ -3,7 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import type { Config } from './config.js';
+import type { Auth0Config, Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { databaseReadiness } from './db/readiness.js';
 import { loggerOptions } from './log.js';
@@ -38,6 +38,8 @@ export interface AppDependencies {
   readonly gateway?: Auth0Gateway;
   /** Hard limit for Auth0 calls inside one login decision (default 3000 ms). */
   readonly loginBudgetMs?: number;
+  /** The Auth0 tenant in use when it is not `config.auth0`: the zero-config start's built-in emulator. */
+  readonly auth0?: Auth0Config;
   /** The sync's job queue: the admin API binds tenants, changes rules and queues repairs through it. */
   readonly queue?: SyncQueue;
   /** Seals inbound SCIM tokens of bindings made through the admin API. */
@@ -176,6 +178,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.gateway ? { gateway: deps.gateway } : {}),
     ...(deps.events ? { events: deps.events } : {}),
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
+    ...(deps.auth0 ?? config.auth0 ? { auth0: (deps.auth0 ?? config.auth0)! } : {}),
+    ...(config.actionSecret ? { actionSecret: config.actionSecret } : {}),
   });
   await registerConsole(app as unknown as FastifyInstance);
   return app as unknown as FastifyInstance;

@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { LocationProvider, Route, Router } from 'preact-iso';
+import { Auth0Page } from './pages/auth0';
 import { Home } from './pages/home';
 import { NotFound } from './pages/not-found';
 import { Setup } from './pages/setup';
@@ -15,6 +16,7 @@ function App() {
         <Route path="/console/tenants" component={Tenants} />
         <Route path="/console/tenants/:name" component={TenantPage} />
         <Route path="/console/setup" component={Setup} />
+        <Route path="/console/auth0" component={Auth0Page} />
         <Route default component={NotFound} />
       </Router>
     </LocationProvider>

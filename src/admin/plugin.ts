@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import buildGetJwks from 'get-jwks';
 import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
-import type { AdminJwtConfig } from '../config.js';
+import type { AdminJwtConfig, Auth0Config } from '../config.js';
 import { requestOutageLog } from '../db/errors.js';
 import type { Database, TenantRow } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
@@ -21,6 +21,7 @@ import type { SyncQueue } from '../sync/queue.js';
 import { AdminAuthenticator, requireTenantAccess, type AdminPrincipal } from './auth.js';
 import { AdminError, errorBody, toAdminError } from './errors.js';
 import { registerAdminTokenRoutes } from './routes/admin-tokens.js';
+import { registerAuth0Routes } from './routes/auth0.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerScimRequestRoutes } from './routes/scim-requests.js';
 import { registerSetupLinkRoutes } from './routes/setup-links.js';
@@ -39,6 +40,10 @@ export interface AdminPluginOptions {
   /** The sync's queue: binding, rules changes, releases and repairs enqueue through it (absent: sync disabled). */
   readonly queue?: SyncQueue;
   readonly gateway?: Auth0Gateway;
+  /** The configured Auth0 tenant (absent: none, or the built-in emulator): the Auth0 check and the Action deploy use it. */
+  readonly auth0?: Auth0Config;
+  /** PROVISIO_ACTION_SECRET, deployed as the Post-Login Action's PROVISIO_SECRET. */
+  readonly actionSecret?: string;
   readonly events?: DirectoryEvents;
   readonly secrets?: SecretBox;
   /** The SCIM verifier of this process, told to forget cached tokens when one is revoked here. */
@@ -193,4 +198,5 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
   registerInvitationRoutes(routes);
   registerScimRequestRoutes(routes);
   registerSetupLinkRoutes(routes);
+  registerAuth0Routes(routes);
 };

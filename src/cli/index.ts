@@ -9,6 +9,7 @@ import { SyncConfigError } from '../sync/config.js';
 import { CliError, processIo, type CliIo } from './io.js';
 import { forwardToServer } from './control-socket.js';
 import { registerAdminTokenCommands } from './admin-token.js';
+import { registerAuth0Commands } from './auth0.js';
 import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
@@ -32,6 +33,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerSetupLinkCommands(program, io);
   registerSyncCommands(program, io);
   registerAuth0EmulatorCommand(program, io);
+  registerAuth0Commands(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

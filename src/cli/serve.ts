@@ -109,7 +109,7 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
       const app = await buildApp({
         config, database, logger, metrics,
         ...(secrets ? { secrets } : {}),
-        ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, syncState: () => sync.worker.role } : {}),
+        ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, auth0: sync.auth0, syncState: () => sync.worker.role } : {}),
       });
       let control: ControlSocket | undefined;
       let closing = false;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Auth0Gateway } from '../auth0/gateway.js';
-import type { Config } from '../config.js';
+import type { Auth0Config, Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { secretBoxFor } from '../secrets.js';
 import type { DatabaseHandle } from '../db/client.js';
@@ -17,6 +17,8 @@ export interface SyncRuntime {
   readonly events: DirectoryEvents;
   /** Where Auth0 calls go: the configured domain, or the in-process emulator's URL. */
   readonly target: string;
+  /** The Auth0 tenant in use: the configured one, or the emulator's (the admin API's scope check and Action deploy use it). */
+  readonly auth0: Auth0Config;
   /** The in-process emulator of the zero-config start (absent with a configured Auth0 tenant). */
   readonly emulator?: { readonly baseUrl: string; readonly databaseConnection: { id: string; name: string } };
   stop(): Promise<void>;
@@ -59,6 +61,7 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
     ...(built ? { metrics: built } : {}),
     events: queueDirectoryEvents(queue),
     target: auth0.baseUrl ?? `https://${auth0.domain}`,
+    auth0,
     ...(emulatorInfo ? { emulator: emulatorInfo } : {}),
     stop: async () => {
       await worker.stop();

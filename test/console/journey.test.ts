@@ -4,6 +4,7 @@
  * Every page is checked with axe-core (no serious or critical violation) and photographed into
  * test-artifacts/console/.
  */
+import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { createSetupLink, createSignInCode, signInUrl } from '../../src/admin/setup-links.js';
@@ -220,5 +221,37 @@ t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard 
   t.ok(bound, 'the tenant is bound');
   await screenshot(page, '12-operator-bind-new-tenant');
   await accessible(t, page, 'new tenant bound');
+  t.same(problems, []);
+});
+
+t.test('operator: check the M2M application\'s scopes and deploy the Post-Login Action from the console', async (t) => {
+  const h = await syncHarness(t, { adminAuth0: true, env: { PROVISIO_ACTION_SECRET: randomBytes(32).toString('hex') } });
+  const origin = await listen(h);
+  const browser = await launchBrowser(t);
+  const { page, problems } = await newPage(browser);
+  await page.goto(signInUrl(origin, await createSignInCode(h.database.db)));
+  await page.getByRole('link', { name: 'Connect Auth0' }).click();
+  await page.getByRole('button', { name: 'Check scopes' }).click();
+  await page.getByText('Every scope Provisio needs is granted.').waitFor(WAIT);
+  t.ok(await page.locator('table.scopes tbody tr').count() >= 4, 'one row per scope family');
+  await screenshot(page, '13-operator-auth0-scopes');
+  await accessible(t, page, 'Auth0 page');
+
+  await page.getByLabel('Domain').fill(h.emulator.domain);
+  await page.getByLabel('Client ID').fill(h.emulator.client.clientId);
+  await page.getByLabel('Client secret').fill('not-the-secret');
+  await page.getByRole('button', { name: 'Check scopes' }).click();
+  await page.locator('[role="status"] .notice').waitFor(WAIT);
+  t.notMatch(await page.locator('main').innerText(), /Every scope Provisio needs is granted/, 'a wrong secret is not reported as fine');
+  t.notMatch(await page.content(), /not-the-secret<\/|"not-the-secret"/, 'the secret is not echoed into the page');
+
+  await page.getByRole('button', { name: 'Deploy the Post-Login Action' }).click();
+  await page.getByText(/Action provisio-post-login created, version \d+ deployed, added to the Login flow/).waitFor(WAIT);
+  await page.getByRole('button', { name: 'Deploy the Post-Login Action' }).click();
+  await page.getByText(/Action provisio-post-login unchanged, already deployed, already in the Login flow/).waitFor(WAIT);
+  t.pass('a second deploy changes nothing');
+  const state = h.emulator.emulator.snapshot() as unknown as { actions?: unknown[]; triggerBindings?: Record<string, unknown[]> };
+  t.equal(JSON.stringify(state).match(/"name":"provisio-post-login"/g)?.length ?? 0, 1, 'one Action in Auth0');
+  await screenshot(page, '14-operator-action-deployed');
   t.same(problems, []);
 });

@@ -71,7 +71,10 @@ export async function workerFixture(t: TapLike): Promise<WorkerFixture> {
 }
 
 /** A real app + database + pg-boss queue + worker, synced into an in-process Auth0 emulator. */
-export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' | 'essentials' | 'enterprise'; timeoutSeconds?: number } = {}): Promise<SyncHarness> {
+export async function syncHarness(
+  t: TapLike,
+  options: { plan?: 'off' | 'free' | 'essentials' | 'enterprise'; timeoutSeconds?: number; /** Tell the admin API the emulator is the Auth0 tenant (scope check, Action deploy). */ adminAuth0?: boolean; env?: Record<string, string> } = {},
+): Promise<SyncHarness> {
   const database = await testDatabase(t);
   const emulator = await startAuth0Emulator({ plan: options.plan ?? 'off' });
   t.teardown(() => emulator.close());
@@ -90,8 +93,9 @@ export async function syncHarness(t: TapLike, options: { plan?: 'off' | 'free' |
   // Test-time key for sealing inbound SCIM tokens (src/secrets.ts).
   const secrets = SecretBox.fromKey(randomBytes(32).toString('base64'));
   const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50, secrets });
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0' });
-  const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue), queue, gateway, secrets });
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0', ...options.env });
+  const auth0 = { domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' as const };
+  const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue), queue, gateway, secrets, ...(options.adminAuth0 ? { auth0 } : {}) });
   t.teardown(() => app.close());
   const created = await createTenant(database.db, { name: 'acme' });
   const tenantId = created.tenant.id;

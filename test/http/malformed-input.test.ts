@@ -122,10 +122,11 @@ t.test('malformed input never gets a 5xx, always its API error body, and changes
     return JSON.stringify(rows[0]?.s);
   };
 
-  // Every admin route, as the OpenAPI document lists it.
+  // Every admin route, as the OpenAPI document lists it, but the Auth0 connection routes: they call the Auth0
+  // tenant a body names (or answer 503 when none is configured, as here); test/admin/auth0.test.ts covers their input.
   const openapi = JSON.parse((await h.app.inject({ method: 'GET', url: '/docs/json' })).body) as { paths: Record<string, Record<string, unknown>> };
   const adminRoutes = Object.entries(openapi.paths)
-    .filter(([path]) => path.startsWith('/v1/admin'))
+    .filter(([path]) => path.startsWith('/v1/admin') && !path.startsWith('/v1/admin/auth0/'))
     .flatMap(([path, methods]) => Object.keys(methods).map((m) => ({ path, method: m.toUpperCase() })));
   t.ok(adminRoutes.length >= 25, `${adminRoutes.length} admin routes from the OpenAPI document`);
 

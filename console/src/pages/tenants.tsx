@@ -36,6 +36,7 @@ export function Tenants() {
 
   return (
     <Shell title="Tenants">
+      <p>Setting up? <a href="/console/auth0">Connect Auth0</a>: check the M2M application's scopes and deploy the Post-Login Action.</p>
       <ErrorNote error={error} />
       <CreateTenant />
       <Section title="All tenants">

@@ -10,6 +10,7 @@ import { Auth0Emulator, type Auth0EmulatorOptions } from './emulator.js';
 import { installErrorHandlers } from './error-handler.js';
 import { SPEC_FORMATS } from './formats.js';
 import { registerOAuth } from './oauth.js';
+import { registerActionRoutes } from './routes/actions.js';
 import { registerConnectionRoutes } from './routes/connections.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOrganizationMemberRoutes } from './routes/organization-members.js';
@@ -39,6 +40,11 @@ function loggableBody(operation: string | undefined, body: unknown): unknown {
   if (typeof body !== 'object' || body === null) return body;
   if (operation === 'POST /oauth/token') {
     return Object.fromEntries(Object.entries(body).filter(([k]) => TOKEN_LOG_FIELDS.includes(k)));
+  }
+  // Action secret values are never given back by the API: not by the call log either (names are kept).
+  const secrets: unknown = (body as Record<string, unknown>)['secrets'];
+  if (operation?.includes('/actions/') && Array.isArray(secrets)) {
+    return { ...body, secrets: secrets.map((s: unknown) => (typeof s === 'object' && s !== null && 'value' in s ? { ...s, value: '[redacted]' } : s)) };
   }
   return body;
 }
@@ -99,6 +105,7 @@ export async function buildAuth0Emulator(options: BuildAuth0EmulatorOptions = {}
   registerRoleRoutes(app, ctx);
   registerConnectionRoutes(app, ctx);
   registerTicketRoutes(app, ctx);
+  registerActionRoutes(app, ctx);
   registerScimRoutes(app, ctx);
   registerAdminRoutes(app, emulator);
   await app.ready();

@@ -7,6 +7,8 @@ import type { EmulatorState } from './state.js';
 export interface EmulatorSettings {
   /** Management API access-token lifetime (docs: 86,400 s by default). */
   tokenLifetimeSec: number;
+  /** How long an Action's draft takes to build after a create or PATCH (0: at once); deploy refuses until then. */
+  actionBuildMs: number;
 }
 
 export interface EmulatorContext {

@@ -37,6 +37,8 @@ export interface Auth0EmulatorOptions {
   domain?: string;
   plan?: RatePlan;
   tokenLifetimeSec?: number;
+  /** Build time of an Action draft (default 0); change it later through `settings.actionBuildMs`. */
+  actionBuildMs?: number;
   /** Seed for the fault injector's PRNG. */
   faultSeed?: number;
   now?: () => number;
@@ -59,7 +61,7 @@ export class Auth0Emulator {
     this.state = new EmulatorState(options.domain ?? 'provisio-emulator.auth0.local');
     this.limiter = new RateLimiter(options.plan ?? 'off', now);
     this.faults = new FaultInjector(options.faultSeed);
-    this.settings = { tokenLifetimeSec: options.tokenLifetimeSec ?? 86_400 };
+    this.settings = { tokenLifetimeSec: options.tokenLifetimeSec ?? 86_400, actionBuildMs: options.actionBuildMs ?? 0 };
     const state = this.state;
     this.context = {
       state,

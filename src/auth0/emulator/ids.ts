@@ -3,7 +3,7 @@
  * hard-coded. Shapes follow research/auth0.md §1.1 (`con_` + 16 alnum is the spec's pattern; orgs and
  * roles use the same length so they pass the spec's `organization-id`/`role-id` formats).
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -31,3 +31,5 @@ export const newClientId = (): string => randomAlnum(32);
 export const newClientSecret = (): string => randomBytes(48).toString('base64url');
 export const newAccessToken = (): string => randomBytes(32).toString('base64url');
 export const newScimTokenId = (): string => `tok_${randomAlnum(16)}`;
+/** Actions, their versions and trigger bindings have UUIDs (spec examples `910b1053-577f-4d81-…`). */
+export const newActionId = (): string => randomUUID();

@@ -63,7 +63,15 @@ export type OperationKey =
   | 'DELETE /connections/{id}/scim-configuration'
   | 'GET /connections/{id}/scim-configuration/tokens'
   | 'POST /connections/{id}/scim-configuration/tokens'
-  | 'POST /tickets/password-change';
+  | 'POST /tickets/password-change'
+  | 'GET /actions/actions'
+  | 'POST /actions/actions'
+  | 'GET /actions/actions/{id}'
+  | 'PATCH /actions/actions/{id}'
+  | 'DELETE /actions/actions/{id}'
+  | 'POST /actions/actions/{id}/deploy'
+  | 'GET /actions/triggers/{triggerId}/bindings'
+  | 'PATCH /actions/triggers/{triggerId}/bindings';
 
 export const OPERATIONS: Readonly<Record<OperationKey, OperationSpec>> = {
   "GET /users": {
@@ -2221,6 +2229,590 @@ export const OPERATIONS: Readonly<Record<OperationKey, OperationSpec>> = {
               "type": "string",
               "pattern": "^con_[A-Za-z0-9]{16}$"
             }
+          }
+        }
+      }
+    }
+  },
+  "GET /actions/actions": {
+    "operationId": "get_actions",
+    "scopes": [
+      "read:actions"
+    ],
+    "querystring": {
+      "type": "object",
+      "properties": {
+        "triggerId": {
+          "type": "string",
+          "enum": [
+            "post-login",
+            "credentials-exchange",
+            "pre-user-registration",
+            "post-user-registration",
+            "post-change-password",
+            "send-phone-message",
+            "custom-phone-provider",
+            "custom-email-provider",
+            "password-reset-post-challenge",
+            "custom-token-exchange",
+            "event-stream",
+            "password-hash-migration",
+            "login-post-identifier",
+            "signup-post-identifier"
+          ]
+        },
+        "actionName": {
+          "type": "string"
+        },
+        "deployed": {
+          "type": "boolean"
+        },
+        "page": {
+          "type": "integer"
+        },
+        "per_page": {
+          "type": "integer"
+        },
+        "installed": {
+          "type": "boolean"
+        }
+      }
+    }
+  },
+  "POST /actions/actions": {
+    "operationId": "post_action",
+    "scopes": [
+      "create:actions"
+    ],
+    "body": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "supported_triggers"
+      ],
+      "properties": {
+        "name": {
+          "type": "string"
+        },
+        "supported_triggers": {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "id"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "enum": [
+                  "post-login",
+                  "credentials-exchange",
+                  "pre-user-registration",
+                  "post-user-registration",
+                  "post-change-password",
+                  "send-phone-message",
+                  "custom-phone-provider",
+                  "custom-email-provider",
+                  "password-reset-post-challenge",
+                  "custom-token-exchange",
+                  "event-stream",
+                  "password-hash-migration",
+                  "login-post-identifier",
+                  "signup-post-identifier"
+                ]
+              },
+              "version": {
+                "type": "string"
+              },
+              "status": {
+                "type": "string"
+              },
+              "runtimes": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "default_runtime": {
+                "type": "string"
+              },
+              "compatible_triggers": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "additionalProperties": true,
+                  "required": [
+                    "id",
+                    "version"
+                  ],
+                  "properties": {
+                    "id": {
+                      "type": "string",
+                      "enum": [
+                        "post-login",
+                        "credentials-exchange",
+                        "pre-user-registration",
+                        "post-user-registration",
+                        "post-change-password",
+                        "send-phone-message",
+                        "custom-phone-provider",
+                        "custom-email-provider",
+                        "password-reset-post-challenge",
+                        "custom-token-exchange",
+                        "event-stream",
+                        "password-hash-migration",
+                        "login-post-identifier",
+                        "signup-post-identifier"
+                      ]
+                    },
+                    "version": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "binding_policy": {
+                "type": "string",
+                "enum": [
+                  "trigger-bound",
+                  "entity-bound"
+                ]
+              }
+            }
+          }
+        },
+        "code": {
+          "type": "string"
+        },
+        "dependencies": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "version": {
+                "type": "string"
+              },
+              "registry_url": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "runtime": {
+          "type": "string"
+        },
+        "secrets": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "value": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "modules": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "module_id": {
+                "type": "string"
+              },
+              "module_name": {
+                "type": "string"
+              },
+              "module_version_id": {
+                "type": "string"
+              },
+              "module_version_number": {
+                "type": "integer"
+              }
+            }
+          }
+        },
+        "deploy": {
+          "type": "boolean"
+        }
+      }
+    }
+  },
+  "GET /actions/actions/{id}": {
+    "operationId": "get_action",
+    "scopes": [
+      "read:actions"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    }
+  },
+  "PATCH /actions/actions/{id}": {
+    "operationId": "patch_action",
+    "scopes": [
+      "update:actions"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    },
+    "body": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "name": {
+          "type": "string"
+        },
+        "supported_triggers": {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "id"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "enum": [
+                  "post-login",
+                  "credentials-exchange",
+                  "pre-user-registration",
+                  "post-user-registration",
+                  "post-change-password",
+                  "send-phone-message",
+                  "custom-phone-provider",
+                  "custom-email-provider",
+                  "password-reset-post-challenge",
+                  "custom-token-exchange",
+                  "event-stream",
+                  "password-hash-migration",
+                  "login-post-identifier",
+                  "signup-post-identifier"
+                ]
+              },
+              "version": {
+                "type": "string"
+              },
+              "status": {
+                "type": "string"
+              },
+              "runtimes": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "default_runtime": {
+                "type": "string"
+              },
+              "compatible_triggers": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "additionalProperties": true,
+                  "required": [
+                    "id",
+                    "version"
+                  ],
+                  "properties": {
+                    "id": {
+                      "type": "string",
+                      "enum": [
+                        "post-login",
+                        "credentials-exchange",
+                        "pre-user-registration",
+                        "post-user-registration",
+                        "post-change-password",
+                        "send-phone-message",
+                        "custom-phone-provider",
+                        "custom-email-provider",
+                        "password-reset-post-challenge",
+                        "custom-token-exchange",
+                        "event-stream",
+                        "password-hash-migration",
+                        "login-post-identifier",
+                        "signup-post-identifier"
+                      ]
+                    },
+                    "version": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "binding_policy": {
+                "type": "string",
+                "enum": [
+                  "trigger-bound",
+                  "entity-bound"
+                ]
+              }
+            }
+          }
+        },
+        "code": {
+          "type": "string"
+        },
+        "dependencies": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "version": {
+                "type": "string"
+              },
+              "registry_url": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "runtime": {
+          "type": "string"
+        },
+        "secrets": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "value": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "modules": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "module_id": {
+                "type": "string"
+              },
+              "module_name": {
+                "type": "string"
+              },
+              "module_version_id": {
+                "type": "string"
+              },
+              "module_version_number": {
+                "type": "integer"
+              }
+            }
+          }
+        }
+      }
+    }
+  },
+  "DELETE /actions/actions/{id}": {
+    "operationId": "delete_action",
+    "scopes": [
+      "delete:actions"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    },
+    "querystring": {
+      "type": "object",
+      "properties": {
+        "force": {
+          "type": "boolean"
+        }
+      }
+    }
+  },
+  "POST /actions/actions/{id}/deploy": {
+    "operationId": "post_deploy_action",
+    "scopes": [
+      "create:actions"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    }
+  },
+  "GET /actions/triggers/{triggerId}/bindings": {
+    "operationId": "get_bindings",
+    "scopes": [
+      "read:actions"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "triggerId": {
+          "type": "string",
+          "enum": [
+            "post-login",
+            "credentials-exchange",
+            "pre-user-registration",
+            "post-user-registration",
+            "post-change-password",
+            "send-phone-message",
+            "custom-phone-provider",
+            "custom-email-provider",
+            "password-reset-post-challenge",
+            "custom-token-exchange",
+            "event-stream",
+            "password-hash-migration",
+            "login-post-identifier",
+            "signup-post-identifier"
+          ]
+        }
+      },
+      "required": [
+        "triggerId"
+      ]
+    },
+    "querystring": {
+      "type": "object",
+      "properties": {
+        "page": {
+          "type": "integer"
+        },
+        "per_page": {
+          "type": "integer"
+        }
+      }
+    }
+  },
+  "PATCH /actions/triggers/{triggerId}/bindings": {
+    "operationId": "patch_bindings",
+    "scopes": [
+      "update:actions"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "triggerId": {
+          "type": "string",
+          "enum": [
+            "post-login",
+            "credentials-exchange",
+            "pre-user-registration",
+            "post-user-registration",
+            "post-change-password",
+            "send-phone-message",
+            "custom-phone-provider",
+            "custom-email-provider",
+            "password-reset-post-challenge",
+            "custom-token-exchange",
+            "event-stream",
+            "password-hash-migration",
+            "login-post-identifier",
+            "signup-post-identifier"
+          ]
+        }
+      },
+      "required": [
+        "triggerId"
+      ]
+    },
+    "body": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "bindings": {
+          "type": "array",
+          "items": {
+            "oneOf": [
+              {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "ref"
+                ],
+                "properties": {
+                  "ref": {
+                    "type": "object",
+                    "additionalProperties": true,
+                    "properties": {
+                      "type": {
+                        "type": "string",
+                        "enum": [
+                          "binding_id",
+                          "action_id",
+                          "action_name"
+                        ]
+                      },
+                      "value": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  "display_name": {
+                    "type": "string"
+                  },
+                  "secrets": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "additionalProperties": true,
+                      "properties": {
+                        "name": {
+                          "type": "string"
+                        },
+                        "value": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            ]
           }
         }
       }

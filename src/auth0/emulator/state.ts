@@ -5,6 +5,7 @@
 import { notFound } from './errors.js';
 import type {
   EmuAccessToken,
+  EmuAction,
   EmuClient,
   EmuConnection,
   EmuInvitation,
@@ -13,6 +14,7 @@ import type {
   EmuRole,
   EmuScimConfiguration,
   EmuTicket,
+  EmuTriggerBinding,
   EmuUser,
 } from './types.js';
 
@@ -37,6 +39,9 @@ export class EmulatorState {
   tickets = new Map<string, EmuTicket>();
   /** Inbound SCIM configuration per connection id. */
   scim = new Map<string, EmuScimConfiguration>();
+  actions = new Map<string, EmuAction>();
+  /** Every trigger's bindings, in execution order within each trigger. */
+  triggerBindings: EmuTriggerBinding[] = [];
 
   constructor(readonly domain: string) {}
 
@@ -53,6 +58,8 @@ export class EmulatorState {
       invitations: [...this.invitations.values()],
       tickets: [...this.tickets.values()],
       scim_configurations: [...this.scim.values()],
+      actions: [...this.actions.values()],
+      trigger_bindings: this.triggerBindings,
     });
   }
 
@@ -68,14 +75,17 @@ export class EmulatorState {
     this.invitations = indexBy(d.invitations, (i) => i.id);
     this.tickets = indexBy(d.tickets, (t) => t.id);
     this.scim = indexBy(d.scim_configurations, (s) => s.connection_id);
+    this.actions = indexBy(d.actions ?? [], (a) => a.id);
+    this.triggerBindings = d.trigger_bindings ?? [];
   }
 
   /** Empties every collection (clients and tokens included). */
   clear(): void {
     for (const map of [
       this.clients, this.tokens, this.connections, this.users, this.organizations,
-      this.roles, this.invitations, this.tickets, this.scim,
+      this.roles, this.invitations, this.tickets, this.scim, this.actions,
     ]) map.clear();
+    this.triggerBindings = [];
   }
 
   user(id: string): EmuUser {
@@ -110,6 +120,22 @@ export class EmulatorState {
   connectionByName(name: string): EmuConnection | undefined {
     for (const c of this.connections.values()) if (c.name === name) return c;
     return undefined;
+  }
+
+  action(id: string): EmuAction {
+    const action = this.actions.get(id);
+    if (!action) throw notFound('The action does not exist.', 'inexistent_action');
+    return action;
+  }
+
+  actionByName(name: string): EmuAction | undefined {
+    for (const a of this.actions.values()) if (a.name === name) return a;
+    return undefined;
+  }
+
+  /** Bindings of one trigger, in execution order. */
+  bindingsOf(triggerId: string): EmuTriggerBinding[] {
+    return this.triggerBindings.filter((b) => b.trigger_id === triggerId);
   }
 
   /** Organizations the user is a member of, in creation order. */

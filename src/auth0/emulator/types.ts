@@ -146,6 +146,61 @@ export interface EmuScimConfiguration {
   tokens: EmuScimToken[];
 }
 
+/** An Action secret; the API returns its name and `updated_at`, never its value (spec ActionSecretResponse). */
+export interface EmuActionSecret {
+  name: string;
+  value: string;
+  updated_at: string;
+}
+
+/** One npm dependency of an Action (spec ActionVersionDependency). */
+export interface EmuActionDependency {
+  name: string;
+  version?: string;
+  registry_url?: string;
+}
+
+/** An immutable deployed version of an Action (`POST /actions/actions/{id}/deploy`). */
+export interface EmuActionVersion {
+  id: string;
+  number: number;
+  code: string;
+  runtime: string;
+  dependencies: EmuActionDependency[];
+  /** Names and times only: values stay with the Action. */
+  secrets: { name: string; updated_at: string }[];
+  supported_triggers: { id: string; version?: string }[];
+  created_at: string;
+}
+
+export interface EmuAction {
+  id: string;
+  name: string;
+  supported_triggers: { id: string; version?: string }[];
+  code: string;
+  runtime: string;
+  dependencies: EmuActionDependency[];
+  secrets: EmuActionSecret[];
+  created_at: string;
+  updated_at: string;
+  /** ms epoch at which the current draft has been built (deploy refuses before: "must be in the 'built' state"). */
+  built_at: number;
+  /** False after a create or PATCH, true after a deploy. */
+  all_changes_deployed: boolean;
+  versions: EmuActionVersion[];
+  deployed_version_id?: string;
+}
+
+/** One entry of a trigger's flow; the order of `trigger_bindings` is the execution order per trigger. */
+export interface EmuTriggerBinding {
+  id: string;
+  trigger_id: string;
+  action_id: string;
+  display_name: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** The whole tenant state, as read and restored by the inspection API. */
 export interface EmulatorStateData {
   domain: string;
@@ -158,4 +213,7 @@ export interface EmulatorStateData {
   invitations: EmuInvitation[];
   tickets: EmuTicket[];
   scim_configurations: EmuScimConfiguration[];
+  /** Absent in snapshots taken before the emulator served Actions. */
+  actions?: EmuAction[];
+  trigger_bindings?: EmuTriggerBinding[];
 }

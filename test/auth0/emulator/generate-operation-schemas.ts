@@ -65,6 +65,14 @@ export const OPERATION_KEYS = [
   'GET /connections/{id}/scim-configuration/tokens',
   'POST /connections/{id}/scim-configuration/tokens',
   'POST /tickets/password-change',
+  'GET /actions/actions',
+  'POST /actions/actions',
+  'GET /actions/actions/{id}',
+  'PATCH /actions/actions/{id}',
+  'DELETE /actions/actions/{id}',
+  'POST /actions/actions/{id}/deploy',
+  'GET /actions/triggers/{triggerId}/bindings',
+  'PATCH /actions/triggers/{triggerId}/bindings',
 ] as const;
 
 function isObject(value: unknown): value is JsonObject {
