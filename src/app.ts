@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const authFailures = config.scim.authFailureRateLimit ? new AuthFailureThrottle(config.scim.authFailureRateLimit) : undefined;
   // The SCIM request audit trail: written in batches off the request path, the rest written on close.
   // Pruning runs in a serving process only (from `listen`), whether or not new requests are recorded.
-  const scimAudit = config.scimAudit.enabled ? new ScimRequestRecorder({ db: database.db, logger: app.log, ...(metrics ? { metrics } : {}) }) : null;
+  const scimAudit = config.scimAudit.enabled ? new ScimRequestRecorder({ db: database.db, logger: app.log, readsPerSecond: config.scimAudit.readsPerSecond, ...(metrics ? { metrics } : {}) }) : null;
   const scimAuditPruner = new ScimRequestPruner({ db: database.db, logger: app.log, retentionDays: config.scimAudit.retentionDays });
   app.decorate('scimAudit', scimAudit);
   app.addHook('onListen', (done) => {

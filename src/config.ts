@@ -136,6 +136,11 @@ export interface ScimAuditSettings {
   readonly enabled: boolean;
   /** `SCIM_AUDIT_RETENTION_DAYS`: records older than this are pruned hourly (default 30). */
   readonly retentionDays: number;
+  /**
+   * `SCIM_AUDIT_READS_PER_SECOND`: successful reads listed one by one per tenant and second (default 20); the
+   * rest are counted in one row. Writes and refused requests are always listed.
+   */
+  readonly readsPerSecond: number;
 }
 
 export interface ScimSettings {
@@ -385,6 +390,7 @@ export function loadConfig(env: Env = process.env): Config {
     scimAudit: {
       enabled: onOff(env, 'SCIM_AUDIT', true),
       retentionDays: integer(env, 'SCIM_AUDIT_RETENTION_DAYS', 30, 1, 3650),
+      readsPerSecond: integer(env, 'SCIM_AUDIT_READS_PER_SECOND', 20, 0, 1_000_000),
     },
     http: {
       requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),

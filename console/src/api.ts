@@ -51,6 +51,8 @@ export interface SetupLinkInfo extends TokenInfo { tenant: string; expiresAt: st
 export interface ScimRequest {
   id: string; at: string; tokenId: string | null; sourceIp: string | null; method: string; path: string; status: number; latencyMs: number;
   dialect: string | null; resourceType: string | null; resourceId: string | null; scimType: string | null; errorDetail: string | null; summary: string | null;
+  /** 1, or the successful reads over the per-second listing budget counted in this row. */
+  requests: number;
 }
 export interface ScimRequestPage { requests: ScimRequest[]; next: string | null }
 export interface ScimRequestStats { total: number; errors: number; lastAt: string | null; perMinute: { minute: string; requests: number; errors: number }[] }

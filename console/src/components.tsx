@@ -89,7 +89,7 @@ export function RequestTable({ requests, empty }: { requests: readonly ScimReque
           return (
             <tr key={r.id} data-status={r.status}>
               <td class="nowrap">{new Date(r.at).toLocaleTimeString()}</td>
-              <td><code>{r.method} {r.path}</code>{r.summary ? <div class="muted small">{r.summary}</div> : null}</td>
+              <td>{r.requests > 1 ? <span>{r.requests} more reads</span> : <code>{r.method} {r.path}</code>}{r.summary ? <div class="muted small">{r.summary}</div> : null}</td>
               <td><span class={statusClass(r.status)}>{r.status}</span></td>
               <td>
                 {r.errorDetail ? <div>{r.errorDetail}</div> : <div class="muted">{r.resourceType ? `${r.resourceType}${r.resourceId ? ` ${r.resourceId.slice(0, 8)}…` : ''}` : 'OK'}</div>}

@@ -51,6 +51,8 @@ export interface ScimRequestTable {
   error_detail: string | null;
   /** A redacted summary of a write's body: attribute names and identifying values, never secrets. */
   summary: string | null;
+  /** How many requests the row stands for: 1, or successful reads counted in one row (SCIM_AUDIT_READS_PER_SECOND). */
+  requests: Generated<number>;
 }
 
 /** A role one process holds at a time (migration 0008), e.g. `sync`: the replica running the Auth0 sync. */

@@ -25,6 +25,8 @@ export interface NewScimRequest {
   readonly scimType: string | null;
   readonly errorDetail: string | null;
   readonly summary: string | null;
+  /** How many requests the row stands for (default 1): successful reads over the per-second listing budget are counted in one. */
+  readonly requests?: number;
 }
 
 /** A stored request as the admin API shows it. */
@@ -39,12 +41,12 @@ export interface ScimRequestRecord extends Omit<NewScimRequest, 'tenantId' | 'te
  * failing the batch on the foreign key. A fixed text, so it is prepared once per connection (client.ts).
  */
 const INSERT_REQUESTS = `insert into scim_requests (tenant_id, at, token_id, source_ip, method, path, status, latency_ms, dialect,
-    resource_type, resource_id, scim_type, error_detail, summary)
+    resource_type, resource_id, scim_type, error_detail, summary, requests)
   select t.id, r.at, r.token_id, r.source_ip, r.method, r.path, r.status, r.latency_ms, r.dialect,
-    r.resource_type, r.resource_id, r.scim_type, r.error_detail, r.summary
+    r.resource_type, r.resource_id, r.scim_type, r.error_detail, r.summary, r.requests
   from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::int2[], $9::float4[],
-    $10::text[], $11::text[], $12::uuid[], $13::text[], $14::text[], $15::text[]) with ordinality
-    as r(tenant_id, tenant_name, at, token_id, source_ip, method, path, status, latency_ms, dialect, resource_type, resource_id, scim_type, error_detail, summary, n)
+    $10::text[], $11::text[], $12::uuid[], $13::text[], $14::text[], $15::text[], $16::int4[]) with ordinality
+    as r(tenant_id, tenant_name, at, token_id, source_ip, method, path, status, latency_ms, dialect, resource_type, resource_id, scim_type, error_detail, summary, requests, n)
   join tenants t on t.id = coalesce(r.tenant_id, (select n.id from tenants n where n.name = r.tenant_name))
   order by r.n`;
 
@@ -56,7 +58,7 @@ export async function insertScimRequests(db: Db, rows: readonly NewScimRequest[]
     column((r) => r.tenantId), column((r) => r.tenantName), column((r) => r.at.toISOString()), column((r) => r.tokenId),
     column((r) => r.sourceIp), column((r) => r.method), column((r) => r.path), column((r) => r.status), column((r) => r.latencyMs),
     column((r) => r.dialect), column((r) => r.resourceType), column((r) => r.resourceId), column((r) => r.scimType),
-    column((r) => r.errorDetail), column((r) => r.summary),
+    column((r) => r.errorDetail), column((r) => r.summary), column((r) => r.requests ?? 1),
   ]));
   return Number(result.numAffectedRows ?? 0n);
 }
@@ -85,7 +87,7 @@ export async function listScimRequests(db: Db, tenantId: string, options: ScimRe
   return rows.map((r) => ({
     id: String(r.id), at: new Date(r.at), tokenId: r.token_id, sourceIp: r.source_ip, method: r.method, path: r.path, status: r.status,
     latencyMs: r.latency_ms, dialect: r.dialect, resourceType: r.resource_type, resourceId: r.resource_id, scimType: r.scim_type,
-    errorDetail: r.error_detail, summary: r.summary,
+    errorDetail: r.error_detail, summary: r.summary, requests: r.requests,
   }));
 }
 
@@ -111,7 +113,7 @@ export interface ScimRequestStats {
  * whole retention. Rows stored out of time order (a batch from another replica) by a few hundred
  * milliseconds can fall on the wrong side of that edge, which a per-minute chart does not show.
  */
-const WINDOW_BUCKETS = `select date_trunc('minute', at) as minute, count(*)::int as requests, (count(*) filter (where status >= 400))::int as errors
+const WINDOW_BUCKETS = `select date_trunc('minute', at) as minute, sum(requests)::int as requests, (coalesce(sum(requests) filter (where status >= 400), 0))::int as errors
   from scim_requests
   where tenant_id = $1 and at >= $2
     and id > coalesce((select b.id from scim_requests b where b.tenant_id = $1 and b.at < $2 order by b.id desc limit 1), 0)
@@ -133,7 +135,8 @@ export async function scimRequestStats(db: Db, tenantId: string, since: Date, ma
   };
 }
 
-const PRUNE_BATCH = 'delete from scim_requests where id in (select id from scim_requests where at < $1 limit $2)';
+// By row address: ids are unique per tenant only in the key, and a ctid list needs no index of its own.
+const PRUNE_BATCH = 'delete from scim_requests where ctid = any(array(select ctid from scim_requests where at < $1 limit $2))';
 
 /**
  * Deletes every request older than `cutoff`, `batchSize` rows per statement so no statement runs long or

@@ -13,15 +13,17 @@ export interface TimelineEvent {
 }
 
 /**
- * A user's timeline, newest first: the IdP's SCIM requests that named the user (its own URL, or the POST
- * that created it), admin actions on it, and where the sync stands. Group membership changes arrive as
+ * A user's timeline, newest first: the IdP's SCIM writes and refused requests that named the user (its own
+ * URL, or the POST that created it; successful reads are left out, as in the index that finds them), admin
+ * actions on it, and where the sync stands. Group membership changes arrive as
  * requests on the group and are not listed here; the user's groups are in its explanation.
  */
 export async function userTimeline(db: Kysely<Database>, tenantId: string, userId: string, limit: number): Promise<TimelineEvent[]> {
   const [requests, audit, sync] = await Promise.all([
     sql<{ at: Date; method: string; path: string; status: number; error_detail: string | null; summary: string | null }>`
       select at, method, path, status, error_detail, summary from scim_requests
-      where tenant_id = ${tenantId} and resource_id = ${userId} order by id desc limit ${limit}`.execute(db),
+      where tenant_id = ${tenantId} and resource_id = ${userId} and (method <> 'GET' or status >= 400)
+      order by id desc limit ${limit}`.execute(db),
     sql<{ at: Date; actor: string; action: string; detail: Record<string, unknown> }>`
       select at, actor, action, detail from admin_audit where tenant_id = ${tenantId} and target = ${userId} order by at desc limit ${limit}`.execute(db),
     sql<{ status: string; auth0_user_id: string | null; last_error: string | null; changed_at: Date; synced_at: Date | null }>`

@@ -112,6 +112,17 @@ export interface ScimRequestRecorderOptions {
   readonly batchSize?: number;
   /** Records held in memory at most; beyond, new ones are dropped and counted (default 10,000). */
   readonly capacity?: number;
+  /**
+   * Successful reads listed one by one per tenant and second (`SCIM_AUDIT_READS_PER_SECOND`, default 20); the
+   * rest are counted, one row per tenant and batch. An IdP reads a few times a second at most; a client that
+   * reads thousands of times a second would otherwise make the trail cost a share of every request.
+   */
+  readonly readsPerSecond?: number;
+}
+
+/** A read that succeeded: listed within the per-second budget, else counted. Writes and refusals are always listed. */
+function isSuccessfulRead(entry: NewScimRequest): boolean {
+  return (entry.status ?? 500) < 400 && (entry.method === 'GET' || entry.method === 'HEAD' || (entry.method === 'POST' && entry.resourceType === null && (entry.path ?? '').includes('/.search')));
 }
 
 /**
@@ -133,20 +144,62 @@ export class ScimRequestRecorder {
   private readonly capacity: number;
   private readonly outage = new OutageLog();
   private lastErrorLogAt = Number.NEGATIVE_INFINITY;
+  private readonly readsPerSecond: number;
+  /** Successful reads listed this second, per tenant (cleared every second, so it holds active tenants only). */
+  private readsListed = new Map<string, number>();
+  private readsSecond = 0;
+  /** Successful reads over the budget, per tenant, waiting to be written as one counting row each. */
+  private readsCounted = new Map<string, number>();
 
   constructor(private readonly options: ScimRequestRecorderOptions) {
     this.flushMs = options.flushMs ?? 250;
     this.batchSize = options.batchSize ?? 500;
     this.capacity = options.capacity ?? 10_000;
+    this.readsPerSecond = options.readsPerSecond ?? 20;
     options.metrics?.observeScimAuditBuffer(() => this.buffer.length);
   }
 
   /** Queues one record; drops it (counted) when the buffer is full or the recorder closed. */
   record(entry: NewScimRequest): void {
     if (this.closed || this.buffer.length >= this.capacity) return this.drop(1);
+    if (entry.tenantId !== null && isSuccessfulRead(entry) && !this.listRead(entry.tenantId)) {
+      this.readsCounted.set(entry.tenantId, (this.readsCounted.get(entry.tenantId) ?? 0) + 1);
+      return this.schedule();
+    }
     this.buffer.push(entry);
     if (this.buffer.length >= this.batchSize) void this.start(false);
     else this.schedule();
+  }
+
+  /** Whether this tenant's read is within this second's listing budget (and takes its place in it). */
+  private listRead(tenantId: string): boolean {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.readsSecond) {
+      this.readsSecond = second;
+      this.readsListed = new Map();
+    }
+    const listed = this.readsListed.get(tenantId) ?? 0;
+    if (listed >= this.readsPerSecond) return false;
+    this.readsListed.set(tenantId, listed + 1);
+    return true;
+  }
+
+  /** The counted reads as one row per tenant, into the buffer (they take one place each, not one per read). */
+  private bufferCountedReads(): void {
+    if (this.readsCounted.size === 0) return;
+    const at = new Date();
+    for (const [tenantId, requests] of this.readsCounted) {
+      if (this.buffer.length >= this.capacity) {
+        this.drop(requests);
+        continue;
+      }
+      this.buffer.push({
+        tenantId, tenantName: null, at, tokenId: null, sourceIp: null, method: 'GET', path: null, status: 200, latencyMs: null, dialect: null,
+        resourceType: null, resourceId: null, scimType: null, errorDetail: null, requests,
+        summary: `${requests} more successful read${requests === 1 ? '' : 's'}, counted but not listed (over SCIM_AUDIT_READS_PER_SECOND=${this.readsPerSecond})`,
+      });
+    }
+    this.readsCounted = new Map();
   }
 
   /** Records written, dropped, and waiting, since start. */
@@ -156,6 +209,7 @@ export class ScimRequestRecorder {
 
   /** Writes everything recorded so far (tests, shutdown); resolves when the buffer was empty once. */
   async flush(): Promise<void> {
+    this.bufferCountedReads();
     while (this.running || this.buffer.length > 0) await (this.running ?? this.start(true));
   }
 
@@ -169,6 +223,7 @@ export class ScimRequestRecorder {
     if (this.timer || this.running) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.bufferCountedReads();
       void this.start(true);
     }, this.flushMs);
     this.timer.unref();
@@ -183,7 +238,7 @@ export class ScimRequestRecorder {
     }
     this.running = this.drain(all).finally(() => {
       this.running = undefined;
-      if (this.buffer.length > 0) this.schedule();
+      if (this.buffer.length > 0 || this.readsCounted.size > 0) this.schedule();
     });
     return this.running;
   }

@@ -9,6 +9,8 @@ import { ScimRequestRecorder } from '../../src/scim/audit-trail.js';
 import { summarizeWrite } from '../../src/scim/audit-summary.js';
 import { createUser, ENTERPRISE_URN, GROUP_URN, testApp, USER_URN, type TestApp } from '../helpers/app.js';
 import { testDatabase } from '../helpers/db.js';
+import { operator } from '../helpers/admin.js';
+import { createTenant } from '../../src/admin/tenants.js';
 
 const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const silent = pino({ level: 'silent' });
@@ -25,9 +27,10 @@ async function ids(h: TestApp, tenant: string) {
   return row;
 }
 
+/** A write's record by default: writes are always listed, whatever the reads budget. */
 function entry(tenantId: string, extra: Partial<NewScimRequest> = {}): NewScimRequest {
   return {
-    tenantId, tenantName: null, at: new Date(), tokenId: null, sourceIp: '192.0.2.1', method: 'GET', path: '/scim/v2/acme/Users', status: 200,
+    tenantId, tenantName: null, at: new Date(), tokenId: null, sourceIp: '192.0.2.1', method: 'PUT', path: '/scim/v2/acme/Users', status: 200,
     latencyMs: 1.5, dialect: 'generic', resourceType: 'User', resourceId: null, scimType: null, errorDetail: null, summary: null, ...extra,
   };
 }
@@ -183,4 +186,33 @@ t.test('SCIM_AUDIT=off records nothing', async (t) => {
   t.equal(h.app.scimAudit, null);
   await createUser(h.scim, 'alice');
   t.equal((await h.database.db.selectFrom('scim_requests').selectAll().execute()).length, 0);
+});
+
+t.test('successful reads beyond the per-second budget are counted in one row; writes and refusals are always listed', async (t) => {
+  const database = await testDatabase(t);
+  const { tenant } = await createTenant(database.db, { name: 'acme' });
+  const { tenant: other } = await createTenant(database.db, { name: 'other' });
+  const recorder = new ScimRequestRecorder({ db: database.db, logger: silent, flushMs: 60_000, readsPerSecond: 3 });
+  // Within one second (a second boundary mid-loop only moves the split: the totals below hold either way).
+  for (let i = 0; i < 10; i++) recorder.record(entry(tenant.id, { method: 'GET' }));
+  for (let i = 0; i < 2; i++) recorder.record(entry(tenant.id, { method: 'GET', status: 404 }));
+  recorder.record(entry(tenant.id, { method: 'POST', path: '/scim/v2/acme/.search', resourceType: null }));
+  for (let i = 0; i < 5; i++) recorder.record(entry(tenant.id, { method: 'PATCH' }));
+  recorder.record(entry(other.id, { method: 'GET' }));
+  await recorder.flush();
+  const rows = await database.db.selectFrom('scim_requests').select(['tenant_id', 'method', 'status', 'requests', 'summary']).orderBy('id').execute();
+  const acme = rows.filter((r) => r.tenant_id === tenant.id);
+  t.equal(acme.reduce((n, r) => n + r.requests, 0), 18, 'every request is counted');
+  t.equal(acme.filter((r) => r.method === 'PATCH').length, 5, 'writes are all listed');
+  t.equal(acme.filter((r) => r.status === 404).length, 2, 'refusals are all listed');
+  const counted = acme.filter((r) => r.requests > 1);
+  t.ok(counted.length >= 1 && counted.length <= 2, 'the reads over the budget became one counting row (two across a second boundary)');
+  t.match(counted[0]?.summary, /successful reads, counted but not listed \(over SCIM_AUDIT_READS_PER_SECOND=3\)/);
+  t.ok(acme.filter((r) => r.requests === 1 && r.status === 200 && r.method !== 'PATCH').length <= 6, 'at most the budget listed per second');
+  t.same(rows.filter((r) => r.tenant_id === other.id).map((r) => r.requests), [1], 'each tenant has its own budget');
+  const h = await testApp(t, { SCIM_AUDIT_READS_PER_SECOND: '0' });
+  for (let i = 0; i < 3; i++) await h.scim.json('GET', '/Users');
+  await h.app.scimAudit!.flush();
+  const stats = await (await operator(h.app, h.database))('GET', '/tenants/acme/scim-requests/stats?hours=1');
+  t.equal(stats.body.total, 3, 'the stats count counted reads too');
 });

@@ -26,6 +26,7 @@ const scimRequestSchema = {
     scimType: nullableStr,
     errorDetail: { ...nullableStr, description: 'The SCIM error detail sent, at most 1,000 characters' },
     summary: { ...nullableStr, description: 'Writes: attribute names, identifying values and counts, never secrets' },
+    requests: { type: 'integer', description: 'How many requests the row stands for: 1, or the successful reads over SCIM_AUDIT_READS_PER_SECOND counted in one row' },
   },
 } as const;
 
