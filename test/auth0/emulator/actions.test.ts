@@ -1,21 +1,10 @@
 import t from 'tap';
-import { ManagementError } from 'auth0';
-import { checkResponses, startHarness } from './harness.js';
+import { checkResponses, managementError as error, startHarness } from './harness.js';
 
 const h = await startHarness();
 t.teardown(() => h.close());
 
 const POST_LOGIN = [{ id: 'post-login' as const, version: 'v3' }];
-
-async function error(promise: Promise<unknown>): Promise<ManagementError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ManagementError) return err;
-    throw err;
-  }
-  throw new Error('expected a ManagementError');
-}
 
 t.test('create, get, list with filters, update, deploy; secrets come back without their values', async (t) => {
   const created = await h.mgmt.actions.create({

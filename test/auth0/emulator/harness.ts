@@ -3,7 +3,7 @@
  * and a capture of every HTTP exchange so `checkResponses` can validate each body against the OpenAPI
  * response schema of the matching (method, path template, status).
  */
-import { ManagementClient } from 'auth0';
+import { ManagementClient, ManagementError } from 'auth0';
 import type { Test } from 'tap';
 import { startAuth0Emulator, type RunningAuth0Emulator, type StartAuth0EmulatorOptions } from '../../../src/auth0/emulator/server.js';
 import { OPERATION_KEYS } from './generate-operation-schemas.js';
@@ -155,4 +155,15 @@ export function checkResponses(t: Assert, h: Harness): number {
     checked++;
   }
   return checked;
+}
+
+/** The SDK's error of a call expected to fail (the test fails when it succeeds or throws something else). */
+export async function managementError(promise: Promise<unknown>): Promise<ManagementError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ManagementError) return err;
+    throw err;
+  }
+  throw new Error('expected a ManagementError');
 }

@@ -1,21 +1,10 @@
 import t from 'tap';
-import { ManagementError } from 'auth0';
-import { checkResponses, startHarness } from './harness.js';
+import { checkResponses, managementError as error, startHarness } from './harness.js';
 
 const h = await startHarness();
 t.teardown(() => h.close());
 const db = h.emu.connections.database;
 const password = 'Sup3r-secret!';
-
-async function error(promise: Promise<unknown>): Promise<ManagementError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ManagementError) return err;
-    throw err;
-  }
-  throw new Error('expected a ManagementError');
-}
 
 async function users(n: number, prefix: string): Promise<string[]> {
   const ids: string[] = [];

@@ -1,20 +1,9 @@
 import t from 'tap';
-import { ManagementError } from 'auth0';
-import { checkResponses, startHarness } from './harness.js';
+import { checkResponses, managementError as error, startHarness } from './harness.js';
 
 const h = await startHarness();
 t.teardown(() => h.close());
 const db = h.emu.connections.database;
-
-async function error(promise: Promise<unknown>): Promise<ManagementError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ManagementError) return err;
-    throw err;
-  }
-  throw new Error('expected a ManagementError');
-}
 
 t.test('roles: create, name_filter, get, update, delete, role users', async (t) => {
   const admin = await h.mgmt.roles.create({ name: 'Acme Admin', description: 'admins' });
