@@ -121,8 +121,19 @@ export interface ScimRequestRecorderOptions {
 }
 
 /** A read that succeeded: listed within the per-second budget, else counted. Writes and refusals are always listed. */
-function isSuccessfulRead(entry: NewScimRequest): boolean {
-  return (entry.status ?? 500) < 400 && (entry.method === 'GET' || entry.method === 'HEAD' || (entry.method === 'POST' && entry.resourceType === null && (entry.path ?? '').includes('/.search')));
+function isSuccessfulRead(method: string | null, status: number | null, path: string | null): boolean {
+  return (status ?? 500) < 400 && (method === 'GET' || method === 'HEAD' || (method === 'POST' && (path ?? '').includes('/.search')));
+}
+
+/**
+ * The onResponse hook's work: a successful read over its tenant's listing budget is only counted, before
+ * anything is built for it (dialect, path, summary); anything else is recorded as `scimRequestEntry` says.
+ */
+export function recordScimRequest(recorder: ScimRequestRecorder, request: FastifyRequest, reply: FastifyReply): void {
+  const tenantId = request.scimPrincipal?.tenantId;
+  if (tenantId !== undefined && isSuccessfulRead(request.method, reply.statusCode, request.url) && recorder.countIfOverReadBudget(tenantId)) return;
+  const entry = scimRequestEntry(request, reply);
+  if (entry) recorder.record(entry);
 }
 
 /**
@@ -162,25 +173,32 @@ export class ScimRequestRecorder {
   /** Queues one record; drops it (counted) when the buffer is full or the recorder closed. */
   record(entry: NewScimRequest): void {
     if (this.closed || this.buffer.length >= this.capacity) return this.drop(1);
-    if (entry.tenantId !== null && isSuccessfulRead(entry) && !this.listRead(entry.tenantId)) {
-      this.readsCounted.set(entry.tenantId, (this.readsCounted.get(entry.tenantId) ?? 0) + 1);
-      return this.schedule();
+    if (entry.tenantId !== null && isSuccessfulRead(entry.method, entry.status, entry.path)) {
+      if (this.countIfOverReadBudget(entry.tenantId)) return;
+      this.readsListed.set(entry.tenantId, (this.readsListed.get(entry.tenantId) ?? 0) + 1);
     }
     this.buffer.push(entry);
     if (this.buffer.length >= this.batchSize) void this.start(false);
     else this.schedule();
   }
 
-  /** Whether this tenant's read is within this second's listing budget (and takes its place in it). */
-  private listRead(tenantId: string): boolean {
+  /**
+   * For a successful read of this tenant: when this second's listing budget is spent, counts the read (it
+   * becomes part of one counting row) and answers true; otherwise answers false and `record` lists it.
+   */
+  countIfOverReadBudget(tenantId: string): boolean {
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.readsSecond) {
       this.readsSecond = second;
       this.readsListed = new Map();
     }
-    const listed = this.readsListed.get(tenantId) ?? 0;
-    if (listed >= this.readsPerSecond) return false;
-    this.readsListed.set(tenantId, listed + 1);
+    if ((this.readsListed.get(tenantId) ?? 0) < this.readsPerSecond) return false;
+    if (this.closed) {
+      this.drop(1);
+      return true;
+    }
+    this.readsCounted.set(tenantId, (this.readsCounted.get(tenantId) ?? 0) + 1);
+    this.schedule();
     return true;
   }
 

@@ -9,7 +9,7 @@ import type { Database } from '../db/schema.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import type { Metrics } from '../metrics.js';
 import { isStorableBody, TEXT_HYGIENE_MESSAGE } from '../http/text-hygiene.js';
-import { scimRequestEntry, type ScimRequestRecorder } from './audit-trail.js';
+import { recordScimRequest, type ScimRequestRecorder } from './audit-trail.js';
 import { TokenVerifier, type ScimPrincipal } from './auth.js';
 import type { ScimContext } from './context.js';
 import { errorBody, toScimError } from './error-response.js';
@@ -176,8 +176,7 @@ async function scimRoutes(app: FastifyInstance, options: ScimPluginOptions): Pro
   if (audit) {
     // After the response is sent: the record is built and queued synchronously, written later in a batch.
     app.addHook('onResponse', (request, reply, done) => {
-      const entry = scimRequestEntry(request, reply);
-      if (entry) audit.record(entry);
+      recordScimRequest(audit, request, reply);
       done();
     });
   }
