@@ -108,9 +108,13 @@ export function registerAdminRoutes(app: FastifyInstance, emulator: Auth0Emulato
 
   app.post(`${prefix}/clients`, { config }, async (request, reply) => {
     const b = isRecord(request.body) ? request.body : {};
-    const options: { name?: string; scopes?: string[] } = {};
+    const options: Parameters<Auth0Emulator['createClient']>[0] & object = {};
     if (typeof b['name'] === 'string') options.name = b['name'];
     if (Array.isArray(b['scopes'])) options.scopes = b['scopes'].map(String);
+    if (b['app_type'] === 'spa' || b['app_type'] === 'regular_web') options.appType = b['app_type'];
+    if (Array.isArray(b['callbacks'])) options.callbacks = b['callbacks'].map(String);
+    if (Array.isArray(b['web_origins'])) options.webOrigins = b['web_origins'].map(String);
+    if (Array.isArray(b['connections'])) options.connections = b['connections'].map(String);
     return reply.status(201).send(emulator.createClient(options));
   });
   app.post(`${prefix}/connections`, { config }, async (request, reply) => {

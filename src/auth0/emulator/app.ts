@@ -9,12 +9,14 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from './emulator.js';
 import { installErrorHandlers } from './error-handler.js';
 import { SPEC_FORMATS } from './formats.js';
+import { AuthorizationServer, registerLogin } from './login.js';
 import { registerOAuth } from './oauth.js';
 import { registerActionRoutes } from './routes/actions.js';
 import { registerConnectionRoutes } from './routes/connections.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOrganizationMemberRoutes } from './routes/organization-members.js';
 import { registerOrganizationRoutes } from './routes/organizations.js';
+import { registerResourceServerRoutes } from './routes/resource-servers.js';
 import { registerRoleRoutes } from './routes/roles.js';
 import { registerScimRoutes } from './routes/scim.js';
 import { registerTicketRoutes } from './routes/tickets.js';
@@ -41,6 +43,7 @@ function loggableBody(operation: string | undefined, body: unknown): unknown {
   if (operation === 'POST /oauth/token') {
     return Object.fromEntries(Object.entries(body).filter(([k]) => TOKEN_LOG_FIELDS.includes(k)));
   }
+  if (operation === 'POST /u/login') return { username: (body as Record<string, unknown>)['username'] };
   // Action secret values are never given back by the API: not by the call log either (names are kept).
   const secrets: unknown = (body as Record<string, unknown>)['secrets'];
   if (operation?.includes('/actions/') && Array.isArray(secrets)) {
@@ -96,13 +99,16 @@ export async function buildAuth0Emulator(options: BuildAuth0EmulatorOptions = {}
   });
 
   installErrorHandlers(app);
-  registerOAuth(app, ctx);
+  const login = new AuthorizationServer(ctx);
+  registerOAuth(app, ctx, login);
+  registerLogin(app, login);
   registerUserRoutes(app, ctx);
   registerUserRelationRoutes(app, ctx);
   registerOrganizationRoutes(app, ctx);
   registerOrganizationMemberRoutes(app, ctx);
   registerInvitationRoutes(app, ctx);
   registerRoleRoutes(app, ctx);
+  registerResourceServerRoutes(app, ctx);
   registerConnectionRoutes(app, ctx);
   registerTicketRoutes(app, ctx);
   registerActionRoutes(app, ctx);

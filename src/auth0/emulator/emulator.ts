@@ -11,6 +11,7 @@ import { OPERATIONS } from './operation-schemas.js';
 import { RateLimiter, type BucketLimit, type RateCategory, type RatePlan } from './rate-limit.js';
 import { createScimToken, DEFAULT_SCIM_MAPPING, SCIM_TOKEN_SCOPES } from './scim-config.js';
 import { EmulatorState } from './state.js';
+import { notFound } from './errors.js';
 import type { ConnectionStrategy, EmuConnection, EmulatorStateData } from './types.js';
 
 /** Every scope any emulated operation accepts, plus the SCIM-configuration ones. */
@@ -109,15 +110,29 @@ export class Auth0Emulator {
   }
 
   /** Registers an M2M client with a Management API grant for `scopes` (default: every scope). */
-  createClient(options: { name?: string; scopes?: readonly string[]; clientId?: string; clientSecret?: string } = {}): ClientCredentials {
+  createClient(options: {
+    name?: string; scopes?: readonly string[]; clientId?: string; clientSecret?: string;
+    /** A `spa` client signs users in (no Management API grant unless `scopes` says so). */
+    appType?: 'spa' | 'regular_web'; callbacks?: readonly string[]; webOrigins?: readonly string[];
+    /** Names of connections to enable for the client (its users log in through them). */
+    connections?: readonly string[];
+  } = {}): ClientCredentials {
     const clientId = options.clientId ?? newClientId();
     const clientSecret = options.clientSecret ?? newClientSecret();
     this.state.clients.set(clientId, {
       client_id: clientId,
       client_secret: clientSecret,
-      name: options.name ?? 'Provisio M2M',
-      scopes: [...(options.scopes ?? ALL_SCOPES)],
+      name: options.name ?? (options.appType ? 'Provisio console' : 'Provisio M2M'),
+      scopes: [...(options.scopes ?? (options.appType ? [] : ALL_SCOPES))],
+      ...(options.appType ? { app_type: options.appType } : {}),
+      ...(options.callbacks ? { callbacks: [...options.callbacks] } : {}),
+      ...(options.webOrigins ? { web_origins: [...options.webOrigins] } : {}),
     });
+    for (const name of options.connections ?? []) {
+      const connection = this.state.connectionByName(name);
+      if (!connection) throw notFound('The connection does not exist', 'inexistent_connection');
+      if (!connection.enabled_clients.includes(clientId)) connection.enabled_clients.push(clientId);
+    }
     return { clientId, clientSecret };
   }
 

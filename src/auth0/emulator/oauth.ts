@@ -1,13 +1,15 @@
 /**
  * `POST /oauth/token` with the client-credentials grant, as the SDK's TokenProvider sends it
- * (form-encoded `grant_type, client_id, client_secret, audience`; research/auth0.md §1.1). Errors use the
- * Authentication API's `{error, error_description}` shape, not the Management envelope. Tokens are
- * opaque random strings mapped to the client and the scopes of its grant.
+ * (form-encoded `grant_type, client_id, client_secret, audience`; research/auth0.md §1.1), and the
+ * authorization-code grant of a user's login (login.ts). Errors use the Authentication API's
+ * `{error, error_description}` shape, not the Management envelope. Management API tokens are opaque
+ * random strings mapped to the client and the scopes of its grant.
  */
 import type { FastifyInstance } from 'fastify';
 import type { EmulatorContext } from './context.js';
 import { applyFault } from './fault-hook.js';
 import { newAccessToken } from './ids.js';
+import { OAuthError, type AuthorizationServer } from './login.js';
 
 function field(body: unknown, name: string): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
@@ -21,7 +23,7 @@ export function managementAudience(domain: string): string {
 }
 
 /** Registers `POST /oauth/token`. */
-export function registerOAuth(app: FastifyInstance, ctx: EmulatorContext): void {
+export function registerOAuth(app: FastifyInstance, ctx: EmulatorContext, login: AuthorizationServer): void {
   app.post('/oauth/token', { config: { operation: 'POST /oauth/token' } }, async (request, reply) => {
     const fault = await applyFault(ctx, 'POST /oauth/token', request, reply);
     if (fault === 'hijacked') return reply;
@@ -30,6 +32,16 @@ export function registerOAuth(app: FastifyInstance, ctx: EmulatorContext): void 
     }
     const body = request.body;
     const grant = field(body, 'grant_type');
+    const origin = login.corsOrigin(request);
+    if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    if (grant === 'authorization_code') {
+      try {
+        return reply.header('cache-control', 'no-store').send(login.exchangeCode(body, login.issuerFor(request)));
+      } catch (err) {
+        if (err instanceof OAuthError) return reply.status(err.status).send({ error: err.error, error_description: err.message });
+        throw err;
+      }
+    }
     if (grant !== 'client_credentials') {
       return reply.status(403).send({ error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grant ?? ''}` });
     }

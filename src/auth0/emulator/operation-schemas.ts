@@ -56,6 +56,12 @@ export type OperationKey =
   | 'DELETE /roles/{id}'
   | 'GET /roles/{id}/users'
   | 'POST /roles/{id}/users'
+  | 'GET /roles/{id}/permissions'
+  | 'POST /roles/{id}/permissions'
+  | 'DELETE /roles/{id}/permissions'
+  | 'GET /resource-servers'
+  | 'POST /resource-servers'
+  | 'GET /resource-servers/{id}'
   | 'GET /connections'
   | 'GET /connections/{id}'
   | 'POST /connections/{id}/scim-configuration'
@@ -1896,6 +1902,423 @@ export const OPERATIONS: Readonly<Record<OperationKey, OperationSpec>> = {
             "type": "string",
             "format": "user-id-with-max-length"
           }
+        }
+      }
+    }
+  },
+  "GET /roles/{id}/permissions": {
+    "operationId": "get_role_permission",
+    "scopes": [
+      "read:roles"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    },
+    "querystring": {
+      "type": "object",
+      "properties": {
+        "per_page": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100
+        },
+        "page": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "include_totals": {
+          "type": "boolean"
+        }
+      }
+    }
+  },
+  "POST /roles/{id}/permissions": {
+    "operationId": "post_role_permission_assignment",
+    "scopes": [
+      "update:roles"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    },
+    "body": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "permissions"
+      ],
+      "properties": {
+        "permissions": {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "resource_server_identifier",
+              "permission_name"
+            ],
+            "properties": {
+              "resource_server_identifier": {
+                "type": "string"
+              },
+              "permission_name": {
+                "type": "string"
+              }
+            }
+          }
+        }
+      }
+    }
+  },
+  "DELETE /roles/{id}/permissions": {
+    "operationId": "delete_role_permission_assignment",
+    "scopes": [
+      "update:roles"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    },
+    "body": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "permissions"
+      ],
+      "properties": {
+        "permissions": {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "resource_server_identifier",
+              "permission_name"
+            ],
+            "properties": {
+              "resource_server_identifier": {
+                "type": "string"
+              },
+              "permission_name": {
+                "type": "string"
+              }
+            }
+          }
+        }
+      }
+    }
+  },
+  "GET /resource-servers": {
+    "operationId": "get_resource-servers",
+    "scopes": [
+      "read:resource_servers"
+    ],
+    "querystring": {
+      "type": "object",
+      "properties": {
+        "identifiers": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "minLength": 1
+          }
+        },
+        "page": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "per_page": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100
+        },
+        "include_totals": {
+          "type": "boolean"
+        },
+        "include_fields": {
+          "type": "boolean"
+        }
+      }
+    }
+  },
+  "POST /resource-servers": {
+    "operationId": "post_resource-servers",
+    "scopes": [
+      "create:resource_servers"
+    ],
+    "body": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "identifier"
+      ],
+      "properties": {
+        "name": {
+          "type": "string",
+          "maxLength": 200,
+          "pattern": "^[^<>]+$"
+        },
+        "identifier": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 600
+        },
+        "scopes": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "value"
+            ],
+            "properties": {
+              "value": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 280
+              },
+              "description": {
+                "type": "string",
+                "maxLength": 500
+              }
+            }
+          }
+        },
+        "signing_alg": {
+          "type": "string",
+          "enum": [
+            "HS256",
+            "RS256",
+            "RS512",
+            "PS256"
+          ]
+        },
+        "signing_secret": {
+          "type": "string",
+          "minLength": 16
+        },
+        "allow_offline_access": {
+          "type": "boolean"
+        },
+        "allow_online_access": {
+          "type": "boolean"
+        },
+        "token_lifetime": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 2592000
+        },
+        "token_dialect": {
+          "type": "string",
+          "enum": [
+            "access_token",
+            "access_token_authz",
+            "rfc9068_profile",
+            "rfc9068_profile_authz"
+          ]
+        },
+        "skip_consent_for_verifiable_first_party_clients": {
+          "type": "boolean"
+        },
+        "enforce_policies": {
+          "type": "boolean"
+        },
+        "token_encryption": {
+          "type": [
+            "object",
+            "null"
+          ],
+          "additionalProperties": false,
+          "required": [
+            "format",
+            "encryption_key"
+          ],
+          "properties": {
+            "format": {
+              "enum": [
+                "compact-nested-jwe"
+              ]
+            },
+            "encryption_key": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "alg",
+                "pem"
+              ],
+              "properties": {
+                "name": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 128
+                },
+                "alg": {
+                  "type": "string",
+                  "enum": [
+                    "RSA-OAEP-256",
+                    "RSA-OAEP-384",
+                    "RSA-OAEP-512"
+                  ]
+                },
+                "kid": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 128
+                },
+                "pem": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 4096
+                }
+              }
+            }
+          }
+        },
+        "consent_policy": {
+          "type": [
+            "string",
+            "null"
+          ],
+          "enum": [
+            "transactional-authorization-with-mfa",
+            null
+          ]
+        },
+        "authorization_details": {
+          "type": [
+            "array",
+            "null"
+          ],
+          "items": {}
+        },
+        "proof_of_possession": {
+          "type": [
+            "object",
+            "null"
+          ],
+          "additionalProperties": false,
+          "required": [
+            "mechanism",
+            "required"
+          ],
+          "properties": {
+            "mechanism": {
+              "type": "string",
+              "enum": [
+                "mtls",
+                "dpop"
+              ]
+            },
+            "required": {
+              "type": "boolean"
+            },
+            "required_for": {
+              "type": "string",
+              "enum": [
+                "public_clients",
+                "all_clients"
+              ]
+            }
+          }
+        },
+        "subject_type_authorization": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "user": {
+              "type": "object",
+              "additionalProperties": true,
+              "properties": {
+                "policy": {
+                  "type": "string",
+                  "enum": [
+                    "allow_all",
+                    "deny_all",
+                    "require_client_grant"
+                  ]
+                }
+              }
+            },
+            "client": {
+              "type": "object",
+              "additionalProperties": true,
+              "properties": {
+                "policy": {
+                  "type": "string",
+                  "enum": [
+                    "deny_all",
+                    "require_client_grant"
+                  ]
+                }
+              }
+            }
+          }
+        },
+        "authorization_policy": {
+          "type": [
+            "object",
+            "null"
+          ],
+          "additionalProperties": false,
+          "required": [
+            "policy_id"
+          ],
+          "properties": {
+            "policy_id": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 1024
+            }
+          }
+        }
+      }
+    }
+  },
+  "GET /resource-servers/{id}": {
+    "operationId": "get_resource-servers_by_id",
+    "scopes": [
+      "read:resource_servers"
+    ],
+    "params": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id"
+      ]
+    },
+    "querystring": {
+      "type": "object",
+      "properties": {
+        "include_fields": {
+          "type": "boolean"
         }
       }
     }

@@ -11,6 +11,7 @@ import type {
   EmuInvitation,
   EmulatorStateData,
   EmuOrganization,
+  EmuResourceServer,
   EmuRole,
   EmuScimConfiguration,
   EmuTicket,
@@ -42,6 +43,7 @@ export class EmulatorState {
   actions = new Map<string, EmuAction>();
   /** Every trigger's bindings, in execution order within each trigger. */
   triggerBindings: EmuTriggerBinding[] = [];
+  resourceServers = new Map<string, EmuResourceServer>();
 
   constructor(readonly domain: string) {}
 
@@ -60,6 +62,7 @@ export class EmulatorState {
       scim_configurations: [...this.scim.values()],
       actions: [...this.actions.values()],
       trigger_bindings: this.triggerBindings,
+      resource_servers: [...this.resourceServers.values()],
     });
   }
 
@@ -77,13 +80,14 @@ export class EmulatorState {
     this.scim = indexBy(d.scim_configurations, (s) => s.connection_id);
     this.actions = indexBy(d.actions ?? [], (a) => a.id);
     this.triggerBindings = d.trigger_bindings ?? [];
+    this.resourceServers = indexBy(d.resource_servers ?? [], (r) => r.id);
   }
 
   /** Empties every collection (clients and tokens included). */
   clear(): void {
     for (const map of [
       this.clients, this.tokens, this.connections, this.users, this.organizations,
-      this.roles, this.invitations, this.tickets, this.scim, this.actions,
+      this.roles, this.invitations, this.tickets, this.scim, this.actions, this.resourceServers,
     ]) map.clear();
     this.triggerBindings = [];
   }
@@ -109,6 +113,11 @@ export class EmulatorState {
     const role = this.roles.get(id);
     if (!role) throw notFound('The role does not exist.', 'inexistent_role');
     return role;
+  }
+
+  resourceServerByIdentifier(identifier: string): EmuResourceServer | undefined {
+    for (const api of this.resourceServers.values()) if (api.identifier === identifier) return api;
+    return undefined;
   }
 
   connection(id: string): EmuConnection {

@@ -53,6 +53,8 @@ export interface EmuUser {
   sessions: string[];
   /** Active refresh token ids. */
   refresh_tokens: string[];
+  /** scrypt hash of a database user's password (`salt:hash`, base64url); never in an API answer. */
+  password_hash?: string;
 }
 
 export interface EmuEnabledConnection {
@@ -86,6 +88,29 @@ export interface EmuRole {
   id: string;
   name: string;
   description: string;
+  /** API permissions (`/roles/{id}/permissions`); absent in snapshots taken before the emulator had them. */
+  permissions?: EmuPermission[];
+}
+
+export interface EmuPermission {
+  resource_server_identifier: string;
+  permission_name: string;
+}
+
+/** An API (`/resource-servers`): the audience of access tokens issued to users. */
+export interface EmuResourceServer {
+  id: string;
+  name: string;
+  identifier: string;
+  scopes: { value: string; description?: string }[];
+  signing_alg: 'RS256';
+  /** Seconds (docs: 86,400 by default). */
+  token_lifetime: number;
+  /** `access_token_authz` adds the user's RBAC `permissions` claim to its access tokens. */
+  token_dialect: 'access_token' | 'access_token_authz';
+  enforce_policies: boolean;
+  allow_offline_access: boolean;
+  skip_consent_for_verifiable_first_party_clients: boolean;
 }
 
 export interface EmuInvitation {
@@ -121,6 +146,12 @@ export interface EmuClient {
   name: string;
   /** Scopes granted for the Management API audience (a client grant). Empty = no grant. */
   scopes: string[];
+  /** `spa` clients log users in through `/authorize` (public: no secret at the token endpoint, PKCE required). */
+  app_type?: 'non_interactive' | 'spa' | 'regular_web';
+  /** Allowed Callback URLs: `/authorize` redirects only to one of these, compared exactly. */
+  callbacks?: string[];
+  /** Allowed Web Origins: browsers on these origins may call the token endpoint (CORS). */
+  web_origins?: string[];
 }
 
 export interface EmuAccessToken {
@@ -216,4 +247,6 @@ export interface EmulatorStateData {
   /** Absent in snapshots taken before the emulator served Actions. */
   actions?: EmuAction[];
   trigger_bindings?: EmuTriggerBinding[];
+  /** Absent in snapshots taken before the emulator served `/resource-servers`. */
+  resource_servers?: EmuResourceServer[];
 }

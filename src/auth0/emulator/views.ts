@@ -12,7 +12,7 @@ function compact(record: Record<string, unknown>): Record<string, unknown> {
 
 /** A user as the Management API returns it (internal bookkeeping fields removed). */
 export function userView(u: EmuUser): Record<string, unknown> {
-  const { roles: _roles, sessions: _sessions, refresh_tokens: _refresh, ...rest } = u;
+  const { roles: _roles, sessions: _sessions, refresh_tokens: _refresh, password_hash: _password, ...rest } = u;
   return compact({ ...rest });
 }
 

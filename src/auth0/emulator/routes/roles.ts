@@ -10,10 +10,12 @@ import { newRoleId } from '../ids.js';
 import { isRecord } from '../metadata.js';
 import { paginate } from '../pagination.js';
 import { registerOperation } from '../route.js';
-import type { EmuRole } from '../types.js';
+import type { EmuPermission, EmuRole } from '../types.js';
 import { memberView, roleView } from '../views.js';
 
 const MAX_ROLES_PER_TENANT = 1000;
+/** research/auth0.md, entity limits: permissions/role 1,000. */
+const MAX_PERMISSIONS_PER_ROLE = 1000;
 const MAX_ROLES_PER_USER = 50;
 
 export function registerRoleRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
@@ -56,6 +58,49 @@ export function registerRoleRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     for (const u of state.users.values()) u.roles = u.roles.filter((r) => r !== role.id);
     for (const o of state.organizations.values()) for (const m of o.members) m.roles = m.roles.filter((r) => r !== role.id);
     // The spec documents 200 (not 204) for DELETE /roles/{id}.
+    return { status: 200 };
+  });
+
+  const permissionsIn = (body: unknown): EmuPermission[] =>
+    (isRecord(body) && Array.isArray(body['permissions']) ? body['permissions'] : []).filter(isRecord).map((p) => ({
+      resource_server_identifier: String(p['resource_server_identifier']),
+      permission_name: String(p['permission_name']),
+    }));
+  const samePermission = (a: EmuPermission, b: EmuPermission): boolean =>
+    a.resource_server_identifier === b.resource_server_identifier && a.permission_name === b.permission_name;
+
+  registerOperation(app, ctx, 'GET /roles/{id}/permissions', ({ params, query }) => {
+    const role = state.role(params['id'] ?? '');
+    const permissions = (role.permissions ?? []).map((p) => {
+      const api = state.resourceServerByIdentifier(p.resource_server_identifier);
+      const description = api?.scopes.find((s) => s.value === p.permission_name)?.description;
+      return { ...p, resource_server_name: api?.name ?? p.resource_server_identifier, ...(description ? { description } : {}) };
+    });
+    return { status: 200, body: paginate(permissions, query, 'permissions') };
+  });
+
+  registerOperation(app, ctx, 'POST /roles/{id}/permissions', ({ params, body }) => {
+    const role = state.role(params['id'] ?? '');
+    const wanted = permissionsIn(body);
+    // A permission must be one the API defines (its scopes), as in the dashboard's picker.
+    for (const p of wanted) {
+      const api = state.resourceServerByIdentifier(p.resource_server_identifier);
+      if (!api) throw notFound(`Resource server not found: ${p.resource_server_identifier}`, 'inexistent_resource_server');
+      if (!api.scopes.some((s) => s.value === p.permission_name)) {
+        throw badRequest(`Permission not found: ${p.permission_name} (resource server: ${p.resource_server_identifier})`, 'invalid_body');
+      }
+    }
+    const held = role.permissions ?? [];
+    const added = wanted.filter((p, i) => !held.some((h) => samePermission(h, p)) && wanted.findIndex((q) => samePermission(p, q)) === i);
+    if (held.length + added.length > MAX_PERMISSIONS_PER_ROLE) throw badRequest(`A role cannot have more than ${MAX_PERMISSIONS_PER_ROLE} permissions`, 'too_many_permissions');
+    role.permissions = [...held, ...added];
+    return { status: 201 };
+  });
+
+  registerOperation(app, ctx, 'DELETE /roles/{id}/permissions', ({ params, body }) => {
+    const role = state.role(params['id'] ?? '');
+    const removed = permissionsIn(body);
+    role.permissions = (role.permissions ?? []).filter((p) => !removed.some((r) => samePermission(p, r)));
     return { status: 200 };
   });
 

@@ -8,6 +8,7 @@ import { badRequest, conflict, invalidBody, invalidQuery } from '../errors.js';
 import { newDatabaseUserId } from '../ids.js';
 import { checkMetadataKeys, isRecord, mergeFirstLevel } from '../metadata.js';
 import { paginate } from '../pagination.js';
+import { hashPassword } from '../passwords.js';
 import { registerOperation } from '../route.js';
 import type { EmuUser } from '../types.js';
 import { buildUser, checkPasswordStrength, deleteUser, primaryConnection, userIdFor } from '../user-ops.js';
@@ -100,6 +101,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       },
       new Date(ctx.now()).toISOString(),
     );
+    user.password_hash = hashPassword(password);
     state.users.set(user.user_id, user);
     return { status: 201, body: userView(user) };
   });
@@ -144,6 +146,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     const password = str(b, 'password');
     if (password !== undefined) {
       checkPasswordStrength(password);
+      user.password_hash = hashPassword(password);
       // "Resetting a password via the Management API also removes the admin block"
       // (docs:/manage-users/user-accounts/block-and-unblock-users).
       if (b['blocked'] === undefined) delete user.blocked;
