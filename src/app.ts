@@ -8,7 +8,7 @@ import type { DatabaseHandle } from './db/client.js';
 import { databaseReadiness } from './db/readiness.js';
 import { loggerOptions } from './log.js';
 import { clientErrorHandler, frameworkErrorHandler, rootErrorHandler, rootNotFoundHandler } from './framework-errors.js';
-import { registerConsole } from './http/console.js';
+import { consoleAuth0, registerConsole } from './http/console.js';
 import { isStorableRecord, UnstorableTextError } from './http/text-hygiene.js';
 import { CredentialInUrlError, credentialParameter } from './http/url-credentials.js';
 import type { Auth0Gateway } from './auth0/gateway.js';
@@ -181,6 +181,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.auth0 ?? config.auth0 ? { auth0: (deps.auth0 ?? config.auth0)! } : {}),
     ...(config.actionSecret ? { actionSecret: config.actionSecret } : {}),
   });
-  await registerConsole(app as unknown as FastifyInstance);
+  await registerConsole(app as unknown as FastifyInstance, { auth0: consoleAuth0(config.adminJwt) });
   return app as unknown as FastifyInstance;
 }

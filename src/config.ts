@@ -103,6 +103,11 @@ export interface AdminJwtConfig {
   readonly jwksUrl: string;
   /** How long signing keys are cached; an unknown `kid` is fetched at once. */
   readonly jwksCacheSeconds: number;
+  /**
+   * The client id of the Auth0 single-page application the web console signs staff in with
+   * (`CONSOLE_AUTH0_CLIENT_ID`); absent, the console offers admin tokens and sign-in links only.
+   */
+  readonly consoleClientId?: string;
 }
 
 export interface Auth0Config {
@@ -264,6 +269,11 @@ function adminJwtConfig(env: Env): AdminJwtConfig | undefined {
   const issuer = url(env, 'ADMIN_JWT_ISSUER', ['https:', 'http:']);
   const audience = env.ADMIN_JWT_AUDIENCE;
   const jwksUrl = url(env, 'ADMIN_JWKS_URL', ['https:', 'http:']);
+  const consoleClientId = env.CONSOLE_AUTH0_CLIENT_ID?.trim() || undefined;
+  if (consoleClientId && (!issuer || !audience)) {
+    throw new ConfigError('CONSOLE_AUTH0_CLIENT_ID needs ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE: the console signs in with the Auth0 tenant and API the admin API accepts tokens from');
+  }
+  if (consoleClientId && !/^[A-Za-z0-9_-]{1,128}$/.test(consoleClientId)) throw new ConfigError('CONSOLE_AUTH0_CLIENT_ID must be an Auth0 client id (letters, digits, - and _)');
   if (!issuer && !audience && !jwksUrl) return undefined;
   if (!issuer || !audience) throw new ConfigError('ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE must both be set to accept Auth0 access tokens on the admin API');
   // Whoever can answer the JWKS request can sign operator tokens: plain HTTP only to this machine (tests).
@@ -278,6 +288,7 @@ function adminJwtConfig(env: Env): AdminJwtConfig | undefined {
     // Auth0 publishes a tenant's signing keys at <issuer>.well-known/jwks.json.
     jwksUrl: jwksUrl ?? new URL('.well-known/jwks.json', issuer.endsWith('/') ? issuer : `${issuer}/`).href,
     jwksCacheSeconds: integer(env, 'ADMIN_JWKS_CACHE_SECONDS', 600, 0, 86_400),
+    ...(consoleClientId ? { consoleClientId } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { AdminJwtConfig } from '../config.js';
 
 /** Where the build is: beside the compiled server (`dist/console` from `dist/http`) or from `src/http` under tsx. */
 export function consoleBuildDirectory(): string | undefined {
@@ -13,21 +14,42 @@ export function consoleBuildDirectory(): string | undefined {
   return candidates.find((dir) => existsSync(`${dir}index.html`));
 }
 
+/** Staff sign-in with Auth0: the SPA application, and the tenant and API the admin API trusts. */
+export interface ConsoleAuth0 {
+  /** Where the browser logs in: the issuer's origin (`https://acme.eu.auth0.com`, or a custom domain). */
+  readonly domain: string;
+  readonly clientId: string;
+  readonly audience: string;
+}
+
+/** The console's Auth0 sign-in, when the admin API accepts Auth0 tokens and a console application is named. */
+export function consoleAuth0(adminJwt: AdminJwtConfig | undefined): ConsoleAuth0 | undefined {
+  if (!adminJwt?.consoleClientId) return undefined;
+  return { domain: new URL(adminJwt.issuer).origin, clientId: adminJwt.consoleClientId, audience: adminJwt.audience };
+}
+
 /**
  * The console's pages are scripts and styles of our own only: no inline script, nothing from elsewhere,
- * never framed. `no-referrer`, because a setup page must not tell other sites where it was.
+ * never framed. `no-referrer`, because a setup page must not tell other sites where it was. The only
+ * other origin a page may talk to is the Auth0 tenant's, for the token request of a sign-in with Auth0.
  */
-const CONSOLE_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-};
+function consoleHeaders(auth0: ConsoleAuth0 | undefined): Record<string, string> {
+  const connect = auth0 ? `'self' ${auth0.domain}` : "'self'";
+  return {
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  };
+}
 
-const consolePlugin: FastifyPluginAsync<{ root: string }> = async (app, { root }) => {
+const consolePlugin: FastifyPluginAsync<{ root: string; auth0: ConsoleAuth0 | undefined }> = async (app, { root, auth0 }) => {
+  const headers = consoleHeaders(auth0);
   app.addHook('onSend', async (_request, reply) => {
-    reply.headers(CONSOLE_HEADERS);
+    reply.headers(headers);
   });
+  // Public, like the page itself: what the sign-in page needs to offer Auth0 (no secret: an SPA has none).
+  app.get('/config.json', (_request, reply) => reply.header('cache-control', 'no-cache').send({ auth0: auth0 ?? null }));
   await app.register(fastifyStatic, {
     root,
     prefix: '/',
@@ -48,7 +70,7 @@ const consolePlugin: FastifyPluginAsync<{ root: string }> = async (app, { root }
   });
 };
 
-export async function registerConsole(app: FastifyInstance): Promise<void> {
+export async function registerConsole(app: FastifyInstance, options: { auth0?: ConsoleAuth0 | undefined } = {}): Promise<void> {
   const root = consoleBuildDirectory();
   app.get('/', (_request, reply) => reply.redirect('/console/'));
   app.get('/console', (_request, reply) => reply.redirect('/console/'));
@@ -57,5 +79,5 @@ export async function registerConsole(app: FastifyInstance): Promise<void> {
     app.get('/console/*', (_request, reply) => reply.code(503).type('text/plain').send('The web console is not built: run `npm run build` (npm start does it).'));
     return;
   }
-  await app.register(consolePlugin, { prefix: '/console', root });
+  await app.register(consolePlugin, { prefix: '/console', root, auth0: options.auth0 });
 }

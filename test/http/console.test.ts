@@ -39,3 +39,23 @@ t.test('the console is served under /console/ with its own security headers', as
     t.notMatch(escape.body, /"name": "provisio"/, `${url}: no file outside the build is served`);
   }
 });
+
+t.test('sign-in with Auth0 is offered only when a console application is configured', async (t) => {
+  const plain = await testApp(t);
+  const off = await plain.app.inject({ method: 'GET', url: '/console/config.json' });
+  t.equal(off.statusCode, 200);
+  t.same(off.json(), { auth0: null });
+  t.match(off.headers['content-security-policy'], /connect-src 'self';/, 'the page may talk to no other origin');
+
+  const { app } = await testApp(t, { ADMIN_JWT_ISSUER: 'https://acme.eu.auth0.com/', ADMIN_JWT_AUDIENCE: 'https://provisio.example.test/admin', CONSOLE_AUTH0_CLIENT_ID: 'AbC123_spa' });
+  const on = await app.inject({ method: 'GET', url: '/console/config.json' });
+  t.same(on.json(), { auth0: { domain: 'https://acme.eu.auth0.com', clientId: 'AbC123_spa', audience: 'https://provisio.example.test/admin' } });
+  const page = await app.inject({ method: 'GET', url: '/console/' });
+  t.match(page.headers['content-security-policy'], /connect-src 'self' https:\/\/acme\.eu\.auth0\.com;/, 'the token request may go to the Auth0 tenant, and nowhere else');
+});
+
+t.test('CONSOLE_AUTH0_CLIENT_ID without the admin API accepting Auth0 tokens refuses to start', async (t) => {
+  const { loadConfig } = await import('../../src/config.js');
+  t.throws(() => loadConfig({ CONSOLE_AUTH0_CLIENT_ID: 'AbC123_spa' }), /needs ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE/);
+  t.throws(() => loadConfig({ ADMIN_JWT_ISSUER: 'https://acme.eu.auth0.com/', ADMIN_JWT_AUDIENCE: 'x', CONSOLE_AUTH0_CLIENT_ID: 'a b' }), /must be an Auth0 client id/);
+});

@@ -5,7 +5,8 @@
  * Access tokens are RS256 JWTs for an API created with `/resource-servers`; with the API's
  * `access_token_authz` dialect they carry the user's RBAC `permissions`, and a login through an
  * organization carries `org_id`, as Auth0 issues them (docs:/get-started/authentication-and-authorization-flow/
- * authorization-code-flow-with-pkce, docs:/manage-users/access-control/enable-role-based-access-control-for-apis).
+ * authorization-code-flow-with-pkce, docs:/manage-users/access-control/enable-role-based-access-control-for-apis,
+ * docs:/manage-users/organizations/configure-organizations/use-org-name-authentication-api).
  *
  * The issuer is the URL the caller reached the emulator at (`http://127.0.0.1:<port>/` in tests), so that
  * a browser, the SPA SDK's ID-token checks and Provisio's JWKS lookup all see one consistent tenant.
@@ -67,9 +68,11 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
+/** An HTML page; a form on it may post here and be redirected on to `returnTo` (CSP checks redirects too). */
+function page(reply: FastifyReply, status: number, title: string, body: string, returnTo?: string): FastifyReply {
+  const formAction = ["'self'", ...(returnTo ? [originOf(returnTo) ?? ''] : [])].filter(Boolean).join(' ');
   return reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+    .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'`)
     .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`
       + '<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label,input,button{display:block;width:100%;margin:.3rem 0}input,button{padding:.5rem;box-sizing:border-box}.error{color:#a40e26}</style>'
       + `</head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`);
@@ -181,6 +184,7 @@ export class AuthorizationServer {
     return reply.redirect(`/u/login?state=${encodeURIComponent(transaction)}`, 302);
   }
 
+  /** The login form; after a refusal it says why and keeps the email address typed. */
   loginForm(request: FastifyRequest, reply: FastifyReply, error?: string): FastifyReply {
     const transaction = text(request.query, 'state') ?? text(request.body, 'state') ?? '';
     const pending = this.pending(transaction);
@@ -192,9 +196,9 @@ export class AuthorizationServer {
       + (error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '')
       + `<form method="post" action="/u/login?state=${encodeURIComponent(transaction)}">`
       + `<input type="hidden" name="state" value="${escapeHtml(transaction)}">`
-      + '<label for="username">Email address</label><input id="username" name="username" type="email" autocomplete="username" required>'
+      + `<label for="username">Email address</label><input id="username" name="username" type="email" autocomplete="username" value="${escapeHtml(error ? text(request.body, 'username') ?? '' : '')}" required>`
       + '<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>'
-      + '<button type="submit">Continue</button></form>');
+      + '<button type="submit">Continue</button></form>', pending.redirectUri);
   }
 
   login(request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -244,7 +248,10 @@ export class AuthorizationServer {
     const sessionId = randomUUID();
     user.sessions.push(sessionId);
     const key = this.signingKey();
-    const org = pending.organizationId ? { org_id: pending.organizationId } : {};
+    // As with the tenant setting "allow organization names in the Authentication API" on: /authorize takes an
+    // organization's name as well as its id, and tokens carry `org_name` (which the SPA SDK checks then).
+    const organization = pending.organizationId ? this.ctx.state.organizations.get(pending.organizationId) : undefined;
+    const org = organization ? { org_id: organization.id, org_name: organization.name } : {};
     const accessToken = api
       ? key.sign({
         iss: issuer, sub: user.user_id,
@@ -271,13 +278,13 @@ export class AuthorizationServer {
   }
 
   /**
-   * The user's permissions on one API: from its tenant roles, and, in a login through an organization,
-   * from its roles in that organization.
+   * The user's permissions on one API: from its tenant roles, or, in a login through an organization, from
+   * its roles in that organization only (Auth0 leaves the tenant roles out of an organization login).
    */
   private permissions(user: EmuUser, audience: string, organizationId: string | undefined): string[] {
-    const roleIds = new Set(user.roles);
-    const membership = organizationId ? this.ctx.state.organizations.get(organizationId)?.members.find((m) => m.user_id === user.user_id) : undefined;
-    for (const id of membership?.roles ?? []) roleIds.add(id);
+    const roleIds = organizationId
+      ? this.ctx.state.organizations.get(organizationId)?.members.find((m) => m.user_id === user.user_id)?.roles ?? []
+      : user.roles;
     const names = new Set<string>();
     for (const id of roleIds) {
       for (const p of this.ctx.state.roles.get(id)?.permissions ?? []) if (p.resource_server_identifier === audience) names.add(p.permission_name);

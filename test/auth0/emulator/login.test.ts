@@ -124,7 +124,7 @@ t.test('refusals before the form: unknown callback, unknown API, no PKCE, prompt
   t.equal(new URL(silent.response.headers.get('location') ?? '').searchParams.get('error'), 'login_required');
 });
 
-t.test('a login through an organization carries org_id and the permissions of the org roles', async (t) => {
+t.test('a login through an organization carries org_id and the permissions of the org roles only', async (t) => {
   const org = await h.mgmt.organizations.create({ name: 'acme', display_name: 'Acme' });
   const admin = await h.mgmt.roles.create({ name: 'Acme IT admin' });
   await h.mgmt.roles.permissions.add(admin.id!, { permissions: [{ resource_server_identifier: API, permission_name: 'provisio:org-admin' }] });
@@ -134,11 +134,13 @@ t.test('a login through an organization carries org_id and the permissions of th
   const outsider = await logIn('it@acme.example.test', itPassword, { organization: 'acme' });
   t.equal(outsider.params.get('error'), 'access_denied', 'not a member yet: refused');
 
+  // A tenant role's permission is not part of an organization login.
+  await h.mgmt.users.roles.assign(it.user_id!, { roles: [operatorRole.id!] });
   await h.mgmt.organizations.members.create(org.id!, { members: [it.user_id!] });
   await h.mgmt.organizations.members.roles.assign(org.id!, it.user_id!, { roles: [admin.id!] });
   const member = await logIn('it@acme.example.test', itPassword, { organization: 'acme' });
   const tokens = await exchange(member.params.get('code') ?? '', member.verifier);
-  t.match(await verify(String(tokens.body['access_token'])), { org_id: org.id, permissions: ['provisio:org-admin'] });
+  t.match(await verify(String(tokens.body['access_token'])), { org_id: org.id, org_name: 'acme', permissions: ['provisio:org-admin'] });
   t.match(await verify(String(tokens.body['id_token'])), { org_id: org.id });
 });
 
