@@ -45,6 +45,11 @@ export const enc = encodeURIComponent;
 // The admin API's shapes the console reads (docs/admin-api.md; the OpenAPI document at /docs).
 export interface Me { kind: 'operator' | 'org-admin'; tenant: string | null; actor: string }
 export interface Tenant { id: string; name: string; displayName: string; createdAt: string; scimDialect: string; scimBaseUrl?: string }
+/** One row of GET /tenant-health. */
+export interface TenantHealth {
+  id: string; name: string; displayName: string; bound: boolean; users: number; groups: number;
+  sync: Record<string, number>; held: number; oldestPendingAt: string | null; requests: number; errors: number; lastRequestAt: string | null;
+}
 export interface TenantDetail { tenant: Tenant; bound: boolean; sync: { counts: Record<string, number>; held: number }; directory: { users: number; groups: number } }
 export interface TokenInfo { id: string; label: string; prefix: string; scopes?: string[]; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null; status: 'active' | 'expired' | 'revoked' }
 export interface SetupLinkInfo extends TokenInfo { tenant: string; expiresAt: string }

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { requireTenant } from '../../src/admin/tenants.js';
 import { adminCaller, operator, orgAdmin } from '../helpers/admin.js';
-import { testApp } from '../helpers/app.js';
+import { sql } from 'kysely';
+import { testApp, userBody } from '../helpers/app.js';
 
 t.test('operators manage tenants; bad input is a 4xx naming the problem and writes nothing', async (t) => {
   const { app, database } = await testApp(t, { PUBLIC_URL: 'https://provisio.example.com' });
@@ -172,4 +173,41 @@ t.test('OpenAPI description at /docs and health probes', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/docs/' })).statusCode, 200, 'the UI is served');
   t.same(JSON.parse((await app.inject({ method: 'GET', url: '/healthz' })).body), { status: 'ok' });
   t.match(JSON.parse((await app.inject({ method: 'GET', url: '/readyz' })).body), { status: 'ready', sync: 'disabled' });
+});
+
+t.test('tenant health: every tenant at a glance, a page at a time, in one request', async (t) => {
+  const { app, database, scim, tenant } = await testApp(t);
+  const op = await operator(app, database);
+  const globex = await tenant('globex');
+  await tenant('initech');
+  for (const name of ['ada', 'grace']) t.equal((await scim.json('POST', '/Users', userBody(`${name}@acme.test`))).status, 201);
+  t.equal((await scim.json('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] })).status, 400);
+  t.equal((await globex.json('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Staff' })).status, 201);
+  // A pending user in acme, as the sync leaves it until Auth0 has it.
+  const acme = await requireTenant(database.db, 'acme');
+  await sql`insert into user_sync (tenant_id, user_id, status, changed_at)
+    select tenant_id, id, 'pending', now() - interval '5 minutes' from users where tenant_id = ${acme.id} and user_name = 'ada@acme.test'`.execute(database.db);
+  await app.scimAudit!.flush();
+
+  const all = await op('GET', '/tenant-health');
+  t.equal(all.status, 200);
+  t.same(all.body.tenants.map((x: { name: string }) => x.name), ['acme', 'globex', 'initech']);
+  const [a, g, i] = all.body.tenants;
+  t.match(a, { users: 2, groups: 0, requests: 3, errors: 1, bound: false, sync: { pending: 1 }, held: 0 });
+  t.ok(Date.now() - Date.parse(a.oldestPendingAt) >= 5 * 60_000 - 1000, 'the oldest waiting change says how far behind the sync is');
+  t.match(g, { users: 0, groups: 1, requests: 1, errors: 0, oldestPendingAt: null });
+  t.match(i, { users: 0, groups: 0, requests: 0, lastRequestAt: null });
+  t.ok(Date.parse(a.lastRequestAt) > Date.now() - 60_000);
+  t.equal(all.body.next, null);
+
+  const first = await op('GET', '/tenant-health?limit=2');
+  t.same(first.body.tenants.map((x: { name: string }) => x.name), ['acme', 'globex']);
+  t.equal(first.body.next, 'globex');
+  const second = await op('GET', `/tenant-health?limit=2&after=${first.body.next}`);
+  t.same(second.body.tenants.map((x: { name: string }) => x.name), ['initech']);
+  t.equal(second.body.next, null);
+
+  t.equal((await op('GET', '/tenant-health?limit=0')).status, 400);
+  const delegated = await orgAdmin(app, database, acme);
+  t.equal((await delegated('GET', '/tenant-health')).status, 403, 'a delegated admin does not see other tenants');
 });

@@ -1,6 +1,7 @@
 import { SCIM_DIALECTS } from '../../scim/compat/dialect.js';
 import { deleteTenant, directoryCounts, listTenants, setTenantSetting, updateTenantDisplayName } from '../../db/tenants.js';
 import { findSyncConfig } from '../../db/sync.js';
+import { tenantHealthPage } from '../../db/tenant-health.js';
 import { bindTenant } from '../../sync/binding.js';
 import { parseSyncConfig, type SyncConfig } from '../../sync/config.js';
 import { auditAfterCommit, recordAudit } from '../audit.js';
@@ -43,6 +44,55 @@ export function registerTenantRoutes(r: AdminRoutes): void {
     requireOperator(r.principal(request));
     const origin = r.origin(request);
     return { tenants: (await listTenants(db)).map((row) => ({ ...tenantInfo(row), scimBaseUrl: scimBaseUrl(origin, row.name) })) };
+  });
+
+  // Not under /tenants/: a tenant may be named "health".
+  app.get('/tenant-health', {
+    schema: {
+      tags: ['tenants'], summary: 'Every tenant at a glance, a page at a time (operator)', security: SECURITY,
+      description: 'What the console\'s tenant list shows, in one request per page instead of two per tenant: directory size, users by sync status, '
+        + 'held deprovisions, the oldest change still waiting for Auth0, and the SCIM requests and refusals of the last `hours`. Pages go by tenant name.',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          after: { type: 'string', maxLength: 63, description: '`next` of the previous page' },
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          hours: { type: 'integer', minimum: 1, maximum: 168, default: 24 },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            tenants: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' }, name: { type: 'string' }, displayName: { type: 'string' }, bound: { type: 'boolean' },
+                  users: { type: 'integer' }, groups: { type: 'integer' },
+                  sync: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Users by sync status' },
+                  held: { type: 'integer' },
+                  oldestPendingAt: { type: ['string', 'null'], format: 'date-time', description: 'The oldest change not yet in Auth0' },
+                  requests: { type: 'integer' }, errors: { type: 'integer', description: 'Requests answered 400 or more' },
+                  lastRequestAt: { type: ['string', 'null'], format: 'date-time' },
+                },
+              },
+            },
+            next: { type: ['string', 'null'] },
+          },
+        },
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    requireOperator(r.principal(request));
+    const query = request.query as { after?: string; limit: number; hours: number };
+    const page = await tenantHealthPage(db, { ...(query.after ? { after: query.after } : {}), limit: query.limit, since: new Date(Date.now() - query.hours * 3_600_000) });
+    return {
+      tenants: page.tenants.map((t) => ({ ...t, oldestPendingAt: t.oldestPendingAt?.toISOString() ?? null, lastRequestAt: t.lastRequestAt?.toISOString() ?? null })),
+      next: page.next,
+    };
   });
 
   app.post('/tenants', {
