@@ -163,6 +163,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       secret: config.actionSecret, db: database.db, gateway: deps.gateway, events: deps.events,
       ...(deps.loginBudgetMs !== undefined ? { budgetMs: deps.loginBudgetMs } : {}),
       databaseRetryAfterSeconds: config.database.retryAfterSeconds,
+      ...(metrics ? { metrics } : {}),
     });
   }
   await app.register(adminPlugin, {

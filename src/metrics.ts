@@ -19,6 +19,8 @@ export interface Metrics {
   readonly scimAuditRecords: Counter<'outcome'>;
   /** Where the audit buffer gauge reads how many records wait to be written (the app's recorder). */
   readonly observeScimAuditBuffer: (source: () => number) => void;
+  /** Users' sync runs and login decisions for their timeline: `written` or `dropped`, by `kind` (`sync`, `login`). */
+  readonly userHistoryRecords: Counter<'kind' | 'outcome'>;
 }
 
 export interface MetricsSources {
@@ -84,6 +86,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: 'provisio_scim_audit_records_total',
     help: 'SCIM request audit records by outcome: written (stored) or dropped (buffer full or write failed)',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const userHistoryRecords = new Counter({
+    name: 'provisio_user_history_records_total',
+    help: 'Sync runs and login decisions recorded for users\' timelines, by kind (sync, login) and outcome: written, or dropped (buffer full or write failed)',
+    labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });
   let scimAuditBuffered: () => number = () => 0;
@@ -162,7 +170,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const observeScimAuditBuffer = (source: () => number) => {
     scimAuditBuffered = source;
   };
-  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer };
+  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer, userHistoryRecords };
 }
 
 /** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */

@@ -84,5 +84,46 @@ export const userSummarySchema = {
   },
 } as const;
 
+const nullableInt = { type: ['integer', 'null'] } as const;
+
+/** One Auth0 Management API call of a sync run or login decision: never an id, a body or a token. */
+export const auth0CallSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    operation: { type: 'string', description: 'Method and path template, e.g. `PATCH /api/v2/users/{id}`' },
+    status: { ...nullableInt, description: 'The HTTP status; null when none came back' },
+    failure: { type: ['string', 'null'], enum: ['timeout', 'network', 'error', null], description: 'What happened when no HTTP status came back' },
+    durationMs: { type: 'integer', description: 'Auth0\'s answer time (the wait for the rate budget excluded)' },
+    atMs: { type: 'integer', description: 'When the call started, in ms after the run or decision started' },
+    batchedUsers: { type: 'integer', description: 'The request was sent for this many users\' jobs at once (organization members)' },
+  },
+} as const;
+
+/** One event of a user's timeline (src/db/user-timeline.ts); the fields after `status` belong to sync runs and logins. */
+export const timelineEventSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    at: { ...dateTime, description: 'When it happened: a request answered, a run ended, a login decided' },
+    kind: {
+      type: 'string', enum: ['directory', 'admin', 'sync', 'login'],
+      description: '`directory`: a SCIM request of the IdP naming the user; `admin`: an admin action; `sync`: a sync job run (or the current sync state of a user with none recorded); `login`: a Post-Login decision',
+    },
+    title: str,
+    detail: { ...nullableStr, description: 'The SCIM error or body summary, the admin action\'s reason, a run\'s error or planned changes, a denied login\'s reason (at most 500 characters)' },
+    status: { ...nullableInt, description: 'The SCIM status, for directory events' },
+    outcome: { type: 'string', description: 'Sync: synced, awaiting-login, held, deleted, unbound, failed. Login: allowed, denied, provisioned (just in time), linked (SSO identity linked), failed' },
+    attempt: { ...nullableInt, description: 'A sync run\'s attempt: 2 and more are the queue\'s retries' },
+    durationMs: nullableInt,
+    auth0UserId: nullableStr,
+    retry: { type: ['string', 'null'], enum: ['queued', 'dead-letter', 'none', null], description: 'A failed run: retried by the queue, retries spent, or not retried (permanent error)' },
+    organization: { type: ['object', 'null'], additionalProperties: true, properties: { id: str, name: str }, description: 'The organization a login was in' },
+    connection: { ...nullableStr, description: 'The connection a login came through' },
+    calls: { type: 'array', items: auth0CallSchema, description: 'The Auth0 calls made, in order: the first 15 and the last 5' },
+    callsOmitted: { type: 'integer', description: 'Calls made between the kept first and last ones and not kept' },
+  },
+} as const;
+
 /** An object whose shape is documented in docs/ rather than here (binding, rules, explanations). */
 export const looseObject = { type: 'object', additionalProperties: true } as const;

@@ -5,7 +5,8 @@
  * fairly. Methods are idempotent where Auth0 lets us be (409 on create → fetch, 404 on revoke → done).
  */
 import type { ManagementClient } from 'auth0';
-import { CallStats } from './call-stats.js';
+import { performance } from 'node:perf_hooks';
+import { CallStats, type CallOutcome } from './call-stats.js';
 import { createManagementClient, type Auth0Settings } from './client.js';
 import { Auth0ConflictError, Auth0NotFoundError, classifyAuth0Error, type Auth0RetryableError } from './errors.js';
 import { createInboundScimUser, type InboundScimUser } from './inbound-scim.js';
@@ -28,6 +29,12 @@ export interface Auth0GatewayOptions {
   roleCacheTtlMs?: number;
   scimTimeoutMs?: number;
 }
+
+/**
+ * Hears of each call a gateway view makes (`Auth0Gateway.observed`): its operation template, outcome and
+ * duration, once it ended. Called synchronously on the call's path, so it must only note and return.
+ */
+export type CallObserver = (operation: string, outcome: CallOutcome, durationMs: number) => void;
 
 /** Auth0 caps `POST /organizations/{id}/members` at 10 ids (§0.3); DELETE has no documented cap — same, to be safe. */
 export const MEMBERS_PER_REQUEST = 10;
@@ -57,6 +64,8 @@ export class Auth0Gateway {
   private readonly roleTtl: number;
   private readonly scimTimeoutMs: number;
   private readonly roleCache = new Map<string, { id: string; expires: number }>();
+  /** Set on a view made by `observed` only. */
+  private observer: CallObserver | undefined;
 
   constructor(options: Auth0GatewayOptions) {
     this.client = options.client;
@@ -78,13 +87,37 @@ export class Auth0Gateway {
     });
   }
 
+  /**
+   * This gateway, also reporting each call it makes to `observer` (a sync job's or a login's history). The
+   * view shares everything else: client, token, rate budget, role cache, counts. It is made per job, so it
+   * is a prototype view rather than a second client.
+   */
+  observed(observer: CallObserver): Auth0Gateway {
+    const view = Object.create(this) as Auth0Gateway;
+    view.observer = observer;
+    return view;
+  }
+
+  /** Counts a finished call, and tells the view's observer; an observer's failure never fails the call. */
+  private count(operation: string, outcome: CallOutcome, startedAt: number): void {
+    this.stats.record(operation, outcome);
+    if (!this.observer) return;
+    try {
+      this.observer(operation, outcome, performance.now() - startedAt);
+    } catch {
+      // The history is best effort (src/sync/history-recorder.ts); the call succeeded or failed on its own.
+    }
+  }
+
   /** Acquire → call → observe → count; any failure becomes an `Auth0Error`. */
   private async call<T>(operation: string, bucket: Auth0Bucket, key: string, fn: () => Promise<Raw<T>>): Promise<T> {
     await this.budget.acquire(bucket, key);
+    // The wait for the budget is not the call's: the duration is Auth0's answer time.
+    const startedAt = performance.now();
     try {
       const { data, rawResponse } = await fn();
       this.budget.observe(bucket, rawResponse.headers, rawResponse.status);
-      this.stats.record(operation, rawResponse.status);
+      this.count(operation, rawResponse.status, startedAt);
       return data;
     } catch (err) {
       const raw = (err as { rawResponse?: { status?: unknown; headers?: unknown } } | undefined)?.rawResponse;
@@ -93,7 +126,7 @@ export class Auth0Gateway {
         this.budget.observe(bucket, raw.headers, classified.status);
       }
       const reason = (classified as Partial<Auth0RetryableError>).reason;
-      this.stats.record(operation, classified.status ?? (reason === 'timeout' || reason === 'network' ? reason : 'error'));
+      this.count(operation, classified.status ?? (reason === 'timeout' || reason === 'network' ? reason : 'error'), startedAt);
       throw classified;
     }
   }
@@ -375,7 +408,10 @@ export class Auth0Gateway {
   /** Creates an enterprise user through Auth0's inbound SCIM and returns its `user_id`; idempotent on 409. */
   createInboundScimUser(connectionScimUrl: string, scimToken: string, scimUser: InboundScimUser, key: string): Promise<string> {
     return createInboundScimUser(
-      { budget: this.budget, stats: this.stats, fetch: this.fetchFn, now: this.now, secrets: this.secrets, timeoutMs: this.scimTimeoutMs },
+      {
+        budget: this.budget, stats: this.stats, fetch: this.fetchFn, now: this.now, secrets: this.secrets, timeoutMs: this.scimTimeoutMs,
+        ...(this.observer ? { observer: this.observer } : {}),
+      },
       connectionScimUrl, scimToken, scimUser, key,
     );
   }

@@ -5,7 +5,8 @@
  * the Management API: 25 rps per connection, 100 tenant-wide (§2) — the `scim` bucket scoped by URL.
  */
 import { Auth0PermanentError, classifyAuth0Error, errorFromStatus } from './errors.js';
-import type { CallStats } from './call-stats.js';
+import { performance } from 'node:perf_hooks';
+import type { CallOutcome, CallStats } from './call-stats.js';
 import type { RateBudget } from './rate-budget.js';
 
 /** Dependencies shared with the gateway. */
@@ -16,6 +17,18 @@ export interface InboundScimDeps {
   now: () => number;
   secrets: readonly string[];
   timeoutMs: number;
+  /** A gateway view's observer (src/auth0/gateway.ts `observed`). */
+  observer?: (operation: string, outcome: CallOutcome, durationMs: number) => void;
+}
+
+/** Counts a finished request and tells the observer; an observer's failure never fails the request. */
+function count(deps: InboundScimDeps, operation: string, outcome: CallOutcome, startedAt: number): void {
+  deps.stats.record(operation, outcome);
+  try {
+    deps.observer?.(operation, outcome, performance.now() - startedAt);
+  } catch {
+    // The history is best effort; the request succeeded or failed on its own.
+  }
 }
 
 /** The SCIM resource to create (core User schema; Auth0 maps userName, emails, name, externalId, active). */
@@ -45,6 +58,7 @@ async function scimRequest(
 ): Promise<{ status: number; body: unknown; headers: Headers }> {
   await deps.budget.acquire('scim', fairnessKey, scope);
   const secrets = [...deps.secrets, token];
+  const startedAt = performance.now();
   let res: Response;
   try {
     res = await deps.fetch(url, {
@@ -54,11 +68,11 @@ async function scimRequest(
     });
   } catch (err) {
     const classified = classifyAuth0Error(err, { operation, now: deps.now(), secrets });
-    deps.stats.record(operation, 'reason' in classified && classified.reason === 'timeout' ? 'timeout' : 'network');
+    count(deps, operation, 'reason' in classified && classified.reason === 'timeout' ? 'timeout' : 'network', startedAt);
     throw classified;
   }
   deps.budget.observe('scim', res.headers, res.status, scope);
-  deps.stats.record(operation, res.status);
+  count(deps, operation, res.status, startedAt);
   const body = await readJson(res);
   return { status: res.status, body, headers: res.headers };
 }

@@ -127,13 +127,19 @@ export async function findUserWithOverride(db: Db, tenantId: string, userId: str
   return { user, override };
 }
 
+// Every part sees the rows as they were before the statement, so the history's unattributed logins are
+// found through the Auth0 id the same statement deletes from user_sync.
 const FORGET_USER = `with sync as (delete from user_sync where tenant_id = $1 and user_id = $2),
-    holds as (delete from sync_holds where tenant_id = $1 and user_id = $2)
+    holds as (delete from sync_holds where tenant_id = $1 and user_id = $2),
+    history as (delete from user_history where tenant_id = $1 and user_id = $2),
+    logins as (delete from user_history where tenant_id = $1 and user_id is null
+      and auth0_user_id = (select auth0_user_id from user_sync where tenant_id = $1 and user_id = $2))
   delete from user_admin_overrides where tenant_id = $1 and user_id = $2`;
 
 /**
- * Removes every sync-side record of a user (applied state, tombstone, last plan, hold, override) in one
- * statement: the end of a GDPR erasure, once the directory row is gone and Auth0 confirmed the deletion.
+ * Removes every sync-side record of a user (applied state, tombstone, last plan, hold, override, its sync
+ * runs and login decisions) in one statement: the end of a GDPR erasure, once the directory row is gone
+ * and Auth0 confirmed the deletion.
  */
 export async function forgetUser(db: Db, tenantId: string, userId: string): Promise<void> {
   await db.executeQuery(CompiledQuery.raw(FORGET_USER, [tenantId, userId]));

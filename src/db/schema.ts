@@ -16,6 +16,7 @@ export interface Database {
   server_keys: ServerKeyTable;
   leases: LeaseTable;
   scim_requests: ScimRequestTable;
+  user_history: UserHistoryTable;
 }
 
 type Json<T> = ColumnType<T, string, string>;
@@ -53,6 +54,25 @@ export interface ScimRequestTable {
   summary: string | null;
   /** How many requests the row stands for: 1, or successful reads counted in one row (SCIM_AUDIT_READS_PER_SECOND). */
   requests: Generated<number>;
+}
+
+/** One sync job run or login decision of a user (migration 0011): the user timeline's history. */
+export interface UserHistoryTable {
+  tenant_id: string;
+  /** Identity, monotonic per insert (a string: PostgreSQL bigint). */
+  id: ColumnType<string, never, never>;
+  /** When the run ended or the decision was answered. */
+  at: ColumnType<Date, Date | string, Date | string>;
+  user_id: string | null;
+  auth0_user_id: string | null;
+  kind: 'sync' | 'login';
+  outcome: string;
+  detail: string | null;
+  duration_ms: number | null;
+  attempt: number | null;
+  facts: Json<Record<string, unknown> | null>;
+  calls: Json<unknown[] | null>;
+  calls_omitted: Generated<number>;
 }
 
 /** A role one process holds at a time (migration 0008), e.g. `sync`: the replica running the Auth0 sync. */

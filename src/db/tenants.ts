@@ -29,13 +29,15 @@ export async function updateTenantDisplayName(db: Db, id: string, displayName: s
 }
 
 /**
- * Deletes the tenant and, by cascade, its tokens and directory. Its SCIM request trail has no foreign key
- * (a key check per audited request cost a quarter of each batch insert), so it goes here, in one statement
- * with the tenant; a batch written meanwhile stores nothing for a tenant that is gone (src/db/scim-requests.ts).
+ * Deletes the tenant and, by cascade, its tokens and directory. Its SCIM request trail and user history have
+ * no foreign key (a key check per audited request cost a quarter of each batch insert), so they go here, in
+ * one statement with the tenant; a batch written meanwhile stores nothing for a tenant that is gone
+ * (src/db/scim-requests.ts, src/db/user-history.ts).
  */
 export async function deleteTenant(db: Db, id: string): Promise<boolean> {
   const { rows } = await sql<{ id: string }>`
-    with trail as (delete from scim_requests where tenant_id = ${id})
+    with trail as (delete from scim_requests where tenant_id = ${id}),
+      history as (delete from user_history where tenant_id = ${id})
     delete from tenants where id = ${id} returning id`.execute(db);
   return rows.length > 0;
 }

@@ -6,14 +6,17 @@
  * the Action then denies is still a member (research/auth0.md §4.4) — so every deny in an org context
  * also removes the membership Auth0 just granted.
  */
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { Database } from '../db/schema.js';
+import { CallTrace } from '../sync/call-trace.js';
 import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../sync/config.js';
 import { deriveDesiredState } from '../sync/desired-state.js';
 import type { DirectoryEvents } from '../sync/events.js';
 import { callAuth0 } from '../sync/executor.js';
+import type { UserHistoryRecorder } from '../sync/history-recorder.js';
 import { loadDirectoryUser } from '../sync/sync-user.js';
 import type { TenantConnection } from '../sync/types.js';
 import {
@@ -41,9 +44,25 @@ export interface LoginDeciderDeps {
   readonly log: FastifyBaseLogger;
   /** Hard limit for the Auth0 calls made inside a login (the Action itself has 20 s, research/auth0.md §4.1). */
   readonly budgetMs: number;
+  /** Where each decision of a bound tenant's login is recorded for the user's timeline. */
+  readonly history?: Pick<UserHistoryRecorder, 'record'>;
+}
+
+/** Who a decision was about and how it came about, noted while it is made, for the user's history. */
+interface LoginNote {
+  readonly startedAt: number;
+  tenantId?: string;
+  /** The directory user, once known; null for someone the directory does not know. */
+  userId: string | null;
+  /** How an allowed login came about when it was not simply a known user's. */
+  how?: 'provisioned' | 'linked';
+  trace?: CallTrace;
 }
 
 interface Ctx {
+  /** The sync's gateway, reporting this decision's calls to its note's trace. */
+  readonly gateway: Auth0Gateway;
+  readonly note: LoginNote;
   readonly tenant: BoundTenant;
   readonly policy: LoginPolicy;
   /** How the org is named in deny reasons. */
@@ -88,8 +107,43 @@ export class LoginDecider {
     return undefined;
   }
 
-  /** The decision for one login. Idempotent: replaying it plans nothing new in Auth0. */
+  /**
+   * The decision for one login. Idempotent: replaying it plans nothing new in Auth0. A login of a bound
+   * tenant is recorded in its user's history (handed to the recorder, never waited for), failed ones too.
+   */
   async decide(facts: LoginFacts): Promise<LoginDecision> {
+    const note: LoginNote = { startedAt: performance.now(), userId: null };
+    try {
+      const decision = await this.judge(facts, note);
+      this.remember(facts, note, decision.decision === 'allow' ? (note.how ?? 'allowed') : 'denied', decision.reason ?? null);
+      return decision;
+    } catch (err) {
+      this.remember(facts, note, 'failed', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  private remember(facts: LoginFacts, note: LoginNote, outcome: string, detail: string | null): void {
+    const { history } = this.deps;
+    if (!history || note.tenantId === undefined) return;
+    const { calls, omitted } = note.trace?.seal() ?? { calls: [], omitted: 0 };
+    history.record({
+      tenantId: note.tenantId,
+      userId: note.userId,
+      auth0UserId: facts.userId,
+      kind: 'login',
+      at: new Date(),
+      outcome,
+      detail,
+      durationMs: Math.round(performance.now() - note.startedAt),
+      attempt: null,
+      facts: { organization: facts.organization, connection: facts.connection.name },
+      calls,
+      callsOmitted: omitted,
+    });
+  }
+
+  private async judge(facts: LoginFacts, note: LoginNote): Promise<LoginDecision> {
     let tenant = await this.resolveTenant(facts);
     // Not a Provisio tenant's org or connection: nothing to say (the Action adds no claims).
     if (!tenant) return { decision: 'allow' };
@@ -97,7 +151,11 @@ export class LoginDecider {
     // sync, which store its id): read this tenant again rather than answer without `org_id` for a second.
     if (!tenant.config.binding.organization.id) tenant = (await loadBoundTenant(this.deps.db, tenant.tenantId)) ?? tenant;
     const binding = tenant.config.binding;
+    note.tenantId = tenant.tenantId;
+    note.trace = new CallTrace();
     const ctx: Ctx = {
+      gateway: this.deps.gateway.observed(note.trace.observer),
+      note,
       tenant,
       policy: policyOf(tenant),
       orgLabel: binding.organization.displayName ?? facts.organization?.name ?? binding.organization.name,
@@ -105,7 +163,10 @@ export class LoginDecider {
     };
 
     const known = await findByAuth0UserId(this.deps.db, tenant.tenantId, facts.userId);
-    if (known) return this.answerFromApplied(ctx, known, facts) ?? this.decideKnown(ctx, known, facts, facts.userId);
+    if (known) {
+      note.userId = known.userId;
+      return this.answerFromApplied(ctx, known, facts) ?? this.decideKnown(ctx, known, facts, facts.userId);
+    }
     if (!ctx.connection) return this.deny(ctx, facts, DENY.connection(ctx.orgLabel));
     if ((await otherTenantsOf(this.deps.db, tenant.tenantId, facts.userId)).length > 0) return this.deny(ctx, facts, DENY.otherTenant);
 
@@ -120,8 +181,10 @@ export class LoginDecider {
 
   /** A directory user with this email: record the Auth0 id of a pending user, or link a second identity. */
   private async decideByEmail(ctx: Ctx, match: LoginDirectoryRow, facts: LoginFacts, connection: TenantConnection): Promise<LoginDecision> {
-    const { db, gateway, events } = this.deps;
+    const { db, events } = this.deps;
+    const { gateway } = ctx;
     const tenantId = ctx.tenant.tenantId;
+    ctx.note.userId = match.userId;
     if (match.auth0UserId === null) {
       // The tenant's own IdP pushed this user and asserts the email on its enterprise connection; a database
       // or social login must prove the address (never bind an account on an unverified email).
@@ -142,6 +205,7 @@ export class LoginDecider {
       const provider = facts.identities.find((i) => facts.userId.startsWith(`${i.provider}|`))?.provider ?? facts.connection.strategy;
       const secondary = facts.userId.startsWith(`${provider}|`) ? facts.userId.slice(provider.length + 1) : facts.userId;
       await callAuth0(() => gateway.linkIdentity(primaryId, { provider, user_id: secondary, connection_id: facts.connection.id }, loginLane(tenantId)));
+      ctx.note.how = 'linked';
       this.deps.log.info({ tenantId, primary: primaryId, secondary: facts.userId }, 'login: linked the SSO identity to the existing user with the same verified email');
       return 'linked' as const;
     })(), this.deps.budgetMs).catch((err: unknown) => {
@@ -177,6 +241,7 @@ export class LoginDecider {
       if (!again) throw err;
       return this.decideKnown(ctx, again, facts, facts.userId);
     }
+    ctx.note.how = 'provisioned';
     this.deps.log.info({ tenantId, userId, auth0UserId: facts.userId }, 'login: provisioned just in time');
     return this.decideKnown(ctx, { userId, auth0UserId: facts.userId, status: 'pending', applied: null }, facts, facts.userId);
   }
@@ -201,8 +266,10 @@ export class LoginDecider {
 
   /** A directory user: deactivated → deny and revoke; active → membership and roles now, the rest queued. */
   private async decideKnown(ctx: Ctx, row: LoginDirectoryRow, facts: LoginFacts, auth0UserId: string): Promise<LoginDecision> {
-    const { db, gateway, events, log, budgetMs } = this.deps;
+    const { db, events, log, budgetMs } = this.deps;
+    const { gateway } = ctx;
     const tenantId = ctx.tenant.tenantId;
+    ctx.note.userId = row.userId;
     const { binding, rules } = ctx.tenant.config;
     const user = await loadDirectoryUser(db, tenantId, row.userId);
     if (!user) return this.deny(ctx, facts, DENY.notAssigned(ctx.orgLabel));
@@ -250,7 +317,7 @@ export class LoginDecider {
     const org = facts.organization;
     if (org) {
       const tenantId = ctx.tenant.tenantId;
-      const removed = await withBudget(callAuth0(() => this.deps.gateway.removeMembers(org.id, [facts.userId], loginLane(tenantId))), this.deps.budgetMs)
+      const removed = await withBudget(callAuth0(() => ctx.gateway.removeMembers(org.id, [facts.userId], loginLane(tenantId))), this.deps.budgetMs)
         .catch((err: unknown) => { this.deps.log.warn({ err, tenantId }, 'login: removing the auto-granted membership failed'); return { done: false } as const; });
       this.deps.log.info({ tenantId, auth0UserId: facts.userId, org: org.id, removed: removed.done }, 'login: denied; membership granted at login removed');
     }

@@ -9,7 +9,9 @@ import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import { isDatabaseUnavailable, requestOutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
+import type { Metrics } from '../metrics.js';
 import type { DirectoryEvents } from '../sync/events.js';
+import { UserHistoryRecorder } from '../sync/history-recorder.js';
 import { isStorableBody, UnstorableTextError } from '../http/text-hygiene.js';
 import {
   ACTION_TOKEN_AUDIENCE, ACTION_TOKEN_ISSUER, ACTION_TOKEN_MAX_AGE_SECONDS, ReplayCache, actionTokenClaims, bodyHash,
@@ -27,6 +29,7 @@ export interface LoginPluginOptions {
   readonly budgetMs?: number;
   /** `Retry-After` of the 503 sent while the database is unavailable (`DB_RETRY_AFTER_SECONDS`; default 5). */
   readonly databaseRetryAfterSeconds?: number;
+  readonly metrics?: Metrics | undefined;
 }
 
 /** The JSON body together with its exact bytes, which the token's `bsh` claim covers. */
@@ -54,7 +57,10 @@ export const loginPlugin: FastifyPluginAsync<LoginPluginOptions> = async (app, o
     },
   });
   const replays = new ReplayCache();
-  const decider = new LoginDecider({ db: opts.db, gateway: opts.gateway, events: opts.events, log: app.log, budgetMs: opts.budgetMs ?? 3000 });
+  // Each decision goes to its user's timeline in batches, off the login path; what is left is written on close.
+  const history = new UserHistoryRecorder({ db: opts.db, logger: app.log, metrics: opts.metrics });
+  app.addHook('onClose', () => history.close());
+  const decider = new LoginDecider({ db: opts.db, gateway: opts.gateway, events: opts.events, log: app.log, budgetMs: opts.budgetMs ?? 3000, history });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {

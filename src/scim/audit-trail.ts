@@ -12,6 +12,7 @@ import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
 import { claimLease, releaseLease } from '../db/leases.js';
 import type { Database } from '../db/schema.js';
 import { insertScimRequests, pruneScimRequests, type NewScimRequest } from '../db/scim-requests.js';
+import { pruneUserHistory } from '../db/user-history.js';
 import { redactUrl } from '../http/url-credentials.js';
 import type { Metrics } from '../metrics.js';
 import { cut, summarizeWrite } from './audit-summary.js';
@@ -314,7 +315,8 @@ export const PRUNE_LEASE = 'scim-requests-prune';
 
 /**
  * Deletes audit records older than the retention period, hourly, in the replica holding the
- * `scim-requests-prune` lease. The lease outlasts an interval by half, so its holder keeps it while it
+ * `scim-requests-prune` lease; users' sync runs and login decisions (src/db/user-history.ts), which the
+ * user timeline shows beside these requests, are kept as long and go in the same run. The lease outlasts an interval by half, so its holder keeps it while it
  * runs, and another replica takes over within 1.5 intervals after it stops. Errors are logged, never thrown.
  */
 export class ScimRequestPruner {
@@ -334,7 +336,7 @@ export class ScimRequestPruner {
     if (!this.stopped && !this.timer) this.schedule(this.options.firstDelayMs ?? 60_000);
   }
 
-  /** Prunes once if this process holds (or takes) the lease: the rows deleted, or undefined when another holds it. */
+  /** Prunes once if this process holds (or takes) the lease: the rows deleted (both tables), or undefined when another holds it. */
   async runOnce(): Promise<number | undefined> {
     const { db, retentionDays } = this.options;
     const lease = await claimLease(db, PRUNE_LEASE, this.holder, Math.ceil((this.intervalMs * 1.5) / 1000));
@@ -343,7 +345,9 @@ export class ScimRequestPruner {
     const cutoff = new Date((this.options.now ?? Date.now)() - retentionDays * 86_400_000);
     const deleted = await pruneScimRequests(db, cutoff, 10_000, () => this.stopped);
     if (deleted > 0) this.options.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'pruned SCIM request audit records past SCIM_AUDIT_RETENTION_DAYS');
-    return deleted;
+    const history = this.stopped ? 0 : await pruneUserHistory(db, cutoff, 10_000, () => this.stopped);
+    if (history > 0) this.options.logger.info({ deleted: history, cutoff: cutoff.toISOString() }, 'pruned user history (sync runs, login decisions) past SCIM_AUDIT_RETENTION_DAYS');
+    return deleted + history;
   }
 
   /** Stops the schedule, waits for a run in progress and gives the lease up. */

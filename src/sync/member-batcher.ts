@@ -1,9 +1,12 @@
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import { MEMBERS_PER_REQUEST } from '../auth0/gateway.js';
+import { sharedObserver, type CallTrace } from './call-trace.js';
 import { callAuth0 } from './executor.js';
 
 interface Pending {
   readonly userId: string;
+  /** The job's Auth0 calls, which this shared request belongs to as well. */
+  readonly trace: CallTrace | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -26,7 +29,7 @@ export class MemberBatcher {
     private readonly lingerMs = 100,
   ) {}
 
-  add(tenantId: string, orgId: string, userId: string): Promise<void> {
+  add(tenantId: string, orgId: string, userId: string, trace?: CallTrace): Promise<void> {
     const key = `${tenantId}\u0000${orgId}`;
     return new Promise((resolve, reject) => {
       let batch = this.pending.get(key);
@@ -34,7 +37,7 @@ export class MemberBatcher {
         batch = { tenantId, items: [] };
         this.pending.set(key, batch);
       }
-      batch.items.push({ userId, resolve, reject });
+      batch.items.push({ userId, trace, resolve, reject });
       if (batch.items.length >= Math.min(MEMBERS_PER_REQUEST, this.runningJobs(tenantId))) this.flush(key, orgId);
       else batch.timer ??= setTimeout(() => this.flush(key, orgId), this.lingerMs);
     });
@@ -46,7 +49,9 @@ export class MemberBatcher {
     this.pending.delete(key);
     if (batch.timer) clearTimeout(batch.timer);
     const ids = [...new Set(batch.items.map((i) => i.userId))];
-    callAuth0(() => this.gateway.addMembers(orgId, ids, batch.tenantId)).then(
+    const traces = batch.items.flatMap((i) => (i.trace ? [i.trace] : []));
+    const gateway = traces.length > 0 ? this.gateway.observed(sharedObserver(traces, ids.length)) : this.gateway;
+    callAuth0(() => gateway.addMembers(orgId, ids, batch.tenantId)).then(
       () => batch.items.forEach((i) => i.resolve()),
       (err: unknown) => batch.items.forEach((i) => i.reject(err)),
     );

@@ -72,7 +72,11 @@ function onPool(pool: pg.Pool) {
  * ten changes in a burst cost one sync.
  */
 export class SyncQueue {
-  private constructor(readonly boss: PgBoss) {}
+  private constructor(
+    readonly boss: PgBoss,
+    /** Retries after a job's first attempt before it goes to the dead letter queue. */
+    readonly retryLimit: number,
+  ) {}
 
   static async start(pool: pg.Pool, settings: QueueSettings, logger?: Logger): Promise<SyncQueue> {
     // Expired jobs (a process killed mid-job) are handed out again only when pg-boss supervises and
@@ -89,7 +93,7 @@ export class SyncQueue {
       else logger.warn({ err }, 'job queue: maintenance failed; retried at the next interval');
     });
     await boss.start();
-    const queue = new SyncQueue(boss);
+    const queue = new SyncQueue(boss, settings.retryLimit);
     await queue.ensureQueues(settings, logger);
     await queue.adoptLegacyQueues(logger);
     return queue;

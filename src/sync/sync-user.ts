@@ -18,6 +18,10 @@ export interface UserSyncResult {
   readonly auth0UserId: string | null;
   /** When the directory change this job applies was made (for the sync-lag metric). */
   readonly changedAt?: Date;
+  /** Why the user is held (the guard, or a plan that needs review). */
+  readonly reason?: string;
+  /** A GDPR erasure ended: every record of the user is gone, its history included (write none now). */
+  readonly forgotten?: true;
 }
 
 export interface SyncDeps {
@@ -166,12 +170,12 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
   if (!options.releaseHold && guarded(user, actions, snapshot, config) && ((await isHeld(deps.db, tenantId, userId)) || (await guardTrips(deps.db, tenantId, config)))) {
     await holdUser(deps.db, tenantId, userId, 'mass deprovisioning guard: confirm with `provisio sync release <tenant>`');
     await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: 'held by the mass-deprovisioning guard' });
-    return { status: 'held', actions, auth0UserId };
+    return { status: 'held', actions, auth0UserId, reason: 'held by the mass-deprovisioning guard' };
   }
   if (actions.some((a) => a.type === 'holdForReview')) {
     const reason = actions.find((a) => a.type === 'holdForReview')?.reason ?? 'needs review';
     await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: reason });
-    return { status: 'held', actions, auth0UserId };
+    return { status: 'held', actions, auth0UserId, reason };
   }
 
   try {
@@ -189,7 +193,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
       // use — removed from our orgs): forget the user instead of recording an outcome that would keep its
       // tombstone, applied state and plan.
       await forgetUser(deps.db, tenantId, userId);
-      return { status: 'deleted', actions, auth0UserId: null, ...(sync ? { changedAt: sync.changed_at } : {}) };
+      return { status: 'deleted', actions, auth0UserId: null, forgotten: true, ...(sync ? { changedAt: sync.changed_at } : {}) };
     }
     await recordSyncOutcome(deps.db, tenantId, userId, startedAt, {
       status,

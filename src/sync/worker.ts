@@ -2,15 +2,18 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Auth0PermanentError } from '../auth0/errors.js';
 import type { Auth0Gateway } from '../auth0/gateway.js';
+import { CallTrace } from './call-trace.js';
 import { SyncConfigError } from './config.js';
 import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
+import { UserHistoryRecorder } from './history-recorder.js';
 import { MemberBatcher } from './member-batcher.js';
 import type { Lease } from './lease.js';
 import type { SyncJob, SyncQueue } from './queue.js';
-import { syncUser } from './sync-user.js';
+import { syncUser, type UserSyncResult } from './sync-user.js';
+import type { SyncAction } from './types.js';
 
 export interface WorkerOptions {
   readonly db: Kysely<Database>;
@@ -31,6 +34,28 @@ export interface WorkerOptions {
    * 429s; one worker at a time spends the budget alone (and one worker can use all of it).
    */
   readonly lease?: Lease;
+  /** Where each job run is recorded for the user's timeline; by default one of the worker's own over `db`. */
+  readonly history?: UserHistoryRecorder;
+}
+
+/** How a job run ended, as the user's history keeps it. */
+interface RunOutcome {
+  /** When it ended (before the queue heard of it), and how long it took. */
+  readonly at: Date;
+  readonly durationMs: number;
+  readonly outcome: UserSyncResult['status'] | 'failed';
+  readonly auth0UserId: string | null;
+  readonly detail: string | null;
+  /** A failed run: `queued` (pg-boss retries it), `dead-letter` (retries spent) or `none` (permanent: not retried). */
+  readonly retry?: 'queued' | 'dead-letter' | 'none';
+}
+
+/** What a run changed, by action type (`addOrgRoles ×2`); ids and names stay in the user's explanation. */
+function planSummary(actions: readonly SyncAction[]): string {
+  if (actions.length === 0) return 'nothing to change';
+  const counts = new Map<string, number>();
+  for (const a of actions) counts.set(a.type, (counts.get(a.type) ?? 0) + 1);
+  return `planned: ${[...counts].map(([type, n]) => (n > 1 ? `${type} ×${n}` : type)).join(', ')}`;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -66,9 +91,14 @@ export class SyncWorker {
   private readonly outage = new OutageLog();
   /** Jobs finished since start, by outcome (for metrics and tests). */
   readonly counts = { completed: 0, failed: 0 };
+  /** Each job run, for the user's timeline (tests `flush()` it before reading). */
+  readonly history: UserHistoryRecorder;
+  private readonly ownsHistory: boolean;
 
   constructor(private readonly options: WorkerOptions) {
     this.batcher = new MemberBatcher(options.gateway, (tenantId) => this.runningByTenant.get(tenantId) ?? 0);
+    this.ownsHistory = options.history === undefined;
+    this.history = options.history ?? new UserHistoryRecorder({ db: options.db, logger: options.logger, metrics: options.metrics });
     this.concurrency = options.concurrency ?? 50;
     this.tenantConcurrency = Math.min(options.tenantConcurrency ?? 10, this.concurrency);
   }
@@ -128,6 +158,7 @@ export class SyncWorker {
       if (jobs.length === 0) await this.idle(poll);
     }
     await Promise.all(this.inFlight);
+    if (this.ownsHistory) await this.history.close();
     await this.options.lease?.release();
   }
 
@@ -169,17 +200,29 @@ export class SyncWorker {
   private async runJob(job: SyncJob): Promise<void> {
     const { queue, logger } = this.options;
     const { tenantId, userId } = job.data;
+    const trace = new CallTrace();
+    const ended = () => ({ at: new Date(), durationMs: Math.round(trace.elapsedMs()) });
+    // Undefined until the run ends; null when there is nothing to record.
+    let run: RunOutcome | null | undefined;
     try {
       const result = await syncUser(
         {
           db: this.options.db,
-          gateway: this.options.gateway,
-          addMember: (t, o, u) => this.batcher.add(t, o, u),
+          gateway: this.options.gateway.observed(trace.observer),
+          addMember: (t, o, u) => this.batcher.add(t, o, u, trace),
           ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
         },
         tenantId,
         userId,
       );
+      // An erased user's records are gone, and a user that never existed has no timeline to show a run in.
+      if (result.forgotten || result.status === 'gone') {
+        run = null;
+        if (result.forgotten) this.history.forget(tenantId, userId);
+      } else {
+        const detail = result.status === 'held' ? (result.reason ?? null) : planSummary(result.actions);
+        run = { ...ended(), outcome: result.status, auth0UserId: result.auth0UserId, detail };
+      }
       await queue.complete(job);
       this.counts.completed++;
       this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: result.status });
@@ -191,7 +234,12 @@ export class SyncWorker {
       this.counts.failed++;
       this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: 'failed' });
       const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof Auth0PermanentError || err instanceof SyncConfigError) {
+      const permanent = err instanceof Auth0PermanentError || err instanceof SyncConfigError;
+      // A run that synced and then could not be marked complete keeps its outcome.
+      if (run === undefined) {
+        run = { ...ended(), outcome: 'failed', auth0UserId: null, detail: message, retry: permanent ? 'none' : job.retryCount < queue.retryLimit ? 'queued' : 'dead-letter' };
+      }
+      if (permanent) {
         // Retrying cannot help (unknown role, missing scope, bad binding): the job ends here and the user
         // stays `failed` with this error in `provisio status` and the metrics, until the next change or
         // a reconcile brings it back. Transient failures go to pg-boss's retries and dead letter instead.
@@ -202,7 +250,28 @@ export class SyncWorker {
       if (isDatabaseUnavailable(err)) this.pause(err);
       else logger.warn({ tenantId, userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
       await queue.fail(job, message).catch(() => undefined);
+    } finally {
+      if (run) this.recordRun(job, trace, run);
     }
+  }
+
+  /** Hands the run to the history recorder: synchronous, and it never throws. */
+  private recordRun(job: SyncJob, trace: CallTrace, run: RunOutcome): void {
+    const { calls, omitted } = trace.seal();
+    this.history.record({
+      tenantId: job.data.tenantId,
+      userId: job.data.userId,
+      auth0UserId: run.auth0UserId,
+      kind: 'sync',
+      at: run.at,
+      outcome: run.outcome,
+      detail: run.detail,
+      durationMs: run.durationMs,
+      attempt: job.retryCount + 1,
+      facts: run.retry ? { retry: run.retry } : null,
+      calls,
+      callsOmitted: omitted,
+    });
   }
 
   /** Waits `ms`, or less when a job finishes or the worker stops. */

@@ -5,7 +5,7 @@ import { auditAfterCommit } from '../audit.js';
 import { CursorError, findDirectoryUser, listDirectoryUsers } from '../../db/user-listing.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
-import { commonErrors, looseObject, tenantParams, userSummarySchema } from '../schemas.js';
+import { commonErrors, looseObject, tenantParams, timelineEventSchema, userSummarySchema } from '../schemas.js';
 import { applyUserAction, eraseUser, UserActionError, type UserAction } from '../user-actions.js';
 import { explainUser } from '../user-status.js';
 
@@ -81,26 +81,11 @@ export function registerUserRoutes(r: AdminRoutes): void {
 
   app.get('/tenants/:tenant/users/:id/timeline', {
     schema: {
-      tags: ['users'], summary: 'What happened to one user, newest first: the IdP\'s requests, admin actions, the sync', security: SECURITY, params: userParams,
+      tags: ['users'], summary: 'What happened to one user, newest first: the IdP\'s requests, admin actions, sync runs with their Auth0 calls, login decisions',
+      description: 'Sync runs and login decisions are kept SCIM_AUDIT_RETENTION_DAYS, like the SCIM requests, and reach the timeline within about a second.',
+      security: SECURITY, params: userParams,
       querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 } } },
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            events: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  at: { type: 'string', format: 'date-time' }, kind: { type: 'string', enum: ['directory', 'admin', 'sync'] }, title: { type: 'string' },
-                  detail: { type: ['string', 'null'] }, status: { type: ['integer', 'null'] },
-                },
-              },
-            },
-          },
-        },
-        ...commonErrors,
-      },
+      response: { 200: { type: 'object', properties: { events: { type: 'array', items: timelineEventSchema } } }, ...commonErrors },
     },
   }, async (request) => {
     const row = await r.tenant(request);
