@@ -21,6 +21,8 @@ export interface ListUsersQuery {
   readonly status?: UserSyncStatus;
   /** Prefix of the userName or email, case-insensitive. */
   readonly search?: string;
+  /** Only the direct members of this group (its id). */
+  readonly group?: string;
 }
 
 interface Row {
@@ -75,6 +77,7 @@ export async function listDirectoryUsers(db: Kysely<Database>, tenantId: string,
       ${after !== null ? sql`and lower(u.user_name) > ${after}` : sql``}
       ${query.status ? sql`and s.status = ${query.status}` : sql``}
       ${query.search ? sql`and (lower(u.user_name) like lower(${likePrefix(query.search)}) or u.email like lower(${likePrefix(query.search)}))` : sql``}
+      ${query.group ? sql`and exists (select 1 from group_members m where m.tenant_id = u.tenant_id and m.group_id = ${query.group}::uuid and m.member_id = u.id)` : sql``}
     order by lower(u.user_name)
     limit ${query.limit + 1}`.execute(db);
   const page = rows.slice(0, query.limit);
@@ -105,4 +108,29 @@ function summary(r: Row): AdminUserSummary {
       ? { blocked: Boolean(r.blocked), removedFromOrg: Boolean(r.removed_from_org), by: r.actor, at: r.updated_at?.toISOString() ?? '' }
       : null,
   };
+}
+
+/** A directory group as the console's filter lists it. */
+export interface AdminGroupSummary {
+  readonly id: string;
+  readonly displayName: string;
+  readonly externalId: string | null;
+  /** Direct members that are users (nested groups not expanded). */
+  readonly users: number;
+}
+
+/**
+ * A tenant's groups by display name (first `limit`, optionally those whose name starts with `search`), with
+ * their direct user count: what the users filter offers. Role rules name groups the same way.
+ */
+export async function listDirectoryGroups(db: Kysely<Database>, tenantId: string, query: { limit: number; search?: string }): Promise<AdminGroupSummary[]> {
+  const { rows } = await sql<{ id: string; display_name: string; external_id: string | null; users: string }>`
+    select g.id, g.display_name, g.external_id,
+      (select count(*) from group_members m where m.tenant_id = g.tenant_id and m.group_id = g.id and m.member_type = 'User') as users
+    from groups g
+    where g.tenant_id = ${tenantId}
+      ${query.search ? sql`and lower(g.display_name) like lower(${likePrefix(query.search)})` : sql``}
+    order by lower(g.display_name), g.id
+    limit ${query.limit}`.execute(db);
+  return rows.map((g) => ({ id: g.id, displayName: g.display_name, externalId: g.external_id, users: Number(g.users) }));
 }

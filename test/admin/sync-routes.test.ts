@@ -47,6 +47,12 @@ t.test('an operator binds through the API; the org admin sees users land in Auth
   t.equal((await admin('GET', '/tenants/acme/users?cursor=!!')).status, 400, 'a forged cursor is a 400');
   t.equal((await admin('GET', '/tenants/acme/users?status=happy')).status, 400);
   t.equal((await admin('GET', '/tenants/acme/users?limit=0')).status, 400);
+  const groups = (await admin('GET', '/tenants/acme/groups')).body.groups;
+  t.match(groups, [{ displayName: 'Admins', users: 1, id: String }], 'the groups to filter by, with their user count');
+  t.same((await admin('GET', `/tenants/acme/users?group=${groups[0].id}`)).body.users.map((u: { userName: string }) => u.userName), ['alice@acme.test'], 'filtered by group');
+  t.same((await admin('GET', '/tenants/acme/groups?search=adm')).body.groups.length, 1);
+  t.same((await admin('GET', '/tenants/acme/groups?search=zz')).body.groups, []);
+  t.equal((await admin('GET', '/tenants/acme/users?group=Admins')).status, 400, 'a group is named by its id');
 
   const explained = await admin('GET', `/tenants/acme/users/${alice}`);
   t.equal(explained.status, 200);

@@ -190,6 +190,9 @@ t.test('operator: one-time sign-in, tenant list, tenant page, setup link, guard 
   await h.settle();
   t.pass('a failed user is retried once the cause is fixed');
 
+  await page.getByRole('combobox', { name: 'Group' }).selectOption({ label: 'Admins (1)' });
+  await page.locator('table.users tbody tr').filter({ hasText: 'user0@acme.test' }).waitFor({ state: 'detached', ...WAIT });
+  t.same(await page.locator('table.users tbody tr').locator('button').allInnerTexts(), ['zed@acme.test'], 'the group filter shows the group\'s members only');
   await page.getByRole('button', { name: 'zed@acme.test' }).click();
   await page.getByRole('heading', { name: 'Timeline' }).waitFor(WAIT);
   const timeline = await page.locator('.timeline').innerText();

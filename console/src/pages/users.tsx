@@ -6,9 +6,13 @@ import { UserDetail } from './user-detail';
 const PAGE = 50;
 const STATUSES = ['', 'pending', 'synced', 'awaiting-login', 'held', 'failed', 'unbound'] as const;
 
-/** The tenant's directory users with their sync status, filtered by status or by a userName/email prefix. */
+interface GroupOption { id: string; displayName: string; users: number }
+
+/** The tenant's directory users with their sync status, filtered by status, group, or a userName/email prefix. */
 export function UsersTable({ tenant }: { tenant: string }) {
   const [status, setStatus] = useState('');
+  const [group, setGroup] = useState('');
+  const [groups, setGroups] = useState<GroupOption[]>([]);
   const [search, setSearch] = useState('');
   const [users, setUsers] = useState<UserSummary[]>();
   const [next, setNext] = useState<string | null>(null);
@@ -20,6 +24,7 @@ export function UsersTable({ tenant }: { tenant: string }) {
   const load = async (cursor?: string) => {
     const q = new URLSearchParams({ limit: String(PAGE) });
     if (status) q.set('status', status);
+    if (group) q.set('group', group);
     if (search.trim()) q.set('search', search.trim());
     if (cursor) q.set('cursor', cursor);
     try {
@@ -41,7 +46,11 @@ export function UsersTable({ tenant }: { tenant: string }) {
       clearTimeout(timer);
       clearInterval(refresh);
     };
-  }, [tenant, status, search]);
+  }, [tenant, status, group, search]);
+  useEffect(() => {
+    // The first 500 groups by name: enough for a picker; a bigger directory is searched by user instead.
+    api<{ groups: GroupOption[] }>('GET', `/tenants/${enc(tenant)}/groups?limit=500`).then((g) => setGroups(g.groups)).catch(() => setGroups([]));
+  }, [tenant]);
 
   return (
     <>
@@ -51,12 +60,20 @@ export function UsersTable({ tenant }: { tenant: string }) {
             {STATUSES.map((s) => <option key={s} value={s}>{s || 'any'}</option>)}
           </select>
         </label>
+        {groups.length > 0 ? (
+          <label>Group{' '}
+            <select value={group} onChange={(e) => setGroup((e.currentTarget as HTMLSelectElement).value)}>
+              <option value="">any</option>
+              {groups.map((g) => <option key={g.id} value={g.id}>{`${g.displayName} (${g.users})`}</option>)}
+            </select>
+          </label>
+        ) : null}
         <label>Search{' '}
           <input type="search" placeholder="userName or email starts with…" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
         </label>
       </div>
       <ErrorNote error={error} />
-      {users && users.length === 0 ? <p class="muted">No users{status || search ? ' match' : ' yet'}.</p> : null}
+      {users && users.length === 0 ? <p class="muted">No users{status || group || search ? ' match' : ' yet'}.</p> : null}
       {users && users.length > 0 ? (
         <table class="users">
           <thead><tr><th scope="col">User</th><th scope="col">Active in the IdP</th><th scope="col">Sync</th><th scope="col">Last synced</th></tr></thead>

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { isBound } from '../../db/sync.js';
 import { userTimeline } from '../../db/user-timeline.js';
 import { auditAfterCommit } from '../audit.js';
-import { CursorError, findDirectoryUser, listDirectoryUsers } from '../../db/user-listing.js';
+import { CursorError, findDirectoryUser, listDirectoryGroups, listDirectoryUsers } from '../../db/user-listing.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
 import { commonErrors, looseObject, tenantParams, timelineEventSchema, userSummarySchema } from '../schemas.js';
@@ -49,19 +49,49 @@ export function registerUserRoutes(r: AdminRoutes): void {
           cursor: { type: 'string', maxLength: 1024, description: 'The `next` of the previous page' },
           status: { type: 'string', enum: [...SYNC_STATUSES] },
           search: { type: 'string', minLength: 1, maxLength: 254, description: 'Prefix of the userName or email' },
+          group: { type: 'string', format: 'uuid', description: 'Only the direct members of this group (its id, from GET …/groups)' },
         },
       },
       response: { 200: { type: 'object', properties: { users: { type: 'array', items: userSummarySchema }, next: { type: ['string', 'null'] } } }, ...commonErrors },
     },
   }, async (request) => {
     const row = await r.tenant(request);
-    const query = request.query as { limit: number; cursor?: string; status?: (typeof SYNC_STATUSES)[number]; search?: string };
+    const query = request.query as { limit: number; cursor?: string; status?: (typeof SYNC_STATUSES)[number]; search?: string; group?: string };
     try {
       return await listDirectoryUsers(db, row.id, query);
     } catch (err) {
       if (err instanceof CursorError) throw AdminError.invalid(err.message);
       throw err;
     }
+  });
+
+  app.get('/tenants/:tenant/groups', {
+    schema: {
+      tags: ['users'], summary: 'Directory groups by display name, with their direct user count (the users filter)', security: SECURITY, params: tenantParams,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          search: { type: 'string', minLength: 1, maxLength: 254, description: 'Prefix of the display name' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            groups: {
+              type: 'array',
+              items: { type: 'object', properties: { id: { type: 'string' }, displayName: { type: 'string' }, externalId: { type: ['string', 'null'] }, users: { type: 'integer' } } },
+            },
+          },
+        },
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    const row = await r.tenant(request);
+    const query = request.query as { limit: number; search?: string };
+    return { groups: await listDirectoryGroups(db, row.id, query) };
   });
 
   app.get('/tenants/:tenant/users/:id', {
