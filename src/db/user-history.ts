@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { pruneLogOlderThan } from './scim-requests.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -106,16 +107,7 @@ export async function listUserHistory(db: Db, tenantId: string, userId: string, 
     .sort((a, b) => b.at.getTime() - a.at.getTime());
 }
 
-// By row address, as for scim_requests: no statement runs long or holds many locks.
-const PRUNE_BATCH = 'delete from user_history where ctid = any(array(select ctid from user_history where at < $1 limit $2))';
-
-/** Deletes every entry older than `cutoff`, `batchSize` rows per statement; `stopped` is asked between batches. */
-export async function pruneUserHistory(db: Db, cutoff: Date, batchSize = 10_000, stopped: () => boolean = () => false): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const result = await db.executeQuery(CompiledQuery.raw(PRUNE_BATCH, [cutoff.toISOString(), batchSize]));
-    const deleted = Number(result.numAffectedRows ?? 0n);
-    total += deleted;
-    if (deleted < batchSize || stopped()) return total;
-  }
+/** Deletes every entry older than `cutoff`, as the SCIM request trail is pruned (`pruneLogOlderThan`). */
+export function pruneUserHistory(db: Db, cutoff: Date, batchSize = 10_000, stopped: () => boolean = () => false): Promise<number> {
+  return pruneLogOlderThan(db, 'user_history', cutoff, batchSize, stopped);
 }

@@ -7,6 +7,20 @@
 /** A NUL or an unpaired surrogate: in `u` mode a surrogate pair is one code point, so `\p{Cs}` matches only a lone half. */
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 
+/** `text` cut to `max` characters (with an ellipsis), never between the halves of a surrogate pair. */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Server-made text (an error message, a reason) as PostgreSQL can store it: no NUL, at most `max` characters. */
+export function storableText(text: string, max: number): string {
+  return cut(text.includes('\u0000') ? text.replaceAll('\u0000', '') : text, max);
+}
+
 /** True when `s` holds no NUL and no unpaired surrogate. */
 export function isStorableText(s: string): boolean {
   return !UNSTORABLE.test(s);

@@ -1,3 +1,4 @@
+import { cut } from '../http/text-hygiene.js';
 import { URN } from './urn.js';
 
 /**
@@ -27,14 +28,6 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `text` cut to `max` characters, never between the halves of a surrogate pair. */
-export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
 
 function shown(value: unknown): string {
   if (typeof value === 'string') return cut(value, VALUE_MAX);

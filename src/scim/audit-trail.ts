@@ -8,14 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
+import { BatchedWriter } from '../db/batched-writer.js';
 import { claimLease, releaseLease } from '../db/leases.js';
 import type { Database } from '../db/schema.js';
 import { insertScimRequests, pruneScimRequests, type NewScimRequest } from '../db/scim-requests.js';
 import { pruneUserHistory } from '../db/user-history.js';
+import { storableText } from '../http/text-hygiene.js';
 import { redactUrl } from '../http/url-credentials.js';
 import type { Metrics } from '../metrics.js';
-import { cut, summarizeWrite } from './audit-summary.js';
+import { summarizeWrite } from './audit-summary.js';
 import { resolveDialect } from './compat/dialect.js';
 import type { ScimError } from './errors.js';
 
@@ -49,10 +50,6 @@ const RESOURCE_TYPES: Record<string, string> = {
 };
 const ROUTE = /^\/scim\/v2\/:tenant\/([^/]*)/;
 
-/** Text PostgreSQL can store (no NUL), cut to `max` characters. */
-function storable(text: string, max: number): string {
-  return cut(text.includes('\u0000') ? text.replaceAll('\u0000', '') : text, max);
-}
 
 /**
  * What the trail keeps of one SCIM request, or undefined for one it does not keep. An authenticated
@@ -90,7 +87,7 @@ export function scimRequestEntry(request: FastifyRequest, reply: FastifyReply): 
     tokenId: principal?.tokenId ?? null,
     sourceIp: request.ip ?? null,
     method: request.method,
-    path: storable(url, PATH_MAX),
+    path: storableText(url, PATH_MAX),
     status,
     latencyMs: reply.elapsedTime,
     // No object spread here: as compiled it costs a microsecond per request.
@@ -98,8 +95,8 @@ export function scimRequestEntry(request: FastifyRequest, reply: FastifyReply): 
     resourceType,
     resourceId,
     scimType: error?.scimType ?? null,
-    errorDetail: error ? storable(error.message, DETAIL_MAX) : null,
-    summary: summary === undefined ? null : storable(summary, 500),
+    errorDetail: error ? storableText(error.message, DETAIL_MAX) : null,
+    summary: summary === undefined ? null : storableText(summary, 500),
   };
 }
 
@@ -138,24 +135,12 @@ export function recordScimRequest(recorder: ScimRequestRecorder, request: Fastif
 }
 
 /**
- * Buffers SCIM request records and writes them in batches, one insert statement per batch, one batch at
- * a time. `record` is synchronous and O(1): it never waits for, or throws from, the database. While the
- * database is slow or gone the buffer fills up to `capacity` and further records are dropped (counted in
- * `provisio_scim_audit_records_total{outcome="dropped"}`); a batch whose insert fails is dropped too
- * (logged once per 30 s), never retried, so an outage costs memory only up to `capacity`.
+ * The SCIM request audit trail's writer: records go through a `BatchedWriter` (batches off the request
+ * path, bounded memory, drops counted in `provisio_scim_audit_records_total{outcome="dropped"}`), and
+ * successful reads beyond a tenant's per-second listing budget are only counted, one row per tenant and batch.
  */
 export class ScimRequestRecorder {
-  private buffer: NewScimRequest[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private closed = false;
-  private written = 0;
-  private dropped = 0;
-  private readonly flushMs: number;
-  private readonly batchSize: number;
-  private readonly capacity: number;
-  private readonly outage = new OutageLog();
-  private lastErrorLogAt = Number.NEGATIVE_INFINITY;
+  private readonly writer: BatchedWriter<NewScimRequest>;
   private readonly readsPerSecond: number;
   /** Successful reads listed this second, per tenant (cleared every second, so it holds active tenants only). */
   private readsListed = new Map<string, number>();
@@ -164,23 +149,31 @@ export class ScimRequestRecorder {
   private readsCounted = new Map<string, number>();
 
   constructor(private readonly options: ScimRequestRecorderOptions) {
-    this.flushMs = options.flushMs ?? 250;
-    this.batchSize = options.batchSize ?? 500;
-    this.capacity = options.capacity ?? 10_000;
     this.readsPerSecond = options.readsPerSecond ?? 20;
-    options.metrics?.observeScimAuditBuffer(() => this.buffer.length);
+    const { metrics } = options;
+    this.writer = new BatchedWriter<NewScimRequest>({
+      insert: (batch) => insertScimRequests(options.db, batch),
+      logger: options.logger,
+      what: 'SCIM request audit records',
+      flushMs: options.flushMs ?? 250,
+      batchSize: options.batchSize ?? 500,
+      capacity: options.capacity ?? 10_000,
+      written: (_batch, stored) => metrics?.scimAuditRecords.inc({ outcome: 'written' }, stored),
+      dropped: (records) => metrics?.scimAuditRecords.inc({ outcome: 'dropped' }, typeof records === 'number' ? records : records.length),
+      beforeFlush: () => this.bufferCountedReads(),
+      deferred: () => this.readsCounted.size > 0,
+    });
+    metrics?.observeScimAuditBuffer(() => this.writer.buffered);
   }
 
   /** Queues one record; drops it (counted) when the buffer is full or the recorder closed. */
   record(entry: NewScimRequest): void {
-    if (this.closed || this.buffer.length >= this.capacity) return this.drop(1);
+    if (!this.writer.hasRoom) return this.writer.drop([entry]);
     if (entry.tenantId !== null && isSuccessfulRead(entry.method, entry.status, entry.path)) {
       if (this.countIfOverReadBudget(entry.tenantId)) return;
       this.readsListed.set(entry.tenantId, (this.readsListed.get(entry.tenantId) ?? 0) + 1);
     }
-    this.buffer.push(entry);
-    if (this.buffer.length >= this.batchSize) void this.start(false);
-    else this.schedule();
+    this.writer.push(entry);
   }
 
   /**
@@ -194,12 +187,12 @@ export class ScimRequestRecorder {
       this.readsListed = new Map();
     }
     if ((this.readsListed.get(tenantId) ?? 0) < this.readsPerSecond) return false;
-    if (this.closed) {
-      this.drop(1);
+    if (this.writer.isClosed) {
+      this.writer.drop(1);
       return true;
     }
     this.readsCounted.set(tenantId, (this.readsCounted.get(tenantId) ?? 0) + 1);
-    this.schedule();
+    this.writer.schedule();
     return true;
   }
 
@@ -207,92 +200,34 @@ export class ScimRequestRecorder {
   private bufferCountedReads(): void {
     if (this.readsCounted.size === 0) return;
     const at = new Date();
-    for (const [tenantId, requests] of this.readsCounted) {
-      if (this.buffer.length >= this.capacity) {
-        this.drop(requests);
+    const counted = this.readsCounted;
+    this.readsCounted = new Map();
+    for (const [tenantId, requests] of counted) {
+      if (!this.writer.hasRoom) {
+        this.writer.drop(requests);
         continue;
       }
-      this.buffer.push({
+      this.writer.push({
         tenantId, tenantName: null, at, tokenId: null, sourceIp: null, method: 'GET', path: null, status: 200, latencyMs: null, dialect: null,
         resourceType: null, resourceId: null, scimType: null, errorDetail: null, requests,
         summary: `${requests} more successful read${requests === 1 ? '' : 's'}, counted but not listed (over SCIM_AUDIT_READS_PER_SECOND=${this.readsPerSecond})`,
       });
     }
-    this.readsCounted = new Map();
   }
 
   /** Records written, dropped, and waiting, since start. */
   counts(): { written: number; dropped: number; buffered: number } {
-    return { written: this.written, dropped: this.dropped, buffered: this.buffer.length };
+    return this.writer.counts();
   }
 
   /** Writes everything recorded so far (tests, shutdown); resolves when the buffer was empty once. */
-  async flush(): Promise<void> {
-    this.bufferCountedReads();
-    while (this.running || this.buffer.length > 0) await (this.running ?? this.start(true));
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** Stops taking records and writes what is left (the app's `onClose`). */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.flush();
-  }
-
-  private schedule(): void {
-    if (this.timer || this.running) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.bufferCountedReads();
-      void this.start(true);
-    }, this.flushMs);
-    this.timer.unref();
-  }
-
-  /** Starts a drain unless one runs; `all`: write what is buffered now, else only full batches. */
-  private start(all: boolean): Promise<void> {
-    if (this.running) return this.running;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    this.running = this.drain(all).finally(() => {
-      this.running = undefined;
-      if (this.buffer.length > 0 || this.readsCounted.size > 0) this.schedule();
-    });
-    return this.running;
-  }
-
-  private async drain(all: boolean): Promise<void> {
-    // Records arriving during a write wait for a full batch or their own timer, so a busy process writes
-    // batches rather than a trickle of small inserts.
-    let owed = all ? this.buffer.length : 0;
-    while (this.buffer.length >= this.batchSize || (owed > 0 && this.buffer.length > 0)) {
-      const batch = this.buffer.length <= this.batchSize ? this.buffer : this.buffer.slice(0, this.batchSize);
-      this.buffer = batch === this.buffer ? [] : this.buffer.slice(this.batchSize);
-      owed -= batch.length;
-      await this.write(batch);
-    }
-  }
-
-  private async write(batch: NewScimRequest[]): Promise<void> {
-    try {
-      const stored = await insertScimRequests(this.options.db, batch);
-      this.written += stored;
-      this.options.metrics?.scimAuditRecords.inc({ outcome: 'written' }, stored);
-    } catch (err) {
-      this.drop(batch.length);
-      if (isDatabaseUnavailable(err)) {
-        this.outage.report(this.options.logger, err, `SCIM request audit records are dropped (${this.dropped} since start)`);
-      } else if (Date.now() - this.lastErrorLogAt >= 30_000) {
-        this.lastErrorLogAt = Date.now();
-        this.options.logger.error({ err, records: batch.length, droppedSinceStart: this.dropped }, 'writing SCIM request audit records failed; the batch is dropped');
-      }
-    }
-  }
-
-  private drop(n: number): void {
-    this.dropped += n;
-    this.options.metrics?.scimAuditRecords.inc({ outcome: 'dropped' }, n);
+  close(): Promise<void> {
+    return this.writer.close();
   }
 }
 

@@ -99,7 +99,7 @@ t.test('a batch that cannot be written is dropped, logged once per 30 s and coun
   await recorder.flush();
   t.same(recorder.counts(), { written: 0, dropped: 3, buffered: 0 });
   t.equal(logger.lines.length, 1, 'one line for three failed batches');
-  t.match(logger.lines[0], { level: 'error', msg: /writing user history failed/ });
+  t.match(logger.lines[0], { level: 'error', msg: /writing user history entries failed/ });
 });
 
 t.test('written and dropped entries are counted in /metrics by kind', async (t) => {
