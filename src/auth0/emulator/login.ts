@@ -209,7 +209,7 @@ export class AuthorizationServer {
     const password = text(request.body, 'password') ?? '';
     const user = this.databaseUser(pending.clientId, email);
     if (!user || !passwordMatches(password, user.password_hash)) return this.loginForm(request, reply, 'Wrong email or password.');
-    if (user.blocked) return this.loginForm(request, reply, 'Your account has been blocked after multiple consecutive login attempts.');
+    if (user.blocked) return this.loginForm(request, reply, 'user is blocked');
     this.transactions.delete(transaction);
     if (pending.organizationId) {
       const organization = this.ctx.state.organizations.get(pending.organizationId);
