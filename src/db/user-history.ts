@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
-import { pruneLogOlderThan } from './scim-requests.js';
+import { pruneLogOlderThan } from './log-prune.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
