@@ -169,8 +169,9 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
 
   if (!options.releaseHold && guarded(user, actions, snapshot, config) && ((await isHeld(deps.db, tenantId, userId)) || (await guardTrips(deps.db, tenantId, config)))) {
     await holdUser(deps.db, tenantId, userId, 'mass deprovisioning guard: confirm with `provisio sync release <tenant>`');
-    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: 'held by the mass-deprovisioning guard' });
-    return { status: 'held', actions, auth0UserId, reason: 'held by the mass-deprovisioning guard' };
+    const reason = 'held by the mass-deprovisioning guard';
+    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'held', plan: actions, error: reason });
+    return { status: 'held', actions, auth0UserId, reason };
   }
   if (actions.some((a) => a.type === 'holdForReview')) {
     const reason = actions.find((a) => a.type === 'holdForReview')?.reason ?? 'needs review';
