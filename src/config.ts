@@ -3,6 +3,7 @@
  * names the variable; nothing else in the code looks at the environment.
  */
 import path from 'node:path';
+import { isValidNetwork } from './events/destination.js';
 
 export interface Config {
   /** PostgreSQL connection string; when absent the embedded PGlite database in `dataDir` is used. */
@@ -35,6 +36,7 @@ export interface Config {
   readonly database: DatabaseTimeouts;
   readonly http: HttpTimeouts;
   readonly scimAudit: ScimAuditSettings;
+  readonly events: EventSettings;
   /**
    * Which proxies' `X-Forwarded-For`/`-Proto`/`-Host` to believe (Fastify's `trustProxy`): absent, none;
    * `true`, any; a number, that many hops; else the proxies' addresses or CIDR ranges.
@@ -133,6 +135,36 @@ export interface SyncSettings {
   readonly tenantConcurrency: number;
   /** The sync lease: one replica runs the sync; a standby takes over within about 4/3 of this after it stops renewing. */
   readonly leaseSeconds: number;
+}
+
+/** Events out: the outbox, its retention and the webhook lane (docs/events.md). */
+export interface EventSettings {
+  /** `WEBHOOKS`: deliver to webhook endpoints from this process (default on; the outbox is always written). */
+  readonly deliver: boolean;
+  /** `EVENT_RETENTION_DAYS`: events older than this are pruned hourly, with settled deliveries (default 30). */
+  readonly retentionDays: number;
+  /** `EVENT_POLL_MS`: how often an idle process looks for new events and webhook jobs (default 250). */
+  readonly pollMs: number;
+  /** `WEBHOOK_ALLOW_HTTP`: plain http to any host (default: http to localhost only). */
+  readonly allowHttp: boolean;
+  /** `WEBHOOK_ALLOWED_NETWORKS`: private or link-local CIDR ranges receivers may be in (default none). */
+  readonly allowedNetworks: readonly string[];
+  /** `WEBHOOK_TIMEOUT_MS`: a whole attempt, connect to answer (default 10 s). */
+  readonly timeoutMs: number;
+  /** `WEBHOOK_RETRY_PERIOD_HOURS`: how long a failing delivery is retried before it is given up (default 72). */
+  readonly retryPeriodHours: number;
+  /** `WEBHOOK_FIRST_RETRY_MS`: the wait after a first failure, growing 6-fold per attempt (default 5 s). */
+  readonly firstRetryDelayMs: number;
+  /** `WEBHOOK_MAX_RETRY_DELAY_MS`: the longest wait between attempts (default 6 h). */
+  readonly maxRetryDelayMs: number;
+  /** `WEBHOOK_DISABLE_AFTER_HOURS`: an endpoint with no success for this long is disabled (default 120). */
+  readonly disableAfterHours: number;
+  /** `WEBHOOK_CONCURRENCY`: deliveries this process makes at once (default 16). */
+  readonly concurrency: number;
+  /** `WEBHOOK_ENDPOINT_CONCURRENCY`: requests in flight to one endpoint over all replicas (default 4). */
+  readonly endpointConcurrency: number;
+  /** `WEBHOOK_JOB_EXPIRE_SECONDS`: a delivery job running longer (its process died) is run again (default 60). */
+  readonly jobExpireSeconds: number;
 }
 
 /** The SCIM request audit trail (src/scim/audit-trail.ts). */
@@ -327,6 +359,28 @@ function trustProxy(env: Env): Config['trustProxy'] {
   return entries;
 }
 
+function eventSettings(env: Env): EventSettings {
+  const allowedNetworks = (env.WEBHOOK_ALLOWED_NETWORKS ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const bad = allowedNetworks.find((n) => !isValidNetwork(n));
+  if (bad !== undefined) throw new ConfigError(`WEBHOOK_ALLOWED_NETWORKS must list CIDR ranges (e.g. 10.20.0.0/16), got "${bad}"`);
+  const retryPeriodHours = integer(env, 'WEBHOOK_RETRY_PERIOD_HOURS', 72, 0, 24 * 30);
+  return {
+    deliver: onOff(env, 'WEBHOOKS', true),
+    retentionDays: integer(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
+    pollMs: integer(env, 'EVENT_POLL_MS', 250, 10, 60_000),
+    allowHttp: boolean(env, 'WEBHOOK_ALLOW_HTTP', false),
+    allowedNetworks,
+    timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    retryPeriodHours,
+    firstRetryDelayMs: integer(env, 'WEBHOOK_FIRST_RETRY_MS', 5000, 10, 3_600_000),
+    maxRetryDelayMs: integer(env, 'WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000, 10, 86_400_000),
+    disableAfterHours: integer(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 0, 24 * 365),
+    concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1000),
+    endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 100),
+    jobExpireSeconds: integer(env, 'WEBHOOK_JOB_EXPIRE_SECONDS', 60, 5, 3600),
+  };
+}
+
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -403,6 +457,7 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: integer(env, 'SCIM_AUDIT_RETENTION_DAYS', 30, 1, 3650),
       readsPerSecond: integer(env, 'SCIM_AUDIT_READS_PER_SECOND', 20, 0, 1_000_000),
     },
+    events: eventSettings(env),
     http: {
       requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
       headersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000),

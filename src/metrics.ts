@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Auth0Gateway } from './auth0/gateway.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import type { Database } from './db/schema.js';
+import { deliveryCounts } from './db/webhooks.js';
 import { sql } from 'kysely';
 
 /** The Prometheus series Provisio exports at `/metrics` (prom-client). */
@@ -21,6 +22,10 @@ export interface Metrics {
   readonly observeScimAuditBuffer: (source: () => number) => void;
   /** Users' sync runs and login decisions for their timeline: `written` or `dropped`, by `kind` (`sync`, `login`). */
   readonly userHistoryRecords: Counter<'kind' | 'outcome'>;
+  /** Webhook delivery attempts by endpoint id and outcome: `delivered`, `retry` (failed, tried again later), `failed` (given up). */
+  readonly webhookAttempts: Counter<'endpoint' | 'outcome'>;
+  /** Time from the change to its delivery (the receiver's 2xx), by endpoint id. */
+  readonly webhookLatency: Histogram<'endpoint'>;
 }
 
 export interface MetricsSources {
@@ -170,7 +175,34 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const observeScimAuditBuffer = (source: () => number) => {
     scimAuditBuffered = source;
   };
-  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer, userHistoryRecords };
+  // Webhook series are by endpoint: an operator has a handful of receivers, not one per tenant.
+  const webhookAttempts = new Counter({
+    name: 'provisio_webhook_attempts_total',
+    help: 'Webhook delivery attempts by endpoint and outcome (delivered, retry, failed = given up)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [registry],
+  });
+  const webhookLatency = new Histogram({
+    name: 'provisio_webhook_delivery_latency_seconds',
+    help: 'Time from a change to its delivery to the endpoint (the receiver answered 2xx)',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'provisio_webhook_deliveries',
+    help: 'Webhook deliveries not delivered, by endpoint and state (pending: owed and being tried; failed: given up, redeliverable)',
+    labelNames: ['endpoint', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [endpoint, counts] of await deliveriesOrNone(sources.db)) {
+        this.set({ endpoint, state: 'pending' }, counts.pending);
+        this.set({ endpoint, state: 'failed' }, counts.failed);
+      }
+    },
+  });
+  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer, userHistoryRecords, webhookAttempts, webhookLatency };
 }
 
 /** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */
@@ -179,6 +211,15 @@ async function pendingOrNone(db: Kysely<Database>): Promise<{ tenant: string; pe
     return await pendingByTenant(db);
   } catch (err) {
     if (isDatabaseUnavailable(err)) return [];
+    throw err;
+  }
+}
+
+async function deliveriesOrNone(db: Kysely<Database>): Promise<Map<string, { pending: number; failed: number }>> {
+  try {
+    return await deliveryCounts(db);
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return new Map();
     throw err;
   }
 }

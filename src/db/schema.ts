@@ -17,6 +17,71 @@ export interface Database {
   leases: LeaseTable;
   scim_requests: ScimRequestTable;
   user_history: UserHistoryTable;
+  events: EventTable;
+  event_sequences: EventSequenceTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
+}
+
+/** The outbox (migration 0012): one directory or Auth0 event, numbered per tenant by the sequencer. */
+export interface EventTable {
+  tenant_id: string;
+  /** Identity in insert order (a string: PostgreSQL bigint); not commit order, see `seq`. */
+  id: ColumnType<string, never, never>;
+  /** The event's id as receivers see it (`webhook-id`). */
+  event_id: ColumnType<string, never, never>;
+  xid: ColumnType<string, never, never>;
+  /** Per-tenant sequence in commit order; null until the sequencer numbered it. */
+  seq: ColumnType<string | null, never, string | null>;
+  type: string;
+  at: ColumnType<Date, Date | string | undefined, never>;
+  subject: string;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface EventSequenceTable {
+  tenant_id: string;
+  last_seq: string;
+}
+
+/** A webhook receiver (migration 0012). */
+export interface WebhookEndpointTable {
+  id: string;
+  tenant_id: string | null;
+  url: string;
+  description: string | null;
+  event_types: ColumnType<string[], string[] | undefined, string[]>;
+  secrets: Json<StoredWebhookSecret[]>;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  disabled_reason: string | null;
+  failing_since: Date | null;
+  last_success_at: Date | null;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface StoredWebhookSecret {
+  /** The `whsec_…` secret sealed by the server's SecretBox. */
+  readonly sealed: string;
+  readonly createdAt: string;
+  /** A rotated-out secret signs beside the new one until then. */
+  readonly expiresAt?: string;
+}
+
+/** One event owed to one endpoint (migration 0012). */
+export interface WebhookDeliveryTable {
+  endpoint_id: string;
+  tenant_id: string;
+  event_row: string;
+  seq: string;
+  subject: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: Date;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: ColumnType<Date, never, never>;
+  delivered_at: Date | null;
 }
 
 type Json<T> = ColumnType<T, string, string>;

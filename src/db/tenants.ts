@@ -29,7 +29,7 @@ export async function updateTenantDisplayName(db: Db, id: string, displayName: s
 }
 
 /**
- * Deletes the tenant and, by cascade, its tokens and directory. Its SCIM request trail and user history have
+ * Deletes the tenant and, by cascade, its tokens, directory and webhook endpoints. Its SCIM request trail, user history and events have
  * no foreign key (a key check per audited request cost a quarter of each batch insert), so they go here, in
  * one statement with the tenant; a batch written meanwhile stores nothing for a tenant that is gone
  * (src/db/scim-requests.ts, src/db/user-history.ts).
@@ -37,7 +37,9 @@ export async function updateTenantDisplayName(db: Db, id: string, displayName: s
 export async function deleteTenant(db: Db, id: string): Promise<boolean> {
   const { rows } = await sql<{ id: string }>`
     with trail as (delete from scim_requests where tenant_id = ${id}),
-      history as (delete from user_history where tenant_id = ${id})
+      history as (delete from user_history where tenant_id = ${id}),
+      outbox as (delete from events where tenant_id = ${id}),
+      deliveries as (delete from webhook_deliveries where tenant_id = ${id})
     delete from tenants where id = ${id} returning id`.execute(db);
   return rows.length > 0;
 }

@@ -43,7 +43,7 @@ export interface QueueSettings {
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /** pg-boss statements run on our Kysely connection (and so inside a SCIM write's transaction). */
-function onKysely(db: Executor) {
+export function onKysely(db: Executor) {
   return {
     executeSql: async (text: string, values: unknown[] = []) => {
       const result = await db.executeQuery(CompiledQuery.raw(text, values));
@@ -56,7 +56,7 @@ function onKysely(db: Executor) {
  * pg-boss over the same pool as Kysely (STACK.md: works on PostgreSQL and PGlite). Statements go in the
  * `{text, values}` form so they are never turned into named prepared statements (some are scripts).
  */
-function onPool(pool: pg.Pool) {
+export function onPool(pool: pg.Pool) {
   return {
     executeSql: async (text: string, values: unknown[] = []) => {
       const result = (await pool.query({ text, values })) as unknown as pg.QueryResult | pg.QueryResult[];

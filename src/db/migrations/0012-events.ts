@@ -1,0 +1,206 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * Events out (docs/events.md): an outbox of directory and Auth0 events, numbered per tenant, and the
+ * webhook endpoints they are delivered to.
+ *
+ * - `events` rows are written in the transaction of the change that causes them: by statement-level
+ *   triggers on `users`, `groups` and `group_members` (one INSERT … SELECT over the statement's transition
+ *   table, so a PATCH of 1,000 members costs one extra statement, not 1,000, and the one-statement SCIM
+ *   fast paths are covered without code of their own), and by the sync and login paths for the Auth0
+ *   outcomes. No change without its event, no event without its change.
+ * - `seq` is given later by the sequencer (src/events/sequencer.ts) in commit order: identities are handed
+ *   out in insert order, not commit order, so a reader paging by id could skip a row that commits late.
+ *   `xid` says which transaction wrote the row; the sequencer numbers only rows whose transaction is older
+ *   than every transaction still running (pg_snapshot_xmin), and a per-tenant counter in
+ *   `event_sequences` keeps the numbers monotonic even after old events are pruned.
+ * - No foreign key to tenants (as for `scim_requests`): the triggers skip a tenant being deleted and
+ *   deleting a tenant deletes its events (src/db/tenants.ts).
+ *
+ * Frozen once shipped.
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`create table events (
+    tenant_id uuid not null,
+    id bigint generated always as identity,
+    event_id uuid not null default gen_random_uuid(),
+    xid xid8 not null default pg_current_xact_id(),
+    seq bigint,
+    type text not null,
+    at timestamptz not null default now(),
+    -- Deliveries to one endpoint are in order per subject: the directory user (or group) the event is about.
+    subject text not null,
+    data jsonb not null,
+    primary key (tenant_id, id)
+  )`.execute(db);
+  // The sequencer's work list, tiny in steady state.
+  await sql`create index events_unsequenced on events (id) where seq is null`.execute(db);
+  // Replay by pull: a tenant's events after a sequence number.
+  await sql`create unique index events_seq on events (tenant_id, seq) where seq is not null`.execute(db);
+  await sql`create index events_at_brin on events using brin (at)`.execute(db);
+
+  await sql`create table event_sequences (
+    tenant_id uuid primary key references tenants(id) on delete cascade,
+    last_seq bigint not null
+  )`.execute(db);
+
+  await sql`create table webhook_endpoints (
+    id uuid primary key,
+    -- null: every tenant's events.
+    tenant_id uuid references tenants(id) on delete cascade,
+    url text not null,
+    description text,
+    -- Empty: every event type.
+    event_types text[] not null default '{}',
+    -- [{ sealed, createdAt, expiresAt? }]: the signing secrets, sealed; a rotated one signs until it expires.
+    secrets jsonb not null,
+    enabled boolean not null default true,
+    disabled_reason text,
+    -- Since when no attempt has succeeded (null while healthy): an endpoint failing for too long is disabled.
+    failing_since timestamptz,
+    last_success_at timestamptz,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+  )`.execute(db);
+  await sql`create index webhook_endpoints_tenant on webhook_endpoints (tenant_id)`.execute(db);
+
+  await sql`create table webhook_deliveries (
+    endpoint_id uuid not null references webhook_endpoints(id) on delete cascade,
+    tenant_id uuid not null,
+    event_row bigint not null,
+    seq bigint not null,
+    subject text not null,
+    state text not null default 'pending' constraint webhook_deliveries_state check (state in ('pending', 'delivered', 'failed')),
+    attempts integer not null default 0,
+    next_attempt_at timestamptz not null default now(),
+    last_status integer,
+    last_error text,
+    created_at timestamptz not null default now(),
+    delivered_at timestamptz,
+    primary key (endpoint_id, tenant_id, event_row)
+  )`.execute(db);
+  // A delivery job drains one endpoint's pending deliveries of one subject, oldest first.
+  await sql`create index webhook_deliveries_pending on webhook_deliveries (endpoint_id, subject, tenant_id, seq) where state = 'pending'`.execute(db);
+  await sql`create index webhook_deliveries_failed on webhook_deliveries (endpoint_id, created_at) where state = 'failed'`.execute(db);
+  await sql`create index webhook_deliveries_created_brin on webhook_deliveries using brin (created_at)`.execute(db);
+
+  // The resource as the product's backend wants it: the stored SCIM document with its id, the effective
+  // `active`, and no password (never stored: src/scim/resource.ts).
+  await sql`create function provisio_user_event_json(u users) returns jsonb language sql immutable as $$
+    select jsonb_build_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id, 'active', u.active)
+      || (u.data - 'schemas' - 'id' - 'userName' - 'externalId' - 'active' - 'meta')
+  $$`.execute(db);
+
+  await sql`create function provisio_user_events() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then
+        insert into events (tenant_id, type, subject, data)
+          select n.tenant_id, 'user.created', n.id::text, jsonb_build_object('user', provisio_user_event_json(n))
+          from new_rows n order by n.id;
+      elsif tg_op = 'UPDATE' then
+        insert into events (tenant_id, type, subject, data)
+          select n.tenant_id, e.type, n.id::text, jsonb_build_object('user', provisio_user_event_json(n)) || e.extra
+          from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.id = n.id
+          cross join lateral (
+            select coalesce(array_agg(k order by k), '{}') as names from (
+              select coalesce(a.key, b.key) as k
+              from jsonb_each(n.data - 'active' - 'meta') a full join jsonb_each(o.data - 'active' - 'meta') b on a.key = b.key
+              where a.value is distinct from b.value
+            ) d
+          ) changed
+          cross join lateral (values
+            (1, 'user.updated', jsonb_build_object('changed', to_jsonb(changed.names)), cardinality(changed.names) > 0),
+            (2, 'user.deactivated', '{}'::jsonb, o.active and not n.active),
+            (3, 'user.reactivated', '{}'::jsonb, n.active and not o.active)
+          ) e(ord, type, extra, wanted)
+          where e.wanted
+          order by n.id, e.ord;
+      else
+        insert into events (tenant_id, type, subject, data)
+          select o.tenant_id, 'user.deleted', o.id::text,
+                 jsonb_build_object('user', jsonb_build_object('id', o.id, 'userName', o.user_name, 'externalId', o.external_id))
+          from old_rows o where exists (select 1 from tenants t where t.id = o.tenant_id) order by o.id;
+      end if;
+      return null;
+    end $$`.execute(db);
+
+  await sql`create function provisio_group_events() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then
+        insert into events (tenant_id, type, subject, data)
+          select n.tenant_id, 'group.created', n.id::text,
+                 jsonb_build_object('group', jsonb_build_object('id', n.id, 'displayName', n.display_name, 'externalId', n.external_id))
+          from new_rows n order by n.id;
+      elsif tg_op = 'UPDATE' then
+        insert into events (tenant_id, type, subject, data)
+          select n.tenant_id, 'group.updated', n.id::text,
+                 jsonb_build_object('group', jsonb_build_object('id', n.id, 'displayName', n.display_name, 'externalId', n.external_id),
+                                    'changed', to_jsonb(changed.names))
+          from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.id = n.id
+          cross join lateral (
+            select coalesce(array_agg(k order by k), '{}') as names from (
+              select coalesce(a.key, b.key) as k
+              from jsonb_each(n.data - 'members' - 'meta') a full join jsonb_each(o.data - 'members' - 'meta') b on a.key = b.key
+              where a.value is distinct from b.value
+            ) d
+          ) changed
+          where cardinality(changed.names) > 0
+          order by n.id;
+      else
+        insert into events (tenant_id, type, subject, data)
+          select o.tenant_id, 'group.deleted', o.id::text,
+                 jsonb_build_object('group', jsonb_build_object('id', o.id, 'displayName', o.display_name, 'externalId', o.external_id))
+          from old_rows o where exists (select 1 from tenants t where t.id = o.tenant_id) order by o.id;
+      end if;
+      return null;
+    end $$`.execute(db);
+
+  // Membership events are about the member (in order with its own events); the group is named. A
+  // membership that ends because its user or group was deleted has no event of its own: user.deleted or
+  // group.deleted says it (one event for a 1,000-member group, not 1,001), and a deleted tenant has none.
+  await sql`create function provisio_member_events() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then
+        insert into events (tenant_id, type, subject, data)
+          select m.tenant_id, 'group.member_added', m.member_id::text,
+                 jsonb_build_object('group', jsonb_build_object('id', m.group_id, 'displayName', g.display_name, 'externalId', g.external_id),
+                                    'member', jsonb_build_object('id', m.member_id, 'type', m.member_type))
+          from new_rows m left join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+          order by m.group_id, m.member_id;
+      else
+        insert into events (tenant_id, type, subject, data)
+          select m.tenant_id, 'group.member_removed', m.member_id::text,
+                 jsonb_build_object('group', jsonb_build_object('id', m.group_id, 'displayName', g.display_name, 'externalId', g.external_id),
+                                    'member', jsonb_build_object('id', m.member_id, 'type', m.member_type))
+          from old_rows m join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+          where (m.member_type = 'User' and exists (select 1 from users u where u.tenant_id = m.tenant_id and u.id = m.member_id))
+             or (m.member_type = 'Group' and exists (select 1 from groups h where h.tenant_id = m.tenant_id and h.id = m.member_id))
+          order by m.group_id, m.member_id;
+      end if;
+      return null;
+    end $$`.execute(db);
+
+  // Transition tables allow one event per trigger, hence three triggers per table.
+  const triggers: [string, string, string][] = [
+    ['users', 'provisio_user_events', 'user'],
+    ['groups', 'provisio_group_events', 'group'],
+  ];
+  for (const [table, fn, prefix] of triggers) {
+    await sql.raw(`create trigger ${prefix}_events_insert after insert on ${table} referencing new table as new_rows for each statement execute function ${fn}()`).execute(db);
+    await sql.raw(`create trigger ${prefix}_events_update after update on ${table} referencing old table as old_rows new table as new_rows for each statement execute function ${fn}()`).execute(db);
+    await sql.raw(`create trigger ${prefix}_events_delete after delete on ${table} referencing old table as old_rows for each statement execute function ${fn}()`).execute(db);
+  }
+  await sql.raw(`create trigger member_events_insert after insert on group_members referencing new table as new_rows for each statement execute function provisio_member_events()`).execute(db);
+  await sql.raw(`create trigger member_events_delete after delete on group_members referencing old table as old_rows for each statement execute function provisio_member_events()`).execute(db);
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  for (const [table, prefix] of [['users', 'user'], ['groups', 'group'], ['group_members', 'member']] as const) {
+    for (const op of ['insert', 'update', 'delete']) await sql.raw(`drop trigger if exists ${prefix}_events_${op} on ${table}`).execute(db);
+  }
+  await sql`drop function if exists provisio_member_events()`.execute(db);
+  await sql`drop function if exists provisio_group_events()`.execute(db);
+  await sql`drop function if exists provisio_user_events()`.execute(db);
+  await sql`drop function if exists provisio_user_event_json(users)`.execute(db);
+  for (const table of ['webhook_deliveries', 'webhook_endpoints', 'event_sequences', 'events']) await sql.raw(`drop table if exists ${table}`).execute(db);
+}

@@ -1,0 +1,218 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, StoredWebhookSecret, WebhookEndpointTable } from './schema.js';
+import type { EventEnvelope } from './events.js';
+import { toEnvelope } from './events.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type WebhookEndpointRow = Selectable<WebhookEndpointTable>;
+
+export interface NewWebhookEndpoint {
+  readonly id: string;
+  readonly tenantId: string | null;
+  readonly url: string;
+  readonly description: string | null;
+  readonly eventTypes: readonly string[];
+  readonly secrets: readonly StoredWebhookSecret[];
+}
+
+export async function insertWebhookEndpoint(db: Db, endpoint: NewWebhookEndpoint): Promise<WebhookEndpointRow> {
+  return db.insertInto('webhook_endpoints').values({
+    id: endpoint.id,
+    tenant_id: endpoint.tenantId,
+    url: endpoint.url,
+    description: endpoint.description,
+    event_types: [...endpoint.eventTypes],
+    secrets: JSON.stringify(endpoint.secrets),
+  }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findWebhookEndpoint(db: Db, id: string): Promise<WebhookEndpointRow | undefined> {
+  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The endpoints of one tenant (its own, with `includeGlobal` also those for every tenant), or all of them. */
+export async function listWebhookEndpoints(db: Db, filter: { tenantId?: string; includeGlobal?: boolean } = {}): Promise<WebhookEndpointRow[]> {
+  let query = db.selectFrom('webhook_endpoints').selectAll().orderBy('created_at').orderBy('id');
+  if (filter.tenantId) {
+    const tenantId = filter.tenantId;
+    query = filter.includeGlobal ? query.where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('tenant_id', 'is', null)])) : query.where('tenant_id', '=', tenantId);
+  }
+  return query.execute();
+}
+
+export interface WebhookEndpointChanges {
+  readonly url?: string;
+  readonly description?: string | null;
+  readonly eventTypes?: readonly string[];
+  readonly secrets?: readonly StoredWebhookSecret[];
+  /** true re-enables (and forgets the failure streak); false disables with `disabledReason`. */
+  readonly enabled?: boolean;
+  readonly disabledReason?: string | null;
+}
+
+export async function updateWebhookEndpoint(db: Db, id: string, changes: WebhookEndpointChanges): Promise<WebhookEndpointRow | undefined> {
+  return db.updateTable('webhook_endpoints').set({
+    ...(changes.url !== undefined ? { url: changes.url } : {}),
+    ...(changes.description !== undefined ? { description: changes.description } : {}),
+    ...(changes.eventTypes !== undefined ? { event_types: [...changes.eventTypes] } : {}),
+    ...(changes.secrets !== undefined ? { secrets: JSON.stringify(changes.secrets) } : {}),
+    ...(changes.enabled === true ? { enabled: true, disabled_reason: null, failing_since: null } : {}),
+    ...(changes.enabled === false ? { enabled: false, disabled_reason: changes.disabledReason ?? 'disabled by an operator' } : {}),
+    updated_at: new Date(),
+  }).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export async function deleteWebhookEndpoint(db: Db, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/** A delivery with its event, as the delivery job and the failure list read it. */
+export interface DeliveryWithEvent {
+  readonly endpointId: string;
+  readonly tenantId: string;
+  readonly eventRow: string;
+  readonly state: 'pending' | 'delivered' | 'failed';
+  readonly attempts: number;
+  readonly nextAttemptAt: Date;
+  readonly createdAt: Date;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly deliveredAt: Date | null;
+  /** Absent when the event was pruned (past EVENT_RETENTION_DAYS). */
+  readonly event?: EventEnvelope;
+}
+
+interface DeliveryJoinRow {
+  endpoint_id: string;
+  tenant_id: string;
+  event_row: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: Date;
+  created_at: Date;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  tenant_name: string | null;
+  event_id: string | null;
+  seq: string;
+  type: string | null;
+  at: Date | null;
+  data: Record<string, unknown> | null;
+}
+
+function toDelivery(row: DeliveryJoinRow): DeliveryWithEvent {
+  return {
+    endpointId: row.endpoint_id,
+    tenantId: row.tenant_id,
+    eventRow: String(row.event_row),
+    state: row.state,
+    attempts: row.attempts,
+    nextAttemptAt: new Date(row.next_attempt_at),
+    createdAt: new Date(row.created_at),
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    deliveredAt: row.delivered_at ? new Date(row.delivered_at) : null,
+    ...(row.event_id && row.type && row.at && row.data && row.tenant_name !== null
+      ? { event: toEnvelope({ tenant_id: row.tenant_id, tenant_name: row.tenant_name, event_id: row.event_id, seq: row.seq, type: row.type, at: row.at, data: row.data }) }
+      : {}),
+  };
+}
+
+const DELIVERY_COLUMNS = sql`d.endpoint_id, d.tenant_id, d.event_row, d.state, d.attempts, d.next_attempt_at, d.created_at, d.last_status, d.last_error,
+  d.delivered_at, t.name as tenant_name, e.event_id, d.seq, e.type, e.at, e.data`;
+
+/** The oldest pending deliveries of one endpoint and subject, in sequence order (the delivery job's work). */
+export async function nextPendingDeliveries(db: Db, endpointId: string, tenantId: string, subject: string, limit: number): Promise<DeliveryWithEvent[]> {
+  const { rows } = await sql<DeliveryJoinRow>`
+    select ${DELIVERY_COLUMNS}
+    from webhook_deliveries d
+      left join events e on e.tenant_id = d.tenant_id and e.id = d.event_row
+      left join tenants t on t.id = d.tenant_id
+    where d.endpoint_id = ${endpointId} and d.subject = ${subject} and d.tenant_id = ${tenantId} and d.state = 'pending'
+    order by d.seq limit ${limit}`.execute(db);
+  return rows.map(toDelivery);
+}
+
+/** One endpoint's latest deliveries (of one state), newest first. */
+export async function listDeliveries(db: Db, endpointId: string, options: { state?: 'pending' | 'delivered' | 'failed'; limit: number }): Promise<DeliveryWithEvent[]> {
+  const { rows } = await sql<DeliveryJoinRow>`
+    select ${DELIVERY_COLUMNS}
+    from webhook_deliveries d
+      left join events e on e.tenant_id = d.tenant_id and e.id = d.event_row
+      left join tenants t on t.id = d.tenant_id
+    where d.endpoint_id = ${endpointId} ${options.state ? sql`and d.state = ${options.state}` : sql``}
+    order by d.created_at desc, d.seq desc limit ${options.limit}`.execute(db);
+  return rows.map(toDelivery);
+}
+
+export async function markDelivered(db: Db, d: Pick<DeliveryWithEvent, 'endpointId' | 'tenantId' | 'eventRow'>, status: number): Promise<void> {
+  await sql`with done as (
+      update webhook_deliveries set state = 'delivered', attempts = attempts + 1, last_status = ${status}, last_error = null, delivered_at = now()
+      where endpoint_id = ${d.endpointId} and tenant_id = ${d.tenantId} and event_row = ${d.eventRow} and state = 'pending')
+    update webhook_endpoints set failing_since = null, last_success_at = now() where id = ${d.endpointId}`.execute(db);
+}
+
+/**
+ * Records a failed attempt: the delivery waits until `retryAt`, or with `retryAt` null is given up
+ * (`failed`, listed for redelivery). The endpoint's failure streak starts if it was healthy; the returned
+ * `failingSince` is when it started.
+ */
+export async function markAttemptFailed(
+  db: Db, d: Pick<DeliveryWithEvent, 'endpointId' | 'tenantId' | 'eventRow'>, failure: { status: number | null; error: string; retryAt: Date | null },
+): Promise<{ failingSince: Date | null }> {
+  const { rows } = await sql<{ failing_since: Date | null }>`with attempt as (
+      update webhook_deliveries set
+        attempts = attempts + 1, last_status = ${failure.status}, last_error = ${failure.error.slice(0, 500)},
+        state = ${failure.retryAt === null ? 'failed' : 'pending'}, next_attempt_at = coalesce(${failure.retryAt}::timestamptz, next_attempt_at)
+      where endpoint_id = ${d.endpointId} and tenant_id = ${d.tenantId} and event_row = ${d.eventRow} and state = 'pending')
+    update webhook_endpoints set failing_since = coalesce(failing_since, now()) where id = ${d.endpointId} returning failing_since`.execute(db);
+  const since = rows[0]?.failing_since;
+  return { failingSince: since ? new Date(since) : null };
+}
+
+/** Gives up every pending delivery of the endpoint (it was disabled); returns how many. */
+export async function failPendingDeliveries(db: Db, endpointId: string, reason: string): Promise<number> {
+  const result = await sql`update webhook_deliveries set state = 'failed', last_error = ${reason}
+    where endpoint_id = ${endpointId} and state = 'pending'`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * Makes failed deliveries of the endpoint pending again (all of them, or those of the given event ids), with
+ * a fresh retry period; returns the (tenant, subject) pairs to queue.
+ */
+export async function redeliverFailed(db: Db, endpointId: string, eventIds?: readonly string[]): Promise<{ tenantId: string; subject: string; count: number }[]> {
+  const { rows } = await sql<{ tenant_id: string; subject: string; n: string }>`
+    with again as (
+      update webhook_deliveries d set state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(), last_error = null
+      where d.endpoint_id = ${endpointId} and d.state = 'failed'
+        ${eventIds ? sql`and exists (select 1 from events e where e.tenant_id = d.tenant_id and e.id = d.event_row and e.event_id = any(${[...eventIds]}::uuid[]))` : sql``}
+      returning d.tenant_id, d.subject)
+    select tenant_id, subject, count(*) as n from again group by tenant_id, subject`.execute(db);
+  return rows.map((r) => ({ tenantId: r.tenant_id, subject: r.subject, count: Number(r.n) }));
+}
+
+/** Deliveries counted by endpoint and state (metrics, the endpoint list). */
+export async function deliveryCounts(db: Db, endpointIds?: readonly string[]): Promise<Map<string, { pending: number; failed: number }>> {
+  if (endpointIds && endpointIds.length === 0) return new Map();
+  const { rows } = await sql<{ endpoint_id: string; pending: string; failed: string }>`
+    select endpoint_id, count(*) filter (where state = 'pending') as pending, count(*) filter (where state = 'failed') as failed
+    from webhook_deliveries where state <> 'delivered' ${endpointIds ? sql`and endpoint_id = any(${[...endpointIds]}::uuid[])` : sql``}
+    group by endpoint_id`.execute(db);
+  return new Map(rows.map((r) => [r.endpoint_id, { pending: Number(r.pending), failed: Number(r.failed) }]));
+}
+
+/** Deletes settled deliveries (delivered or failed) created before `cutoff`, in batches. */
+export async function pruneDeliveries(db: Db, cutoff: Date, batchSize = 10_000, stopped: () => boolean = () => false): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await sql`delete from webhook_deliveries where ctid = any(array(
+      select ctid from webhook_deliveries where created_at < ${cutoff} and state <> 'pending' limit ${batchSize}))`.execute(db);
+    const deleted = Number(result.numAffectedRows ?? 0n);
+    total += deleted;
+    if (deleted < batchSize || stopped()) return total;
+  }
+}
