@@ -24,6 +24,7 @@ import type { DirectoryEvents } from './sync/events.js';
 import type { SyncQueue } from './sync/queue.js';
 import type { SyncRole } from './sync/worker.js';
 import type { Metrics } from './metrics.js';
+import type { EventsRuntime } from './events/runtime.js';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -46,6 +47,8 @@ export interface AppDependencies {
   readonly secrets?: SecretBox;
   /** The sync worker: `running`, `paused` (database unreachable), `standby` (another replica holds the sync lease: still ready) or `stopped` (`/readyz` 503). */
   readonly syncState?: () => SyncRole;
+  /** The webhook lane (src/events/runtime.ts): redeliveries are queued through it. */
+  readonly webhooks?: EventsRuntime;
 }
 
 /** A hop count as the function Fastify's types accept (its runtime takes the number too). */
@@ -181,6 +184,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
     ...(deps.auth0 ?? config.auth0 ? { auth0: (deps.auth0 ?? config.auth0)! } : {}),
     ...(config.actionSecret ? { actionSecret: config.actionSecret } : {}),
+    ...(deps.webhooks ? { webhooks: deps.webhooks } : {}),
+    destinations: { allowHttp: config.events.allowHttp, allowedNetworks: config.events.allowedNetworks },
   });
   await registerConsole(app as unknown as FastifyInstance, { auth0: consoleAuth0(config.adminJwt) });
   return app as unknown as FastifyInstance;

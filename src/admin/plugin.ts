@@ -7,6 +7,8 @@ import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import buildGetJwks from 'get-jwks';
 import type { Kysely } from 'kysely';
+import type { EventsRuntime } from '../events/runtime.js';
+import type { DestinationPolicy } from '../events/destination.js';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import type { AdminJwtConfig, Auth0Config } from '../config.js';
 import { requestOutageLog } from '../db/errors.js';
@@ -53,6 +55,10 @@ export interface AdminPluginOptions {
   readonly authFailures?: AuthFailureThrottle;
   /** `Retry-After` of the 503 sent while the database is unavailable (`DB_RETRY_AFTER_SECONDS`; default 5). */
   readonly databaseRetryAfterSeconds?: number;
+  /** The webhook lane: redeliveries of failed webhook deliveries are queued through it (absent: WEBHOOKS=off). */
+  readonly webhooks?: EventsRuntime;
+  /** Where webhook endpoints may point (WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOWED_NETWORKS). */
+  readonly destinations: DestinationPolicy;
 }
 
 declare module 'fastify' {

@@ -12,6 +12,7 @@ import { findSyncConfig } from '../db/sync.js';
 import { issueAdminToken } from '../admin/admin-tokens.js';
 import { createSignInCode, signInUrl } from '../admin/setup-links.js';
 import { createMetrics } from '../metrics.js';
+import { EventsRuntime } from '../events/runtime.js';
 import { secretBoxFor } from '../secrets.js';
 import { checkSealedSecrets, checkStartConfig } from './production-checks.js';
 import { advertisedUrl, CliError, type CliIo } from './io.js';
@@ -106,8 +107,13 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
       }
       const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
       const metrics = sync?.metrics ?? createMetrics({ db: database.db });
+      const webhooks = await EventsRuntime.start({
+        config, db: database.sync.db, pool: database.sync.pool, logger, metrics,
+        ...(sync ? { boss: sync.queue.boss } : {}),
+        ...(secrets ? { box: secrets } : {}),
+      });
       const app = await buildApp({
-        config, database, logger, metrics,
+        config, database, logger, metrics, webhooks,
         ...(secrets ? { secrets } : {}),
         ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, auth0: sync.auth0, syncState: () => sync.worker.role } : {}),
       });
@@ -119,6 +125,7 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
         logger.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
         await control?.close();
         await app.close();
+        await webhooks.stop();
         await sync?.stop();
         await database.close();
         logger.info('stopped');
