@@ -147,7 +147,10 @@ export interface EventSettings {
   readonly pollMs: number;
   /** `WEBHOOK_ALLOW_HTTP`: plain http to any host (default: http to localhost only). */
   readonly allowHttp: boolean;
-  /** `WEBHOOK_ALLOWED_NETWORKS`: private or link-local CIDR ranges receivers may be in (default none). */
+  /**
+   * `WEBHOOK_ALLOWED_NETWORKS`: private, loopback or link-local CIDR ranges receivers may be in (default: the
+   * loopback ranges, none under NODE_ENV=production; an empty value allows none).
+   */
   readonly allowedNetworks: readonly string[];
   /** `WEBHOOK_TIMEOUT_MS`: a whole attempt, connect to answer (default 10 s). */
   readonly timeoutMs: number;
@@ -359,8 +362,9 @@ function trustProxy(env: Env): Config['trustProxy'] {
   return entries;
 }
 
-function eventSettings(env: Env): EventSettings {
-  const allowedNetworks = (env.WEBHOOK_ALLOWED_NETWORKS ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+function eventSettings(env: Env, production: boolean): EventSettings {
+  // A receiver on this machine is how a developer tries webhooks; production allows no private range unless named.
+  const allowedNetworks = (env.WEBHOOK_ALLOWED_NETWORKS ?? (production ? '' : '127.0.0.0/8,::1/128')).split(',').map((n) => n.trim()).filter((n) => n !== '');
   const bad = allowedNetworks.find((n) => !isValidNetwork(n));
   if (bad !== undefined) throw new ConfigError(`WEBHOOK_ALLOWED_NETWORKS must list CIDR ranges (e.g. 10.20.0.0/16), got "${bad}"`);
   const retryPeriodHours = integer(env, 'WEBHOOK_RETRY_PERIOD_HOURS', 72, 0, 24 * 30);
@@ -457,7 +461,7 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: integer(env, 'SCIM_AUDIT_RETENTION_DAYS', 30, 1, 3650),
       readsPerSecond: integer(env, 'SCIM_AUDIT_READS_PER_SECOND', 20, 0, 1_000_000),
     },
-    events: eventSettings(env),
+    events: eventSettings(env, production),
     http: {
       requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
       headersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000),

@@ -31,6 +31,7 @@ import { registerSyncRoutes } from './routes/sync.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUserRoutes } from './routes/users.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { requireTenant } from './tenants.js';
 
 export interface AdminPluginOptions {
@@ -205,4 +206,5 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
   registerScimRequestRoutes(routes);
   registerSetupLinkRoutes(routes);
   registerAuth0Routes(routes);
+  registerWebhookRoutes(routes);
 };

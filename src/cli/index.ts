@@ -17,6 +17,7 @@ import { registerSetupLinkCommands } from './setup-link.js';
 import { registerSyncCommands } from './sync.js';
 import { registerTenantCommands } from './tenant.js';
 import { registerTokenCommands } from './token.js';
+import { registerWebhookCommands } from './webhook.js';
 
 /** Builds the `provisio` command tree; tests run it in-process with their own `io`. */
 export function createProgram(io: CliIo = processIo): Command {
@@ -34,6 +35,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerSyncCommands(program, io);
   registerAuth0EmulatorCommand(program, io);
   registerAuth0Commands(program, io);
+  registerWebhookCommands(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

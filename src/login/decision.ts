@@ -6,6 +6,7 @@
  * the Action then denies is still a member (research/auth0.md §4.4) — so every deny in an org context
  * also removes the membership Auth0 just granted.
  */
+import { insertEvents } from '../db/events.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -233,6 +234,11 @@ export class LoginDecider {
         const id = await insertJitUser(trx, tenantId, { email, auth0UserId: facts.userId });
         await events.usersChanged(trx, tenantId, [id]);
         await recordAuth0UserId(trx, tenantId, id, facts.userId);
+        // Beside the trigger's user.created: the product learns that this user came in by a login, and its Auth0 id.
+        await insertEvents(trx, [{
+          tenantId, type: 'login.jit_provisioned', subject: id,
+          data: { user: { id, email }, auth0UserId: facts.userId, organization: facts.organization ?? null, connection: facts.connection.name },
+        }]);
         return id;
       });
     } catch (err) {
@@ -282,6 +288,7 @@ export class LoginDecider {
         .catch((err: unknown) => { log.warn({ err, tenantId }, 'login: revoking sessions failed'); return { done: false } as const; });
       if (!user.deleted && row.status !== 'pending') await db.transaction().execute((trx) => events.usersChanged(trx, tenantId, [row.userId]));
       log.info({ tenantId, userId: row.userId, revoked: revoked.done, adminBlocked }, 'login: deactivated user denied');
+      await this.recordDenial(ctx, facts, DENY.deactivated);
       return { decision: 'deny', reason: DENY.deactivated };
     }
     const desired = deriveDesiredState(user, binding, rules);
@@ -321,6 +328,23 @@ export class LoginDecider {
         .catch((err: unknown) => { this.deps.log.warn({ err, tenantId }, 'login: removing the auto-granted membership failed'); return { done: false } as const; });
       this.deps.log.info({ tenantId, auth0UserId: facts.userId, org: org.id, removed: removed.done }, 'login: denied; membership granted at login removed');
     }
+    await this.recordDenial(ctx, facts, reason);
     return { decision: 'deny', reason };
+  }
+
+  /**
+   * The `login.denied` event. The denial changes nothing to write it beside, so it is its own statement;
+   * a failure to store it is logged, never turned into a failed login.
+   */
+  private async recordDenial(ctx: Ctx, facts: LoginFacts, reason: string): Promise<void> {
+    const userId = ctx.note.userId;
+    try {
+      await insertEvents(this.deps.db, [{
+        tenantId: ctx.tenant.tenantId, type: 'login.denied', subject: userId ?? facts.userId,
+        data: { userId, auth0UserId: facts.userId, email: facts.email ?? null, reason, organization: facts.organization ?? null, connection: facts.connection.name },
+      }]);
+    } catch (err) {
+      this.deps.log.warn({ err, tenantId: ctx.tenant.tenantId }, 'login: the login.denied event could not be stored');
+    }
   }
 }

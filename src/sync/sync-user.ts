@@ -1,9 +1,11 @@
+import { insertEvents } from '../db/events.js';
+import { erasureEvents, failureEvents, outcomeEvents, type PreviousSync } from './outcome-events.js';
 import { sql, type Kysely } from 'kysely';
 import type { Auth0Gateway } from '../auth0/gateway.js';
 import { groupsOfUser } from '../db/directory.js';
 import type { Database } from '../db/schema.js';
 import type { SecretBox } from '../secrets.js';
-import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, rememberOrganizationId } from '../db/sync.js';
+import { findSyncConfig, findUserSync, holdUser, isHeld, recordSyncOutcome, rememberOrganizationId, type SyncOutcome } from '../db/sync.js';
 import { findOverride, forgetUser, findUserWithOverride, type UserOverride } from '../db/overrides.js';
 import { parseSyncConfig, type SyncConfig } from './config.js';
 import { deriveDesiredState } from './desired-state.js';
@@ -105,6 +107,10 @@ export async function loadSyncConfig(db: Kysely<Database>, tenantId: string): Pr
   return config;
 }
 
+function previousOf(sync: { auth0_user_id: string | null; applied: unknown; attempts: number } | undefined): PreviousSync | undefined {
+  return sync ? { auth0UserId: sync.auth0_user_id, applied: (sync.applied ?? null) as PreviousSync['applied'], attempts: sync.attempts } : undefined;
+}
+
 function isDeprovision(actions: readonly SyncAction[]): boolean {
   return actions.some((a) => a.type === 'deleteUser' || a.type === 'removeMembership' || (a.type === 'updateUser' && a.patch.blocked === true));
 }
@@ -193,25 +199,36 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
       // GDPR erasure done (the Auth0 user deleted, never created, or — a shared identity other tenants still
       // use — removed from our orgs): forget the user instead of recording an outcome that would keep its
       // tombstone, applied state and plan.
-      await forgetUser(deps.db, tenantId, userId);
+      await deps.db.transaction().execute(async (trx) => {
+        await forgetUser(trx, tenantId, userId);
+        await insertEvents(trx, erasureEvents(tenantId, user, sync?.auth0_user_id ?? null));
+      });
       return { status: 'deleted', actions, auth0UserId: null, forgotten: true, ...(sync ? { changedAt: sync.changed_at } : {}) };
     }
-    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, {
-      status,
-      auth0UserId: result.auth0UserId,
-      applied: {
-        blocked: desired.blocked,
-        organizations: desired.organizations.map((o) => ({ name: o.name, roles: o.roles.map((r) => r.name) })),
-        tenantRoles: desired.tenantRoles.map((r) => r.name),
-        ...(result.onboarding ? { onboarding: storedOnboarding(result.onboarding, deps.secrets) } : {}),
-      },
-      plan: actions,
-      error: null,
-    });
+    const applied = {
+      blocked: desired.blocked,
+      organizations: desired.organizations.map((o) => ({ name: o.name, roles: o.roles.map((r) => r.name) })),
+      tenantRoles: desired.tenantRoles.map((r) => r.name),
+    };
+    const outcome: SyncOutcome = { status, auth0UserId: result.auth0UserId, applied: { ...applied, ...(result.onboarding ? { onboarding: storedOnboarding(result.onboarding, deps.secrets) } : {}) }, plan: actions, error: null };
+    const events = outcomeEvents(tenantId, user, desired, previousOf(sync), { status, auth0UserId: result.auth0UserId, applied, organizationIds: known });
+    // The outcome and its events in one transaction (the outbox rule); a run with nothing to tell needs none.
+    if (events.length === 0) await recordSyncOutcome(deps.db, tenantId, userId, startedAt, outcome);
+    else {
+      await deps.db.transaction().execute(async (trx) => {
+        await recordSyncOutcome(trx, tenantId, userId, startedAt, outcome);
+        await insertEvents(trx, events);
+      });
+    }
     return { status, actions, auth0UserId: result.auth0UserId, ...(sync ? { changedAt: sync.changed_at } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    await recordSyncOutcome(deps.db, tenantId, userId, startedAt, { status: 'failed', plan: actions, error: message });
+    const failure = { status: 'failed' as const, plan: actions, error: message };
+    const events = failureEvents(tenantId, user, previousOf(sync), message);
+    await deps.db.transaction().execute(async (trx) => {
+      await recordSyncOutcome(trx, tenantId, userId, startedAt, failure);
+      await insertEvents(trx, events);
+    });
     throw err;
   }
 }

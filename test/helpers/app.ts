@@ -4,6 +4,8 @@ import { createTenant } from '../../src/admin/tenants.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
+import type { EventsRuntime } from '../../src/events/runtime.js';
+import type { SecretBox } from '../../src/secrets.js';
 import { testDatabase } from './db.js';
 
 export const SCIM_JSON = 'application/scim+json';
@@ -36,11 +38,24 @@ interface TapLike {
   teardown(fn: () => unknown): void;
 }
 
+/** What some tests give the app besides its configuration. */
+export interface TestAppExtras {
+  /** Seals webhook signing secrets and binding tokens (the app has none otherwise). */
+  readonly secrets?: SecretBox;
+  /** The webhook lane, started on the test's database (its job queue needs the database's pool). */
+  readonly webhooks?: (database: DatabaseHandle, config: Config) => Promise<EventsRuntime>;
+}
+
 /** An app on its own database with one tenant (`acme`) and a full-scope token. */
-export async function testApp(t: TapLike, env: Record<string, string> = {}): Promise<TestApp> {
+export async function testApp(t: TapLike, env: Record<string, string> = {}, extras: TestAppExtras = {}): Promise<TestApp> {
   const database = await testDatabase(t);
   const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0', ...env });
-  const app = await buildApp({ config, database, logger: pino({ level: 'silent' }) });
+  const webhooks = extras.webhooks ? await extras.webhooks(database, config) : undefined;
+  const app = await buildApp({
+    config, database, logger: pino({ level: 'silent' }),
+    ...(extras.secrets ? { secrets: extras.secrets } : {}),
+    ...(webhooks ? { webhooks } : {}),
+  });
   t.teardown(() => app.close());
 
   const client = (tenant: string, token: string): ScimClient => {
