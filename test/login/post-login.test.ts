@@ -179,6 +179,16 @@ t.test('jit-if-domain: only verified emails of the listed domains are provisione
   const allowed = await postLogin(h.app, loginBody({ ...insider, email: 'ian@acme.test', email_verified: true }, h.connection('enterprise')));
   t.equal(allowed.json.decision, 'allow');
   t.same(Object.keys(allowed.json.claims as object).sort(), ['https://acme.test/claims/org_id', 'https://acme.test/claims/roles'], 'the tenant namespace');
+
+  // Both decisions are events for the product's backend (docs/events.md), in the tenant's outbox.
+  const { rows } = await sql<{ type: string; data: Record<string, any> }>`
+    select type, data from events where tenant_id = ${acme.id} and type like 'login.%' order by id`.execute(h.database.db);
+  t.same(rows.map((r) => r.type), ['login.denied', 'login.denied', 'login.jit_provisioned']);
+  t.match(rows[0]!.data, { auth0UserId: outsider.user_id, email: 'eve@evil.test', reason: DENY.notAssigned('acme'), userId: null });
+  t.match(rows[2]!.data, { auth0UserId: insider.user_id, user: { email: 'ian@acme.test' }, connection: h.connection('enterprise').name });
+  const jitUser = (rows[2]!.data.user as { id: string }).id;
+  const created = await sql<{ n: string }>`select count(*) as n from events where tenant_id = ${acme.id} and type = 'user.created' and subject = ${jitUser}`.execute(h.database.db);
+  t.equal(created.rows[0]!.n, '1', 'the directory user the login created has its user.created too');
 });
 
 t.test('situation 3: a first SSO login links to the existing database user with the same verified email; never on an unverified one', async (t) => {
