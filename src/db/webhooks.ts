@@ -195,6 +195,18 @@ export async function redeliverFailed(db: Db, endpointId: string, eventIds?: rea
   return rows.map((r) => ({ tenantId: r.tenant_id, subject: r.subject, count: Number(r.n) }));
 }
 
+/**
+ * (endpoint, tenant, subject) groups with a pending delivery overdue by more than `graceSeconds`: a job for
+ * them was lost (its retries spent while the database was down) or never made (a redelivery from the CLI).
+ */
+export async function overdueDeliveryGroups(db: Db, graceSeconds: number, limit: number): Promise<{ endpointId: string; tenantId: string; subject: string }[]> {
+  const { rows } = await sql<{ endpoint_id: string; tenant_id: string; subject: string }>`
+    select distinct d.endpoint_id, d.tenant_id, d.subject from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id
+    where d.state = 'pending' and d.next_attempt_at < now() - make_interval(secs => ${graceSeconds}) and w.enabled
+    limit ${limit}`.execute(db);
+  return rows.map((r) => ({ endpointId: r.endpoint_id, tenantId: r.tenant_id, subject: r.subject }));
+}
+
 /** Deliveries counted by endpoint and state (metrics, the endpoint list). */
 export async function deliveryCounts(db: Db, endpointIds?: readonly string[]): Promise<Map<string, { pending: number; failed: number }>> {
   if (endpointIds && endpointIds.length === 0) return new Map();

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { isDatabaseUnavailable, OutageLog } from '../db/errors.js';
 import { pruneEvents } from '../db/events.js';
 import type { Database } from '../db/schema.js';
-import { pruneDeliveries } from '../db/webhooks.js';
+import { overdueDeliveryGroups, pruneDeliveries } from '../db/webhooks.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { onPool } from '../sync/queue.js';
@@ -29,6 +29,9 @@ export interface EventsRuntimeOptions {
 
 const ROUND = 1000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** How often, and after how long a wait, pending deliveries without a job are queued again. */
+const SWEEP_EVERY_MS = 30_000;
+const OVERDUE_SECONDS = 60;
 
 /**
  * Events out in a running server: the sequencer (numbers the outbox, fans events out to endpoints), the
@@ -38,6 +41,7 @@ export class EventsRuntime {
   private stopped = false;
   private loop?: Promise<void>;
   private pruneTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
   private wake?: () => void;
   private readonly outage = new OutageLog();
   /** Events numbered since start (tests wait on it). */
@@ -91,6 +95,10 @@ export class EventsRuntime {
     runtime.loop = runtime.run();
     runtime.pruneTimer = setInterval(() => void runtime.prune(), PRUNE_EVERY_MS);
     runtime.pruneTimer.unref();
+    if (queue) {
+      runtime.sweepTimer = setInterval(() => void runtime.sweep(), SWEEP_EVERY_MS);
+      runtime.sweepTimer.unref();
+    }
     return runtime;
   }
 
@@ -135,6 +143,24 @@ export class EventsRuntime {
     }
   }
 
+  /**
+   * Queues a job for every subject whose pending delivery is overdue: a job lost to a long database outage
+   * (pg-boss gave up retrying it) or a redelivery made without a queue. An extra job is harmless: it finds
+   * nothing due, or its singleton key folds it into the one waiting.
+   */
+  async sweep(): Promise<number> {
+    if (!this.queue) return 0;
+    try {
+      const groups = await overdueDeliveryGroups(this.options.db, OVERDUE_SECONDS, 1000);
+      await this.queue.enqueue(this.options.db, groups);
+      if (groups.length > 0) this.worker?.nudge();
+      return groups.length;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) this.options.logger.warn({ err }, 'events: queueing overdue deliveries failed; tried again shortly');
+      return 0;
+    }
+  }
+
   /** Deletes events and settled deliveries past the retention. */
   async prune(now = new Date()): Promise<{ events: number; deliveries: number }> {
     const cutoff = new Date(now.getTime() - this.options.config.events.retentionDays * 86_400_000);
@@ -151,6 +177,7 @@ export class EventsRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pruneTimer);
+    clearInterval(this.sweepTimer);
     this.wake?.();
     await this.loop;
     await this.worker?.stop();

@@ -280,3 +280,20 @@ t.test('a destination in a private range is refused at delivery, not retried, an
   t.equal(failed!.attempts, 1, 'refused once, not retried');
   t.match(failed!.lastError, /https|private|WEBHOOK/);
 });
+
+t.test('a pending delivery whose job was lost is queued again by the sweep', async (t) => {
+  const h = await syncHarness(t);
+  const events = await runtime(t, h);
+  let secret = '';
+  const hook = await receiver(t, () => [secret]);
+  const created = await createEndpoint(h.database.db, h.secrets, LOOPBACK, { tenantId: h.tenantId, url: hook.url });
+  secret = created.secret;
+  await scimUser(h, 'lost@acme.test');
+  await until('delivered', () => hook.accepted.length === 1);
+  // As if the job had been lost during an outage: the delivery is owed again and no job exists.
+  await sql`update webhook_deliveries set state = 'pending', next_attempt_at = now() - interval '5 minutes' where endpoint_id = ${created.endpoint.id}`.execute(h.database.db);
+  t.equal(await events.sweep(), 1);
+  await until('delivered again', () => hook.accepted.length === 2);
+  t.equal(hook.accepted[1]!.webhookId, hook.accepted[0]!.webhookId, 'the same webhook-id: the receiver deduplicates');
+  t.equal(await events.sweep(), 0, 'nothing overdue any more');
+});
