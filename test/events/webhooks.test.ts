@@ -9,6 +9,7 @@ import { createEndpoint, rotateSecret } from '../../src/events/endpoints.js';
 import { EventsRuntime } from '../../src/events/runtime.js';
 import { listDeliveries, redeliverFailed } from '../../src/db/webhooks.js';
 import { findWebhookEndpoint } from '../../src/db/webhooks.js';
+import { operator } from '../helpers/admin.js';
 import { createRoles, PATCH_OP, scimGroup, scimUser, setActive, syncHarness, type SyncHarness } from '../helpers/sync.js';
 
 type TapLike = { teardown(fn: () => unknown): void };
@@ -296,4 +297,25 @@ t.test('a pending delivery whose job was lost is queued again by the sweep', asy
   await until('delivered again', () => hook.accepted.length === 2);
   t.equal(hook.accepted[1]!.webhookId, hook.accepted[0]!.webhookId, 'the same webhook-id: the receiver deduplicates');
   t.equal(await events.sweep(), 0, 'nothing overdue any more');
+});
+
+t.test('admin actions: a block and an erasure are user.deprovisioned events saying who decided', async (t) => {
+  const h = await syncHarness(t);
+  await h.bind();
+  await runtime(t, h);
+  let secret = '';
+  const hook = await receiver(t, () => [secret]);
+  const created = await createEndpoint(h.database.db, h.secrets, LOOPBACK, { tenantId: h.tenantId, url: hook.url, eventTypes: ['user.provisioned', 'user.deprovisioned'] });
+  secret = created.secret;
+  const admin = await operator(h.app, h.database);
+  const kim = await scimUser(h, 'kim@acme.test');
+  const lee = await scimUser(h, 'lee@acme.test');
+  await h.settle();
+  t.equal((await admin('POST', `/tenants/acme/users/${kim}/block`, { reason: 'left the company' })).status, 200);
+  t.equal((await admin('DELETE', `/tenants/acme/users/${lee}`)).status, 202);
+  await h.settle();
+  await until('four events', () => hook.accepted.length === 4);
+  const bySubject = (id: string) => hook.accepted.filter((r) => r.subject === id).map((r) => [r.type, r.body.data.how ?? null, r.body.data.reason ?? null]);
+  t.same(bySubject(kim), [['user.provisioned', null, null], ['user.deprovisioned', 'blocked', 'blocked by an admin']]);
+  t.same(bySubject(lee), [['user.provisioned', null, null], ['user.deprovisioned', 'erased', 'erased by an admin']]);
 });
