@@ -84,17 +84,18 @@ async function withWebhookQueue<T>(io: CliIo, database: DatabaseHandle, config: 
   }
 }
 
+/** A delivery as the admin API lists it (GET /v1/admin/webhook-endpoints/{id}/deliveries). */
 function deliveryView(d: DeliveryWithEvent) {
   return {
     eventId: d.event?.id ?? null,
     type: d.event?.type ?? null,
     sequence: d.event?.sequence ?? null,
-    tenant: d.event?.tenant.name ?? null,
+    tenant: { id: d.tenantId, name: d.event?.tenant.name ?? null },
     state: d.state,
     attempts: d.attempts,
     lastStatus: d.lastStatus,
     lastError: d.lastError,
-    nextAttemptAt: d.state === 'pending' ? d.nextAttemptAt.toISOString() : null,
+    nextAttemptAt: d.nextAttemptAt.toISOString(),
     createdAt: d.createdAt.toISOString(),
     deliveredAt: d.deliveredAt?.toISOString() ?? null,
   };
@@ -108,6 +109,7 @@ function eventSummary(e: EventEnvelope): string {
   return data.user?.userName ?? data.user?.email ?? data.email ?? data.user?.id ?? data.auth0UserId ?? '';
 }
 
+/** `provisio webhook …` (endpoints, deliveries, redelivery) and `provisio events` (replay by pull): docs/events.md. */
 export function registerWebhookCommands(program: Command, io: CliIo): void {
   const webhook = program.command('webhook').description('webhook endpoints that receive events (docs/events.md)');
 
@@ -224,13 +226,14 @@ export function registerWebhookCommands(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { overlapHours: string; json?: boolean }) => {
       const hours = Number(opts.overlapHours);
-      if (opts.overlapHours.trim() === '' || !Number.isFinite(hours) || hours < 0 || hours > 24 * 365) {
-        throw new CliError(`--overlap-hours must be a number of hours from 0 to 8760, got "${opts.overlapHours}"`, 2);
+      // At most a week, as in the admin API (overlapSeconds ≤ 604800).
+      if (opts.overlapHours.trim() === '' || !Number.isFinite(hours) || hours < 0 || hours > 168) {
+        throw new CliError(`--overlap-hours must be a number of hours from 0 to 168, got "${opts.overlapHours}"`, 2);
       }
       await withDatabase(io, async ({ db }, config) => {
         const rotated = await rotateSecret(db, secretBoxFor(config), endpointId(id), Math.round(hours * 3600)).catch(refused);
         const endpoint = endpointView(rotated.endpoint, await tenantNames(db));
-        if (opts.json) return io.out(JSON.stringify({ endpoint, secret: rotated.secret, previousExpireAt: rotated.previousExpireAt.toISOString() }));
+        if (opts.json) return io.out(JSON.stringify({ secret: rotated.secret, previousSecretsExpireAt: rotated.previousExpireAt.toISOString(), endpoint }));
         io.out(`New signing secret for ${id}:\n  ${rotated.secret}\n  (shown once) ` + (hours > 0
           ? `Until ${rotated.previousExpireAt.toISOString()} every delivery is signed with the previous secret too: switch the receiver before then.`
           : 'The previous secret no longer signs.'));
@@ -242,11 +245,11 @@ export function registerWebhookCommands(program: Command, io: CliIo): void {
     .description('an endpoint\'s latest deliveries, newest first')
     .option('--failed', 'only those given up (redeliverable)')
     .option('--pending', 'only those still owed')
-    .option('--limit <n>', 'at most this many (1-1000)', '50')
+    .option('--limit <n>', 'at most this many (1-1000)', '100')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { failed?: boolean; pending?: boolean; limit: string; json?: boolean }) => {
       if (opts.failed && opts.pending) throw new CliError('--failed and --pending are mutually exclusive', 2);
-      const limit = integer('--limit', opts.limit, 50, 1, 1000);
+      const limit = integer('--limit', opts.limit, 100, 1, 1000);
       await withDatabase(io, async ({ db }) => {
         const row = await requireEndpoint(db, id);
         const state = opts.failed ? 'failed' as const : opts.pending ? 'pending' as const : undefined;
@@ -254,8 +257,8 @@ export function registerWebhookCommands(program: Command, io: CliIo): void {
         if (opts.json) return printJson(io, deliveries);
         if (deliveries.length === 0) return io.out(`No ${state ?? ''}${state ? ' ' : ''}deliveries.`);
         for (const d of deliveries) {
-          const outcome = d.state === 'delivered' ? `delivered ${d.deliveredAt}` : `${d.lastStatus ?? ''}${d.lastError ? ` ${d.lastError}` : ''}${d.nextAttemptAt ? ` (next attempt ${d.nextAttemptAt})` : ''}`.trim();
-          io.out(`${d.state}\t${d.tenant ?? '-'}\t${d.sequence ?? '-'}\t${d.type ?? '(event pruned)'}\t${d.eventId ?? '-'}\tattempts ${d.attempts}\t${outcome}`);
+          const outcome = d.state === 'delivered' ? `delivered ${d.deliveredAt}` : `${d.lastStatus ?? ''}${d.lastError ? ` ${d.lastError}` : ''}${d.state === 'pending' ? ` (next attempt ${d.nextAttemptAt})` : ''}`.trim();
+          io.out(`${d.state}\t${d.tenant.name ?? '-'}\t${d.sequence ?? '-'}\t${d.type ?? '(event pruned)'}\t${d.eventId ?? '-'}\tattempts ${d.attempts}\t${outcome}`);
         }
       });
     });
@@ -275,12 +278,13 @@ export function registerWebhookCommands(program: Command, io: CliIo): void {
         if (!row.enabled) throw new CliError(`webhook endpoint ${id} is disabled${row.disabled_reason ? ` (${row.disabled_reason})` : ''}: provisio webhook update ${id} --enable first`);
         const again = await withWebhookQueue(io, database, config, (queue) => database.db.transaction().execute(async (trx) => {
           const subjects = await redeliverFailed(trx, row.id, events);
-          // The worker only looks at a subject's deliveries when a job for it runs: one job per subject, in the same transaction.
+          // The worker looks at a subject's deliveries when a job for it runs (else only the server's sweep, a minute or
+          // more later, finds them): one job per subject, in the same transaction.
           await queue.enqueue(trx, subjects.map((s) => ({ endpointId: row.id, tenantId: s.tenantId, subject: s.subject })));
           return subjects;
         }));
         const count = again.reduce((n, s) => n + s.count, 0);
-        if (opts.json) return printJson(io, { redelivered: count, subjects: again.length });
+        if (opts.json) return printJson(io, { queued: count, subjects: again.length });
         if (count === 0) return io.out(events ? 'None of those events has a failed delivery to this endpoint.' : 'No failed deliveries.');
         io.out(`${count} delivery(ies) queued again (${again.length} user(s)/group(s)); a server's delivery worker sends them, oldest first per user or group.`);
         if (!config.events.deliver) io.out('  This configuration has WEBHOOKS=off: a server with webhooks on must run to send them.');
@@ -300,18 +304,16 @@ export function registerWebhookCommands(program: Command, io: CliIo): void {
       const types = opts.types === undefined ? [] : eventTypes(opts.types);
       await withDatabase(io, async ({ db }) => {
         const tenant = await requireTenant(db, name);
-        // Bounds first: every event numbered up to `last` is visible to the page read after, so a page that
-        // ends the list may move the cursor to `last` even when a type filter left the newest out.
-        const bounds = await eventBounds(db, tenant.id);
+        // As GET /v1/admin/tenants/{tenant}/events: one more than asked says whether another page is ready.
         const page = await listEvents(db, tenant.id, { after, limit: limit + 1, ...(types.length ? { types } : {}) });
+        const bounds = await eventBounds(db, tenant.id);
         const hasMore = page.length > limit;
         const events = page.slice(0, limit);
-        const lastListed = events.at(-1)?.sequence ?? after;
-        const next = hasMore ? lastListed : Math.max(lastListed, bounds.last);
+        const next = events.at(-1)?.sequence ?? after;
         if (opts.json) return printJson(io, { events, next, hasMore, oldestSequence: bounds.oldest, lastSequence: bounds.last });
         if (bounds.oldest !== null && after + 1 < bounds.oldest) io.err(`Events ${after + 1}-${bounds.oldest - 1} were pruned (EVENT_RETENTION_DAYS); the oldest kept is ${bounds.oldest}.`);
         for (const e of events) io.out(`${e.sequence}\t${e.timestamp}\t${e.type}\t${eventSummary(e)}\t${e.id}`);
-        io.out(hasMore ? `More: provisio events ${name} --after ${next}` : `Up to date at sequence ${next}.`);
+        io.out(hasMore ? `More: provisio events ${name} --after ${next}` : `No more for now; poll again with --after ${next}.`);
       });
     });
 }

@@ -49,7 +49,7 @@ export class EventsRuntime {
 
   private constructor(
     private readonly options: EventsRuntimeOptions,
-    readonly queue: WebhookQueue | undefined,
+    readonly queue: WebhookQueue,
     readonly worker: DeliveryWorker | undefined,
     private readonly sender: WebhookSender | undefined,
     private readonly ownBoss: PgBoss | undefined,
@@ -58,19 +58,21 @@ export class EventsRuntime {
   static async start(options: EventsRuntimeOptions): Promise<EventsRuntime> {
     const { config, logger } = options;
     const settings = config.events;
+    // The queue is needed even by a replica that does not deliver (WEBHOOKS=off): its sequencer queues the
+    // jobs that the delivering replicas run.
     let boss = options.boss;
     let ownBoss: PgBoss | undefined;
-    if (!boss && settings.deliver) {
+    if (!boss) {
       ownBoss = new PgBoss({ db: onPool(options.pool), schema: config.sync.queueSchema, supervise: true, schedule: false, superviseIntervalSeconds: 30, monitorIntervalSeconds: 30 });
       ownBoss.on('error', (err) => logger.warn({ err }, 'job queue: maintenance failed; retried at the next interval'));
       await ownBoss.start();
       boss = ownBoss;
     }
-    let queue: WebhookQueue | undefined;
+    let queue: WebhookQueue;
     let worker: DeliveryWorker | undefined;
     let sender: WebhookSender | undefined;
-    if (boss && settings.deliver) {
-      queue = await WebhookQueue.start(boss, settings.jobExpireSeconds);
+    queue = await WebhookQueue.start(boss, settings.jobExpireSeconds);
+    if (settings.deliver) {
       if (options.box) {
         sender = new WebhookSender({ policy: { allowHttp: settings.allowHttp, allowedNetworks: settings.allowedNetworks }, timeoutMs: settings.timeoutMs });
         worker = new DeliveryWorker({
@@ -95,10 +97,8 @@ export class EventsRuntime {
     runtime.loop = runtime.run();
     runtime.pruneTimer = setInterval(() => void runtime.prune(), PRUNE_EVERY_MS);
     runtime.pruneTimer.unref();
-    if (queue) {
-      runtime.sweepTimer = setInterval(() => void runtime.sweep(), SWEEP_EVERY_MS);
-      runtime.sweepTimer.unref();
-    }
+    runtime.sweepTimer = setInterval(() => void runtime.sweep(), SWEEP_EVERY_MS);
+    runtime.sweepTimer.unref();
     return runtime;
   }
 
@@ -149,7 +149,6 @@ export class EventsRuntime {
    * nothing due, or its singleton key folds it into the one waiting.
    */
   async sweep(): Promise<number> {
-    if (!this.queue) return 0;
     try {
       const groups = await overdueDeliveryGroups(this.options.db, OVERDUE_SECONDS, 1000);
       await this.queue.enqueue(this.options.db, groups);

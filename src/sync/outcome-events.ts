@@ -6,7 +6,7 @@
  * A run that changed nothing a product would store (a phone number synced to the profile) writes none.
  */
 import type { NewEvent } from '../db/events.js';
-import type { DesiredState, DirectoryUser } from './types.js';
+import type { DeprovisionPolicy, DesiredState, DirectoryUser } from './types.js';
 
 interface AppliedState {
   readonly blocked?: boolean;
@@ -21,6 +21,9 @@ export interface PreviousSync {
   readonly attempts: number;
 }
 
+/** What the tenant's deprovision policy did to the Auth0 user of a user deleted in the directory. */
+const HOW: Record<DeprovisionPolicy, string> = { block: 'blocked', 'remove-from-org': 'removed-from-organization', delete: 'deleted' };
+
 function userRef(user: DirectoryUser) {
   return { id: user.id, userName: user.userName, externalId: user.externalId, email: user.email };
 }
@@ -33,12 +36,12 @@ function accessKey(applied: AppliedState | null): string {
 /** Events of a run that reached Auth0 and was recorded as `synced` or `deleted`. */
 export function outcomeEvents(
   tenantId: string, user: DirectoryUser, desired: DesiredState, previous: PreviousSync | undefined,
-  outcome: { status: string; auth0UserId: string | null; applied: AppliedState; organizationIds: ReadonlyMap<string, string> },
+  outcome: { status: string; auth0UserId: string | null; applied: AppliedState; organizationIds: ReadonlyMap<string, string>; deprovision: DeprovisionPolicy },
 ): NewEvent[] {
   const hadAccess = previous?.applied != null && previous.applied.blocked !== true;
   if (user.deleted || outcome.status === 'deleted') {
     return hadAccess || previous?.auth0UserId
-      ? [{ tenantId, type: 'user.deprovisioned', subject: user.id, data: { user: userRef(user), auth0UserId: previous?.auth0UserId ?? outcome.auth0UserId, how: desired.deleteUser ? 'deleted' : 'blocked', reason: 'deleted in the directory' } }]
+      ? [{ tenantId, type: 'user.deprovisioned', subject: user.id, data: { user: userRef(user), auth0UserId: previous?.auth0UserId ?? outcome.auth0UserId, how: HOW[outcome.deprovision], reason: 'deleted in the directory' } }]
       : [];
   }
   if (outcome.status !== 'synced' || !outcome.auth0UserId) return [];

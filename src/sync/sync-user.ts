@@ -211,7 +211,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
       tenantRoles: desired.tenantRoles.map((r) => r.name),
     };
     const outcome: SyncOutcome = { status, auth0UserId: result.auth0UserId, applied: { ...applied, ...(result.onboarding ? { onboarding: storedOnboarding(result.onboarding, deps.secrets) } : {}) }, plan: actions, error: null };
-    const events = outcomeEvents(tenantId, user, desired, previousOf(sync), { status, auth0UserId: result.auth0UserId, applied, organizationIds: known });
+    const events = outcomeEvents(tenantId, user, desired, previousOf(sync), { status, auth0UserId: result.auth0UserId, applied, organizationIds: known, deprovision: config.binding.deprovision });
     // The outcome and its events in one transaction (the outbox rule); a run with nothing to tell needs none.
     if (events.length === 0) await recordSyncOutcome(deps.db, tenantId, userId, startedAt, outcome);
     else {
