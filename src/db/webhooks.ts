@@ -27,8 +27,9 @@ export async function insertWebhookEndpoint(db: Db, endpoint: NewWebhookEndpoint
   }).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function findWebhookEndpoint(db: Db, id: string): Promise<WebhookEndpointRow | undefined> {
-  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findWebhookEndpoint(db: Db, id: string, options: { forUpdate?: boolean } = {}): Promise<WebhookEndpointRow | undefined> {
+  const query = db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
+  return (options.forUpdate ? query.forUpdate() : query).executeTakeFirst();
 }
 
 /** The endpoints of one tenant (its own, with `includeGlobal` also those for every tenant), or all of them. */

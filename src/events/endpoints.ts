@@ -102,18 +102,23 @@ export async function rotateSecret(
   db: Kysely<Database>, box: SecretBox | undefined, id: string, overlapSeconds: number,
 ): Promise<{ endpoint: WebhookEndpointRow; secret: string; previousExpireAt: Date }> {
   const sealer = needBox(box);
-  const endpoint = await findWebhookEndpoint(db, id);
-  if (!endpoint) throw new EndpointError(`Webhook endpoint ${id} not found`, 404);
-  const now = new Date();
-  const until = new Date(now.getTime() + overlapSeconds * 1000);
-  const kept = endpoint.secrets
-    .filter((s) => !s.expiresAt || new Date(s.expiresAt) > now)
-    .map((s) => ({ ...s, expiresAt: s.expiresAt && new Date(s.expiresAt) < until ? s.expiresAt : until.toISOString() }))
-    .filter((s) => new Date(s.expiresAt) > now);
-  const secret = newSigningSecret();
-  const updated = await updateWebhookEndpoint(db, id, { secrets: [{ sealed: sealer.seal(secret), createdAt: now.toISOString() }, ...kept] });
-  if (!updated) throw new EndpointError(`Webhook endpoint ${id} not found`, 404);
-  return { endpoint: updated, secret, previousExpireAt: until };
+  // Read and written under the row's lock (in the caller's transaction, or one of its own): two rotations
+  // at once must not lose a secret.
+  const inTransaction = <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> => (db.isTransaction ? work(db) : db.transaction().execute(work));
+  return inTransaction(async (trx) => {
+    const endpoint = await findWebhookEndpoint(trx, id, { forUpdate: true });
+    if (!endpoint) throw new EndpointError(`Webhook endpoint ${id} not found`, 404);
+    const now = new Date();
+    const until = new Date(now.getTime() + overlapSeconds * 1000);
+    const kept = endpoint.secrets
+      .filter((s) => !s.expiresAt || new Date(s.expiresAt) > now)
+      .map((s) => ({ ...s, expiresAt: s.expiresAt && new Date(s.expiresAt) < until ? s.expiresAt : until.toISOString() }))
+      .filter((s) => new Date(s.expiresAt) > now);
+    const secret = newSigningSecret();
+    const updated = await updateWebhookEndpoint(trx, id, { secrets: [{ sealed: sealer.seal(secret), createdAt: now.toISOString() }, ...kept] });
+    if (!updated) throw new EndpointError(`Webhook endpoint ${id} not found`, 404);
+    return { endpoint: updated, secret, previousExpireAt: until };
+  });
 }
 
 /** The endpoint as the admin API and the CLI show it: never a secret, only when each was made and ends. */

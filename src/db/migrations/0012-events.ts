@@ -81,7 +81,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   )`.execute(db);
   // A delivery job drains one endpoint's pending deliveries of one subject, oldest first.
   await sql`create index webhook_deliveries_pending on webhook_deliveries (endpoint_id, subject, tenant_id, seq) where state = 'pending'`.execute(db);
-  await sql`create index webhook_deliveries_failed on webhook_deliveries (endpoint_id, created_at) where state = 'failed'`.execute(db);
+  // The endpoint's delivery list, newest first (all, or of one state).
+  await sql`create index webhook_deliveries_listing on webhook_deliveries (endpoint_id, created_at)`.execute(db);
   await sql`create index webhook_deliveries_created_brin on webhook_deliveries using brin (created_at)`.execute(db);
 
   // The resource as the product's backend wants it: the stored SCIM document with its id, the effective
