@@ -4,11 +4,11 @@ import { sql, type Kysely } from 'kysely';
  * Events out (docs/events.md): an outbox of directory and Auth0 events, numbered per tenant, and the
  * webhook endpoints they are delivered to.
  *
- * - `events` rows are written in the transaction of the change that causes them: by statement-level
- *   triggers on `users`, `groups` and `group_members` (one INSERT … SELECT over the statement's transition
- *   table, so a PATCH of 1,000 members costs one extra statement, not 1,000, and the one-statement SCIM
- *   fast paths are covered without code of their own), and by the sync and login paths for the Auth0
- *   outcomes. No change without its event, no event without its change.
+ * - `events` rows are written in the transaction of the change that causes them: by triggers on `users`,
+ *   `groups` (per row) and `group_members` (per statement: one INSERT … SELECT over the transition table, so
+ *   a PATCH of 1,000 members costs one extra statement, not 1,000), so the one-statement SCIM fast paths are
+ *   covered without code of their own; and by the sync and login paths for the Auth0 outcomes. No change
+ *   without its event, no event without its change.
  * - `seq` is given later by the sequencer (src/events/sequencer.ts) in commit order: identities are handed
  *   out in insert order, not commit order, so a reader paging by id could skip a row that commits late.
  *   `xid` says which transaction wrote the row; the sequencer numbers only rows whose transaction is older
@@ -92,66 +92,63 @@ export async function up(db: Kysely<any>): Promise<void> {
       || (u.data - 'schemas' - 'id' - 'userName' - 'externalId' - 'active' - 'meta')
   $$`.execute(db);
 
+  // The attribute names whose values differ between two stored documents (top level; `changed` of an update).
+  await sql`create function provisio_changed_keys(a jsonb, b jsonb) returns text[] language sql immutable as $$
+    select coalesce(array_agg(k order by k), '{}') from (
+      select coalesce(x.key, y.key) as k from jsonb_each(a) x full join jsonb_each(b) y on x.key = y.key
+      where x.value is distinct from y.value) d
+  $$`.execute(db);
+
+  // Users and groups are written one row per statement (a SCIM request, a bulk operation, a JIT login), so
+  // their triggers are per row: cheaper than a statement trigger's transition tables for one row, and an
+  // update that changes nothing stored (`when` below) does not even call the function.
   await sql`create function provisio_user_events() returns trigger language plpgsql as $$
+    declare
+      changed text[];
     begin
       if tg_op = 'INSERT' then
         insert into events (tenant_id, type, subject, data)
-          select n.tenant_id, 'user.created', n.id::text, jsonb_build_object('user', provisio_user_event_json(n))
-          from new_rows n order by n.id;
+          values (new.tenant_id, 'user.created', new.id::text, jsonb_build_object('user', provisio_user_event_json(new)));
       elsif tg_op = 'UPDATE' then
+        changed := provisio_changed_keys(new.data - 'active' - 'meta', old.data - 'active' - 'meta');
+        if cardinality(changed) > 0 then
+          insert into events (tenant_id, type, subject, data)
+            values (new.tenant_id, 'user.updated', new.id::text, jsonb_build_object('user', provisio_user_event_json(new), 'changed', to_jsonb(changed)));
+        end if;
+        if old.active and not new.active then
+          insert into events (tenant_id, type, subject, data)
+            values (new.tenant_id, 'user.deactivated', new.id::text, jsonb_build_object('user', provisio_user_event_json(new)));
+        elsif new.active and not old.active then
+          insert into events (tenant_id, type, subject, data)
+            values (new.tenant_id, 'user.reactivated', new.id::text, jsonb_build_object('user', provisio_user_event_json(new)));
+        end if;
+      elsif exists (select 1 from tenants t where t.id = old.tenant_id) then
         insert into events (tenant_id, type, subject, data)
-          select n.tenant_id, e.type, n.id::text, jsonb_build_object('user', provisio_user_event_json(n)) || e.extra
-          from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.id = n.id
-          cross join lateral (
-            select coalesce(array_agg(k order by k), '{}') as names from (
-              select coalesce(a.key, b.key) as k
-              from jsonb_each(n.data - 'active' - 'meta') a full join jsonb_each(o.data - 'active' - 'meta') b on a.key = b.key
-              where a.value is distinct from b.value
-            ) d
-          ) changed
-          cross join lateral (values
-            (1, 'user.updated', jsonb_build_object('changed', to_jsonb(changed.names)), cardinality(changed.names) > 0),
-            (2, 'user.deactivated', '{}'::jsonb, o.active and not n.active),
-            (3, 'user.reactivated', '{}'::jsonb, n.active and not o.active)
-          ) e(ord, type, extra, wanted)
-          where e.wanted
-          order by n.id, e.ord;
-      else
-        insert into events (tenant_id, type, subject, data)
-          select o.tenant_id, 'user.deleted', o.id::text,
-                 jsonb_build_object('user', jsonb_build_object('id', o.id, 'userName', o.user_name, 'externalId', o.external_id))
-          from old_rows o where exists (select 1 from tenants t where t.id = o.tenant_id) order by o.id;
+          values (old.tenant_id, 'user.deleted', old.id::text,
+                  jsonb_build_object('user', jsonb_build_object('id', old.id, 'userName', old.user_name, 'externalId', old.external_id)));
       end if;
       return null;
     end $$`.execute(db);
 
   await sql`create function provisio_group_events() returns trigger language plpgsql as $$
+    declare
+      changed text[];
     begin
       if tg_op = 'INSERT' then
         insert into events (tenant_id, type, subject, data)
-          select n.tenant_id, 'group.created', n.id::text,
-                 jsonb_build_object('group', jsonb_build_object('id', n.id, 'displayName', n.display_name, 'externalId', n.external_id))
-          from new_rows n order by n.id;
+          values (new.tenant_id, 'group.created', new.id::text,
+                  jsonb_build_object('group', jsonb_build_object('id', new.id, 'displayName', new.display_name, 'externalId', new.external_id)));
       elsif tg_op = 'UPDATE' then
+        changed := provisio_changed_keys(new.data - 'members' - 'meta', old.data - 'members' - 'meta');
+        if cardinality(changed) > 0 then
+          insert into events (tenant_id, type, subject, data)
+            values (new.tenant_id, 'group.updated', new.id::text,
+                    jsonb_build_object('group', jsonb_build_object('id', new.id, 'displayName', new.display_name, 'externalId', new.external_id), 'changed', to_jsonb(changed)));
+        end if;
+      elsif exists (select 1 from tenants t where t.id = old.tenant_id) then
         insert into events (tenant_id, type, subject, data)
-          select n.tenant_id, 'group.updated', n.id::text,
-                 jsonb_build_object('group', jsonb_build_object('id', n.id, 'displayName', n.display_name, 'externalId', n.external_id),
-                                    'changed', to_jsonb(changed.names))
-          from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.id = n.id
-          cross join lateral (
-            select coalesce(array_agg(k order by k), '{}') as names from (
-              select coalesce(a.key, b.key) as k
-              from jsonb_each(n.data - 'members' - 'meta') a full join jsonb_each(o.data - 'members' - 'meta') b on a.key = b.key
-              where a.value is distinct from b.value
-            ) d
-          ) changed
-          where cardinality(changed.names) > 0
-          order by n.id;
-      else
-        insert into events (tenant_id, type, subject, data)
-          select o.tenant_id, 'group.deleted', o.id::text,
-                 jsonb_build_object('group', jsonb_build_object('id', o.id, 'displayName', o.display_name, 'externalId', o.external_id))
-          from old_rows o where exists (select 1 from tenants t where t.id = o.tenant_id) order by o.id;
+          values (old.tenant_id, 'group.deleted', old.id::text,
+                  jsonb_build_object('group', jsonb_build_object('id', old.id, 'displayName', old.display_name, 'externalId', old.external_id)));
       end if;
       return null;
     end $$`.execute(db);
@@ -181,27 +178,27 @@ export async function up(db: Kysely<any>): Promise<void> {
       return null;
     end $$`.execute(db);
 
-  // Transition tables allow one event per trigger, hence three triggers per table.
-  const triggers: [string, string, string][] = [
-    ['users', 'provisio_user_events', 'user'],
-    ['groups', 'provisio_group_events', 'group'],
-  ];
-  for (const [table, fn, prefix] of triggers) {
-    await sql.raw(`create trigger ${prefix}_events_insert after insert on ${table} referencing new table as new_rows for each statement execute function ${fn}()`).execute(db);
-    await sql.raw(`create trigger ${prefix}_events_update after update on ${table} referencing old table as old_rows new table as new_rows for each statement execute function ${fn}()`).execute(db);
-    await sql.raw(`create trigger ${prefix}_events_delete after delete on ${table} referencing old table as old_rows for each statement execute function ${fn}()`).execute(db);
-  }
+  await sql`create trigger user_events_write after insert or delete on users for each row execute function provisio_user_events()`.execute(db);
+  await sql`create trigger user_events_update after update on users for each row
+    when (old.data is distinct from new.data or old.active is distinct from new.active) execute function provisio_user_events()`.execute(db);
+  await sql`create trigger group_events_write after insert or delete on groups for each row execute function provisio_group_events()`.execute(db);
+  await sql`create trigger group_events_update after update on groups for each row
+    when (old.data is distinct from new.data) execute function provisio_group_events()`.execute(db);
+  // Memberships change by the thousand in one PATCH: one statement-level INSERT … SELECT over the transition
+  // table (which allows one event per trigger, hence two triggers).
   await sql.raw(`create trigger member_events_insert after insert on group_members referencing new table as new_rows for each statement execute function provisio_member_events()`).execute(db);
   await sql.raw(`create trigger member_events_delete after delete on group_members referencing old table as old_rows for each statement execute function provisio_member_events()`).execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const [table, prefix] of [['users', 'user'], ['groups', 'group'], ['group_members', 'member']] as const) {
-    for (const op of ['insert', 'update', 'delete']) await sql.raw(`drop trigger if exists ${prefix}_events_${op} on ${table}`).execute(db);
+  for (const [trigger, table] of [['user_events_write', 'users'], ['user_events_update', 'users'], ['group_events_write', 'groups'], ['group_events_update', 'groups'],
+    ['member_events_insert', 'group_members'], ['member_events_delete', 'group_members']] as const) {
+    await sql.raw(`drop trigger if exists ${trigger} on ${table}`).execute(db);
   }
   await sql`drop function if exists provisio_member_events()`.execute(db);
   await sql`drop function if exists provisio_group_events()`.execute(db);
   await sql`drop function if exists provisio_user_events()`.execute(db);
   await sql`drop function if exists provisio_user_event_json(users)`.execute(db);
+  await sql`drop function if exists provisio_changed_keys(jsonb, jsonb)`.execute(db);
   for (const table of ['webhook_deliveries', 'webhook_endpoints', 'event_sequences', 'events']) await sql.raw(`drop table if exists ${table}`).execute(db);
 }
