@@ -91,11 +91,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   // The user as the product's backend wants it: the stored SCIM document with its id, the effective `active`,
   // and no password (never stored: src/scim/resource.ts). Everything is inline in PL/pgSQL, whose statement
   // plans are cached per session: a SQL-language helper function would be planned again on every call (that
-  // cost 60 µs per write, four times the UPDATE itself).
+  // cost 60 µs per write, four times the UPDATE itself). The changed names come from one key scan over
+  // local copies (a full join of two jsonb_each was twice as slow).
   await sql`create function provisio_user_events() returns trigger language plpgsql as $$
     declare
       changed text[];
       doc jsonb;
+      after jsonb;
+      before jsonb;
     begin
       if tg_op = 'DELETE' then
         if exists (select 1 from tenants t where t.id = old.tenant_id) then
@@ -105,15 +108,15 @@ export async function up(db: Kysely<any>): Promise<void> {
         end if;
         return null;
       end if;
+      after := new.data;
       doc := jsonb_build_object('user', jsonb_build_object('id', new.id, 'userName', new.user_name, 'externalId', new.external_id, 'active', new.active)
-        || (new.data - 'schemas' - 'id' - 'userName' - 'externalId' - 'active' - 'meta'));
+        || (after - 'schemas' - 'id' - 'userName' - 'externalId' - 'active' - 'meta'));
       if tg_op = 'INSERT' then
         insert into events (tenant_id, type, subject, data) values (new.tenant_id, 'user.created', new.id::text, doc);
         return null;
       end if;
-      select coalesce(array_agg(k order by k), '{}') into changed from (
-        select coalesce(x.key, y.key) as k from jsonb_each(new.data - 'active' - 'meta') x full join jsonb_each(old.data - 'active' - 'meta') y on x.key = y.key
-        where x.value is distinct from y.value) d;
+      before := old.data;
+      changed := array(select k from jsonb_object_keys(after || before) k where k <> 'active' and k <> 'meta' and after -> k is distinct from before -> k order by k);
       if cardinality(changed) > 0 then
         insert into events (tenant_id, type, subject, data) values (new.tenant_id, 'user.updated', new.id::text, doc || jsonb_build_object('changed', to_jsonb(changed)));
       end if;
@@ -128,15 +131,17 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create function provisio_group_events() returns trigger language plpgsql as $$
     declare
       changed text[];
+      after jsonb;
+      before jsonb;
     begin
       if tg_op = 'INSERT' then
         insert into events (tenant_id, type, subject, data)
           values (new.tenant_id, 'group.created', new.id::text,
                   jsonb_build_object('group', jsonb_build_object('id', new.id, 'displayName', new.display_name, 'externalId', new.external_id)));
       elsif tg_op = 'UPDATE' then
-        select coalesce(array_agg(k order by k), '{}') into changed from (
-          select coalesce(x.key, y.key) as k from jsonb_each(new.data - 'members' - 'meta') x full join jsonb_each(old.data - 'members' - 'meta') y on x.key = y.key
-          where x.value is distinct from y.value) d;
+        after := new.data;
+        before := old.data;
+        changed := array(select k from jsonb_object_keys(after || before) k where k <> 'members' and k <> 'meta' and after -> k is distinct from before -> k order by k);
         if cardinality(changed) > 0 then
           insert into events (tenant_id, type, subject, data)
             values (new.tenant_id, 'group.updated', new.id::text,
