@@ -162,9 +162,9 @@ export interface EventSettings {
   readonly maxRetryDelayMs: number;
   /** `WEBHOOK_DISABLE_AFTER_HOURS`: an endpoint with no success for this long is disabled (default 120). */
   readonly disableAfterHours: number;
-  /** `WEBHOOK_CONCURRENCY`: deliveries this process makes at once (default 16). */
+  /** `WEBHOOK_CONCURRENCY`: deliveries this process makes at once (default 32). */
   readonly concurrency: number;
-  /** `WEBHOOK_ENDPOINT_CONCURRENCY`: requests in flight to one endpoint over all replicas (default 4). */
+  /** `WEBHOOK_ENDPOINT_CONCURRENCY`: requests in flight to one endpoint over all replicas (default 16). */
   readonly endpointConcurrency: number;
   /** `WEBHOOK_JOB_EXPIRE_SECONDS`: a delivery job running longer (its process died) is run again (default 60). */
   readonly jobExpireSeconds: number;
@@ -379,8 +379,8 @@ function eventSettings(env: Env, production: boolean): EventSettings {
     firstRetryDelayMs: integer(env, 'WEBHOOK_FIRST_RETRY_MS', 5000, 10, 3_600_000),
     maxRetryDelayMs: integer(env, 'WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000, 10, 86_400_000),
     disableAfterHours: integer(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 0, 24 * 365),
-    concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1000),
-    endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 100),
+    concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 32, 1, 1000),
+    endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 16, 1, 100),
     jobExpireSeconds: integer(env, 'WEBHOOK_JOB_EXPIRE_SECONDS', 60, 5, 3600),
   };
 }

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import {
   failPendingDeliveries, findWebhookEndpoint, markAttemptFailed, markDelivered, nextPendingDeliveries, updateWebhookEndpoint,
-  type WebhookEndpointRow,
+  type DeliveryWithEvent, type WebhookEndpointRow,
 } from '../db/webhooks.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
@@ -38,6 +38,11 @@ export interface DeliveryWorkerOptions {
   readonly metrics?: Metrics;
 }
 
+/** Pending deliveries of a subject read at once. */
+const PENDING_BATCH = 10;
+/** How long an endpoint read by a job is reused (its URL, secrets and state); changes apply within this. */
+const ENDPOINT_CACHE_MS = 1000;
+
 /** How long one job keeps delivering before it yields to other subjects (it queues itself again). */
 const JOB_SLICE_MS = 15_000;
 
@@ -61,6 +66,7 @@ export class DeliveryWorker {
   private wake?: () => void;
   private woken = false;
   readonly counts = { delivered: 0, retried: 0, failed: 0 };
+  private readonly endpoints = new Map<string, { row: WebhookEndpointRow | undefined; until: number }>();
 
   constructor(private readonly options: DeliveryWorkerOptions) {}
 
@@ -142,7 +148,7 @@ export class DeliveryWorker {
   private async deliver(job: WebhookJob): Promise<void> {
     const { db, queue, sender, box, settings, metrics, logger } = this.options;
     const { endpointId, tenantId, subject } = job.data;
-    const endpoint = await findWebhookEndpoint(db, endpointId);
+    const endpoint = await this.endpoint(endpointId);
     if (!endpoint) return; // Deleted: its deliveries went with it.
     if (!endpoint.enabled) {
       await failPendingDeliveries(db, endpointId, `endpoint disabled: ${endpoint.disabled_reason ?? 'by an operator'}`);
@@ -150,8 +156,11 @@ export class DeliveryWorker {
     }
     const secrets = activeSecrets(endpoint.secrets, box);
     const sliceEnds = Date.now() + JOB_SLICE_MS;
+    // Read a few at a time: the subject's deliveries are taken in order, and only this job takes them.
+    let batch: DeliveryWithEvent[] = [];
     for (;;) {
-      const [delivery] = await nextPendingDeliveries(db, endpointId, tenantId, subject, 1);
+      if (batch.length === 0) batch = await nextPendingDeliveries(db, endpointId, tenantId, subject, PENDING_BATCH);
+      const delivery = batch.shift();
       if (!delivery) return;
       if (delivery.nextAttemptAt.getTime() > Date.now() + 20 || Date.now() > sliceEnds) {
         await queue.enqueue(db, [job.data], new Date(Math.max(Date.now(), delivery.nextAttemptAt.getTime())));
@@ -190,9 +199,20 @@ export class DeliveryWorker {
     }
   }
 
+  /** The endpoint, read at most once a second per endpoint by this process (every job of an import needs it). */
+  private async endpoint(id: string): Promise<WebhookEndpointRow | undefined> {
+    const cached = this.endpoints.get(id);
+    if (cached && cached.until > Date.now()) return cached.row;
+    const row = await findWebhookEndpoint(this.options.db, id);
+    if (this.endpoints.size > 10_000) this.endpoints.clear();
+    this.endpoints.set(id, { row, until: Date.now() + ENDPOINT_CACHE_MS });
+    return row;
+  }
+
   private async disable(endpoint: WebhookEndpointRow, failingSince: Date, lastError: string): Promise<void> {
     const reason = `no successful delivery since ${failingSince.toISOString()} (last attempt: ${lastError.slice(0, 200)})`;
     await updateWebhookEndpoint(this.options.db, endpoint.id, { enabled: false, disabledReason: reason });
+    this.endpoints.delete(endpoint.id);
     const given = await failPendingDeliveries(this.options.db, endpoint.id, `endpoint disabled: ${reason}`);
     this.options.logger.warn({ endpoint: endpoint.id, url: endpoint.url, failedDeliveries: given }, `webhooks: endpoint disabled: ${reason}`);
   }

@@ -74,7 +74,7 @@ export class EventsRuntime {
     queue = await WebhookQueue.start(boss, settings.jobExpireSeconds);
     if (settings.deliver) {
       if (options.box) {
-        sender = new WebhookSender({ policy: { allowHttp: settings.allowHttp, allowedNetworks: settings.allowedNetworks }, timeoutMs: settings.timeoutMs });
+        sender = new WebhookSender({ policy: { allowHttp: settings.allowHttp, allowedNetworks: settings.allowedNetworks }, timeoutMs: settings.timeoutMs, connections: settings.endpointConcurrency });
         worker = new DeliveryWorker({
           db: options.db, queue, sender, box: options.box, logger,
           ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -38,6 +38,8 @@ export interface WebhookSenderOptions {
   readonly timeoutMs?: number;
   /** `User-Agent` sent (the receiver's logs say who called). */
   readonly userAgent?: string;
+  /** Connections kept per receiver origin (at least the requests one endpoint may have in flight). */
+  readonly connections?: number;
 }
 
 /** Bytes of the receiver's answer read at most: it is only kept as a hint in the failure list. */
@@ -76,7 +78,7 @@ export class WebhookSender {
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
       // One endpoint's slow receiver holds its own connections only.
-      connections: 8,
+      connections: options.connections ?? 16,
     });
   }
 

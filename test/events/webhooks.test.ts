@@ -219,6 +219,8 @@ t.test('secret rotation: both secrets sign during the overlap, only the new one 
   await until('first event', () => hook.accepted.length === 1);
 
   const rotated = await rotateSecret(h.database.db, h.secrets, created.endpoint.id, 3600);
+  // A delivering process reads the endpoint again within a second.
+  await new Promise((r) => setTimeout(r, 1100));
   t.not(rotated.secret, created.secret);
   // A receiver that knows only the new secret verifies at once; one that knows only the old one still does.
   known.splice(0, known.length, rotated.secret);
@@ -231,6 +233,7 @@ t.test('secret rotation: both secrets sign during the overlap, only the new one 
 
   // Ending the overlap: the old secret no longer signs.
   const again = await rotateSecret(h.database.db, h.secrets, created.endpoint.id, 0);
+  await new Promise((r) => setTimeout(r, 1100));
   known.splice(0, known.length, rotated.secret);
   await scimUser(h, 'four@acme.test');
   await until('a refused request', () => hook.refused.length > 0);
@@ -264,6 +267,7 @@ t.test('an endpoint that keeps failing is disabled; its deliveries are listed an
 
   healthy = true;
   await sql`update webhook_endpoints set enabled = true, disabled_reason = null, failing_since = null where id = ${created.endpoint.id}`.execute(h.database.db);
+  await new Promise((r) => setTimeout(r, 1100));
   const pairs = await redeliverFailed(h.database.db, created.endpoint.id);
   await events.queue!.enqueue(h.database.db, pairs.map((p) => ({ endpointId: created.endpoint.id, tenantId: p.tenantId, subject: p.subject })));
   await until('all redelivered', () => hook.accepted.length === given.length);
