@@ -149,11 +149,16 @@ export async function listDeliveries(db: Db, endpointId: string, options: { stat
   return rows.map(toDelivery);
 }
 
+/**
+ * Records a success. The endpoint's `last_success_at` is refreshed at most every 5 s: every delivery of an
+ * import writing the one endpoint row would queue them all on its lock.
+ */
 export async function markDelivered(db: Db, d: Pick<DeliveryWithEvent, 'endpointId' | 'tenantId' | 'eventRow'>, status: number): Promise<void> {
   await sql`with done as (
       update webhook_deliveries set state = 'delivered', attempts = attempts + 1, last_status = ${status}, last_error = null, delivered_at = now()
       where endpoint_id = ${d.endpointId} and tenant_id = ${d.tenantId} and event_row = ${d.eventRow} and state = 'pending')
-    update webhook_endpoints set failing_since = null, last_success_at = now() where id = ${d.endpointId}`.execute(db);
+    update webhook_endpoints set failing_since = null, last_success_at = now()
+    where id = ${d.endpointId} and (failing_since is not null or last_success_at is null or last_success_at < now() - interval '5 seconds')`.execute(db);
 }
 
 /**

@@ -157,9 +157,16 @@ export class DeliveryWorker {
     const secrets = activeSecrets(endpoint.secrets, box);
     const sliceEnds = Date.now() + JOB_SLICE_MS;
     // Read a few at a time: the subject's deliveries are taken in order, and only this job takes them.
+    // A short read holds all that was pending: a delivery made since then came with a job of its own (the
+    // queue keeps one waiting beside this running one), so the job can end without reading again.
     let batch: DeliveryWithEvent[] = [];
+    let complete = false;
     for (;;) {
-      if (batch.length === 0) batch = await nextPendingDeliveries(db, endpointId, tenantId, subject, PENDING_BATCH);
+      if (batch.length === 0) {
+        if (complete) return;
+        batch = await nextPendingDeliveries(db, endpointId, tenantId, subject, PENDING_BATCH);
+        complete = batch.length < PENDING_BATCH;
+      }
       const delivery = batch.shift();
       if (!delivery) return;
       if (delivery.nextAttemptAt.getTime() > Date.now() + 20 || Date.now() > sliceEnds) {
