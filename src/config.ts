@@ -164,7 +164,7 @@ export interface EventSettings {
   readonly disableAfterHours: number;
   /** `WEBHOOK_CONCURRENCY`: deliveries this process makes at once (default 32). */
   readonly concurrency: number;
-  /** `WEBHOOK_ENDPOINT_CONCURRENCY`: requests in flight to one endpoint over all replicas (default 16). */
+  /** `WEBHOOK_ENDPOINT_CONCURRENCY`: requests in flight to one endpoint from one process (default 16). */
   readonly endpointConcurrency: number;
   /** `WEBHOOK_JOB_EXPIRE_SECONDS`: a delivery job running longer (its process died) is run again (default 60). */
   readonly jobExpireSeconds: number;

@@ -8,8 +8,8 @@ import { onKysely } from '../sync/queue.js';
  * delays the Auth0 sync and the reverse. One job = "deliver what this endpoint is owed about this subject,
  * in sequence order"; the deliveries themselves are rows (src/db/webhooks.ts). The `stately` policy with
  * the endpoint, tenant and subject as singleton key keeps at most one job waiting and one running per
- * subject, which is what keeps a user's events in order; the endpoint is the job's group, so one
- * receiver never has more than `perEndpoint` requests in flight over all replicas.
+ * subject, which is what keeps a user's events in order. The worker bounds the requests to one endpoint
+ * (src/events/delivery-worker.ts).
  */
 export const WEBHOOK_QUEUE = 'webhooks';
 
@@ -51,7 +51,6 @@ export class WebhookQueue {
     return {
       data,
       singletonKey: `${data.endpointId}/${data.tenantId}/${data.subject}`,
-      group: { id: data.endpointId },
       ...(startAfter ? { startAfter } : {}),
     };
   }
@@ -62,8 +61,8 @@ export class WebhookQueue {
     await this.boss.insert(WEBHOOK_QUEUE, jobs.map((j) => this.jobFor(j, startAfter)), { db: onKysely(db) });
   }
 
-  async fetch(limit: number, perEndpoint: number): Promise<WebhookJob[]> {
-    const jobs = await this.boss.fetch<WebhookJobData>(WEBHOOK_QUEUE, { batchSize: limit, groupConcurrency: perEndpoint });
+  async fetch(limit: number): Promise<WebhookJob[]> {
+    const jobs = await this.boss.fetch<WebhookJobData>(WEBHOOK_QUEUE, { batchSize: limit });
     return jobs.map((j) => ({ id: j.id, retryCount: j.retryCount, data: j.data }));
   }
 

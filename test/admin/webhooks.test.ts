@@ -246,7 +246,7 @@ t.test('deliveries are listed per endpoint, and failed ones are delivered again'
   await createGroup(scim, 'Admins');
   await numberEvents(database.db, lane.queue);
   // The sequencer queued a job per user; a worker took them (nothing else may be waiting when we redeliver).
-  const taken = await lane.queue!.fetch(10, 10);
+  const taken = await lane.queue!.fetch(10);
   t.equal(taken.length, 2);
   for (const job of taken) await lane.queue!.complete(job);
 
@@ -267,14 +267,14 @@ t.test('deliveries are listed per endpoint, and failed ones are delivered again'
   const adaEvent = pending.body.deliveries[1].eventId as string;
   const one = await op('POST', `/webhook-endpoints/${id}/redeliver`, { eventIds: [adaEvent] });
   t.same(one.body, { queued: 1 }, 'only the named event');
-  const jobs = await lane.queue!.fetch(10, 10);
+  const jobs = await lane.queue!.fetch(10);
   t.same(jobs.map((j) => j.data), [{ endpointId: id, tenantId: acme.id, subject: ada }], 'a delivery job for that user is queued');
   const after = (await op('GET', `/webhook-endpoints/${id}/deliveries`)).body.deliveries;
   t.match(after.find((d: { eventId: string }) => d.eventId === adaEvent), { state: 'pending', attempts: 0, lastError: null });
   t.match((await op('GET', `/webhook-endpoints/${id}`)).body.endpoint, { pending: 1, failed: 1 });
 
   t.same((await op('POST', `/webhook-endpoints/${id}/redeliver`)).body, { queued: 1 }, 'without eventIds: every failed delivery (Bob\'s)');
-  t.same((await lane.queue!.fetch(10, 10)).map((j) => j.data.subject), [bob]);
+  t.same((await lane.queue!.fetch(10)).map((j) => j.data.subject), [bob]);
   t.same((await op('POST', `/webhook-endpoints/${id}/redeliver`, {})).body, { queued: 0 }, 'nothing failed any more');
   t.ok(JSON.stringify((await op('GET', '/tenants/acme/audit')).body).includes('webhook-endpoint.redeliver'), 'audited');
   t.equal((await op('POST', `/webhook-endpoints/${randomUUID()}/redeliver`, {})).status, 404);

@@ -323,3 +323,28 @@ t.test('admin actions: a block and an erasure are user.deprovisioned events sayi
   t.same(bySubject(kim), [['user.provisioned', null, null], ['user.deprovisioned', 'blocked', 'blocked by an admin']]);
   t.same(bySubject(lee), [['user.provisioned', null, null], ['user.deprovisioned', 'erased', 'erased by an admin']]);
 });
+
+t.test('requests to one endpoint are bounded by WEBHOOK_ENDPOINT_CONCURRENCY', async (t) => {
+  const h = await syncHarness(t);
+  await runtime(t, h, { WEBHOOK_ENDPOINT_CONCURRENCY: '3' });
+  let open = 0;
+  let most = 0;
+  let delivered = 0;
+  const slow = http.createServer((req, res) => {
+    open++;
+    most = Math.max(most, open);
+    req.resume();
+    req.on('end', () => setTimeout(() => {
+      open--;
+      delivered++;
+      res.writeHead(204).end();
+    }, 60));
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { slow.closeAllConnections(); slow.close(() => resolve()); }));
+  await createEndpoint(h.database.db, h.secrets, LOOPBACK, { tenantId: h.tenantId, url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hooks` });
+  for (let i = 0; i < 15; i++) await scimUser(h, `c${i}@acme.test`);
+  await until('15 deliveries', () => delivered === 15);
+  t.ok(most <= 3, `at most 3 at once (${most})`);
+  t.ok(most >= 2, `in parallel up to the bound (${most})`);
+});
