@@ -9,10 +9,10 @@ import type { Database } from '../db/schema.js';
 import { listTenants } from '../db/tenants.js';
 import {
   deleteWebhookEndpoint, deliveryCounts, findWebhookEndpoint, listDeliveries, listWebhookEndpoints, redeliverFailed,
-  type DeliveryWithEvent, type WebhookEndpointRow,
+  type WebhookEndpointRow,
 } from '../db/webhooks.js';
 import type { DestinationPolicy } from '../events/destination.js';
-import { changeEndpoint, createEndpoint, describeEndpoint, EndpointError, rotateSecret } from '../events/endpoints.js';
+import { changeEndpoint, createEndpoint, describeDelivery, describeEndpoint, EndpointError, rotateSecret } from '../events/endpoints.js';
 import { WebhookQueue } from '../events/queue.js';
 import { secretBoxFor } from '../secrets.js';
 import { onPool } from '../sync/queue.js';
@@ -84,22 +84,6 @@ async function withWebhookQueue<T>(io: CliIo, database: DatabaseHandle, config: 
   }
 }
 
-/** A delivery as the admin API lists it (GET /v1/admin/webhook-endpoints/{id}/deliveries). */
-function deliveryView(d: DeliveryWithEvent) {
-  return {
-    eventId: d.event?.id ?? null,
-    type: d.event?.type ?? null,
-    sequence: d.event?.sequence ?? null,
-    tenant: { id: d.tenantId, name: d.event?.tenant.name ?? null },
-    state: d.state,
-    attempts: d.attempts,
-    lastStatus: d.lastStatus,
-    lastError: d.lastError,
-    nextAttemptAt: d.nextAttemptAt.toISOString(),
-    createdAt: d.createdAt.toISOString(),
-    deliveredAt: d.deliveredAt?.toISOString() ?? null,
-  };
-}
 
 /** Who or what an event is about, in a few words for the human listing. */
 function eventSummary(e: EventEnvelope): string {
@@ -253,7 +237,7 @@ export function registerWebhookCommands(program: Command, io: CliIo): void {
       await withDatabase(io, async ({ db }) => {
         const row = await requireEndpoint(db, id);
         const state = opts.failed ? 'failed' as const : opts.pending ? 'pending' as const : undefined;
-        const deliveries = (await listDeliveries(db, row.id, { ...(state ? { state } : {}), limit })).map(deliveryView);
+        const deliveries = (await listDeliveries(db, row.id, { ...(state ? { state } : {}), limit })).map(describeDelivery);
         if (opts.json) return printJson(io, deliveries);
         if (deliveries.length === 0) return io.out(`No ${state ?? ''}${state ? ' ' : ''}deliveries.`);
         for (const d of deliveries) {

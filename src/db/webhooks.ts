@@ -74,6 +74,9 @@ export interface DeliveryWithEvent {
   readonly endpointId: string;
   readonly tenantId: string;
   readonly eventRow: string;
+  /** The event's sequence number in its tenant (kept with the delivery: known after the event is pruned). */
+  readonly sequence: number;
+  readonly tenantName: string | null;
   readonly state: 'pending' | 'delivered' | 'failed';
   readonly attempts: number;
   readonly nextAttemptAt: Date;
@@ -109,6 +112,8 @@ function toDelivery(row: DeliveryJoinRow): DeliveryWithEvent {
     endpointId: row.endpoint_id,
     tenantId: row.tenant_id,
     eventRow: String(row.event_row),
+    sequence: Number(row.seq),
+    tenantName: row.tenant_name,
     state: row.state,
     attempts: row.attempts,
     nextAttemptAt: new Date(row.next_attempt_at),
@@ -216,10 +221,12 @@ export async function overdueDeliveryGroups(db: Db, graceSeconds: number, limit:
 /** Deliveries counted by endpoint and state (metrics, the endpoint list). */
 export async function deliveryCounts(db: Db, endpointIds?: readonly string[]): Promise<Map<string, { pending: number; failed: number }>> {
   if (endpointIds && endpointIds.length === 0) return new Map();
+  // Every endpoint is in the answer, with 0s when nothing is owed (a gauge at 0 rather than a vanished series).
   const { rows } = await sql<{ endpoint_id: string; pending: string; failed: string }>`
-    select endpoint_id, count(*) filter (where state = 'pending') as pending, count(*) filter (where state = 'failed') as failed
-    from webhook_deliveries where state <> 'delivered' ${endpointIds ? sql`and endpoint_id = any(${[...endpointIds]}::uuid[])` : sql``}
-    group by endpoint_id`.execute(db);
+    select w.id as endpoint_id, count(d.state) filter (where d.state = 'pending') as pending, count(d.state) filter (where d.state = 'failed') as failed
+    from webhook_endpoints w left join webhook_deliveries d on d.endpoint_id = w.id and d.state <> 'delivered'
+    ${endpointIds ? sql`where w.id = any(${[...endpointIds]}::uuid[])` : sql``}
+    group by w.id`.execute(db);
   return new Map(rows.map((r) => [r.endpoint_id, { pending: Number(r.pending), failed: Number(r.failed) }]));
 }
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database, StoredWebhookSecret } from '../db/schema.js';
 import { EVENT_TYPES } from '../db/events.js';
 import {
-  findWebhookEndpoint, insertWebhookEndpoint, updateWebhookEndpoint, type WebhookEndpointRow,
+  findWebhookEndpoint, insertWebhookEndpoint, updateWebhookEndpoint, type DeliveryWithEvent, type WebhookEndpointRow,
 } from '../db/webhooks.js';
 import type { SecretBox } from '../secrets.js';
 import { checkDestinationUrl, DestinationError, type DestinationPolicy } from './destination.js';
@@ -136,5 +136,22 @@ export function describeEndpoint(row: WebhookEndpointRow, counts?: { pending: nu
     secrets: row.secrets.map((s) => ({ createdAt: s.createdAt, ...(s.expiresAt ? { expiresAt: s.expiresAt } : {}) })),
     ...(counts ? { pending: counts.pending, failed: counts.failed } : {}),
     createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+/** A delivery as the admin API and the CLI list it. */
+export function describeDelivery(d: DeliveryWithEvent) {
+  return {
+    eventId: d.event?.id ?? null,
+    type: d.event?.type ?? null,
+    sequence: d.sequence,
+    tenant: { id: d.tenantId, name: d.tenantName },
+    state: d.state,
+    attempts: d.attempts,
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+    nextAttemptAt: d.nextAttemptAt.toISOString(),
+    createdAt: d.createdAt.toISOString(),
+    deliveredAt: d.deliveredAt?.toISOString() ?? null,
   };
 }

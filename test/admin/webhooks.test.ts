@@ -265,6 +265,11 @@ t.test('deliveries are listed per endpoint, and failed ones are delivered again'
   t.match((await op('GET', '/webhook-endpoints')).body.endpoints, [{ id, pending: 0, failed: 2 }]);
 
   const adaEvent = pending.body.deliveries[1].eventId as string;
+  // While disabled, a redelivery would be given up again at once: refused, nothing changed.
+  t.equal((await op('PATCH', `/webhook-endpoints/${id}`, { enabled: false })).status, 200);
+  t.match(await op('POST', `/webhook-endpoints/${id}/redeliver`, {}), { status: 409, body: { message: /disabled .* enable it first/ } });
+  t.match((await op('GET', `/webhook-endpoints/${id}`)).body.endpoint, { failed: 2 });
+  t.equal((await op('PATCH', `/webhook-endpoints/${id}`, { enabled: true })).status, 200);
   const one = await op('POST', `/webhook-endpoints/${id}/redeliver`, { eventIds: [adaEvent] });
   t.same(one.body, { queued: 1 }, 'only the named event');
   const jobs = await lane.queue!.fetch(10);
@@ -281,13 +286,13 @@ t.test('deliveries are listed per endpoint, and failed ones are delivered again'
   t.equal((await op('GET', `/webhook-endpoints/${randomUUID()}/deliveries`)).status, 404);
 });
 
-t.test('redelivering needs a process that delivers webhooks', async (t) => {
+t.test('redelivering needs the webhook queue, and an enabled endpoint', async (t) => {
   const { app, database } = await testApp(t, {}, { secrets: secrets() });
   const op = await operator(app, database);
   const id = (await op('POST', '/webhook-endpoints', { url: 'https://hooks.example.com/' })).body.endpoint.id as string;
   const res = await op('POST', `/webhook-endpoints/${id}/redeliver`, {});
   t.equal(res.status, 503);
-  t.match(res.body, { code: 'unavailable', message: /Webhooks are off in this process/ });
+  t.match(res.body, { code: 'unavailable', message: /webhook queue is not running/ });
 });
 
 t.test('a deleted endpoint is gone, with its deliveries', async (t) => {

@@ -18,6 +18,7 @@ import { onPool } from '../../src/sync/queue.js';
 import { cliEnv, runProvisio as cli } from '../helpers/cli.js';
 import { TEST_BACKEND } from '../helpers/db.js';
 import { GROUP_URN, SCIM_JSON, USER_URN } from '../helpers/app.js';
+import { until } from '../helpers/wait.js';
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -34,14 +35,6 @@ async function onDatabase<T>(env: Record<string, string>, fn: (database: Databas
     return await fn(database, config);
   } finally {
     await database.close();
-  }
-}
-
-async function until(what: string, done: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
   }
 }
 

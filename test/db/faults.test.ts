@@ -13,6 +13,7 @@ import t from 'tap';
 import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { cliEnv, runProvisio } from '../helpers/cli.js';
 import { TEST_BACKEND } from '../helpers/db.js';
+import { until } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -144,14 +145,6 @@ async function timed(url: string, init: RequestInit = {}): Promise<Answer> {
     return { status: res.status, ms: Math.round(performance.now() - started), retryAfter: res.headers.get('retry-after'), body };
   } catch (err) {
     return { status: 0, ms: Math.round(performance.now() - started), retryAfter: null, body: { error: String(err) } };
-  }
-}
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

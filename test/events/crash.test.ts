@@ -12,17 +12,10 @@ import { SecretBox } from '../../src/secrets.js';
 import { findTenantByName } from '../../src/db/tenants.js';
 import { freePort, runProvisio as cli } from '../helpers/cli.js';
 import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
+import { until } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const USERS = 30;
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('provisio serve killed (-9) in the middle of deliveries: after a restart every event reaches the receiver, under its own webhook-id', {
   skip: TEST_BACKEND !== 'postgres' && 'needs a PostgreSQL shared by this process and the server child (PGlite is single-process)',

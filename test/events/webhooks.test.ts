@@ -5,12 +5,14 @@ import { pino } from 'pino';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../../src/config.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createEndpoint, rotateSecret } from '../../src/events/endpoints.js';
 import { EventsRuntime } from '../../src/events/runtime.js';
 import { listDeliveries, redeliverFailed } from '../../src/db/webhooks.js';
 import { findWebhookEndpoint } from '../../src/db/webhooks.js';
 import { operator } from '../helpers/admin.js';
 import { createRoles, PATCH_OP, scimGroup, scimUser, setActive, syncHarness, type SyncHarness } from '../helpers/sync.js';
+import { until } from '../helpers/wait.js';
 
 type TapLike = { teardown(fn: () => unknown): void };
 
@@ -77,19 +79,11 @@ function subjectOf(body: Record<string, any>): string {
   return d.member?.id ?? d.user?.id ?? d.group?.id ?? d.userId ?? d.auth0UserId;
 }
 
-async function runtime(t: TapLike, h: SyncHarness, env: Record<string, string> = {}): Promise<EventsRuntime> {
+async function runtime(t: TapLike, h: SyncHarness, env: Record<string, string> = {}, metrics?: Metrics): Promise<EventsRuntime> {
   const config = loadConfig({ LOG_LEVEL: 'silent', EVENT_POLL_MS: '50', WEBHOOK_FIRST_RETRY_MS: '100', WEBHOOK_TIMEOUT_MS: '2000', ...env });
-  const events = await EventsRuntime.start({ config, db: h.database.db, pool: h.database.pool, logger: pino({ level: 'silent' }), boss: h.queue.boss, box: h.secrets });
+  const events = await EventsRuntime.start({ config, db: h.database.db, pool: h.database.pool, logger: pino({ level: 'silent' }), boss: h.queue.boss, box: h.secrets, ...(metrics ? { metrics } : {}) });
   t.teardown(() => events.stop());
   return events;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function numberedEvents(h: SyncHarness): Promise<{ event_id: string; type: string; seq: string; subject: string }[]> {
@@ -155,6 +149,13 @@ t.test('directory and Auth0 events reach a verifying receiver, signed, numbered 
     return all.length > 0 && (await sql<{ n: string }>`select count(*) as n from events where tenant_id = ${h.tenantId} and seq is null`.execute(h.database.db)).rows[0]!.n === '0'
       && new Set(hook.accepted.map((r) => r.webhookId)).size === all.length;
   });
+  // The sync's outcomes come from jobs that may still be finishing when the directory's events are delivered.
+  const outcome = (type: string, subject: string) => hook.accepted.find((r) => r.type === type && r.subject === subject);
+  await until('the deprovisions delivered', () => outcome('user.deprovisioned', ada) !== undefined && outcome('user.deprovisioned', bob) !== undefined)
+    .catch(async (err: Error) => {
+      const { rows } = await sql`select user_id, status, auth0_user_id, last_error, applied from user_sync where tenant_id = ${h.tenantId}`.execute(h.database.db);
+      throw new Error(`${err.message}; delivered: ${JSON.stringify(hook.accepted.map((r) => [r.type, r.subject]))}; user_sync: ${JSON.stringify(rows)}`);
+    });
   const all = await numberedEvents(h);
   const types = new Set(hook.accepted.map((r) => r.type));
   for (const type of ['user.created', 'user.updated', 'user.deactivated', 'user.reactivated', 'user.deleted', 'group.created', 'group.updated', 'group.deleted',
@@ -180,7 +181,8 @@ t.test('directory and Auth0 events reach a verifying receiver, signed, numbered 
 
 t.test('a receiver that fails, times out and throttles, then recovers: nothing lost, the same webhook-id on every attempt', async (t) => {
   const h = await syncHarness(t);
-  const events = await runtime(t, h, { WEBHOOK_TIMEOUT_MS: '300' });
+  const metrics = createMetrics({ db: h.database.db });
+  const events = await runtime(t, h, { WEBHOOK_TIMEOUT_MS: '300' }, metrics);
   let secret = '';
   const attemptsById = new Map<string, number>();
   const hook = await receiver(t, () => [secret], (n, body) => {
@@ -206,6 +208,12 @@ t.test('a receiver that fails, times out and throttles, then recovers: nothing l
   t.equal(row!.failing_since, null, 'a success ends the failure streak');
   t.ok(row!.last_success_at);
   t.ok(events.worker!.counts.retried >= 4, `retried ${events.worker!.counts.retried} attempts`);
+  const scrape = await metrics.registry.metrics();
+  const id = endpoint.endpoint.id;
+  t.match(scrape, `provisio_webhook_attempts_total{endpoint="${id}",outcome="delivered"} 16`);
+  t.match(scrape, new RegExp(`provisio_webhook_attempts_total\\{endpoint="${id}",outcome="retry"\\} ${events.worker!.counts.retried}`));
+  t.match(scrape, `provisio_webhook_delivery_latency_seconds_count{endpoint="${id}"} 16`);
+  t.match(scrape, `provisio_webhook_deliveries{endpoint="${id}",state="pending"} 0`);
 });
 
 t.test('secret rotation: both secrets sign during the overlap, only the new one after', async (t) => {

@@ -9,6 +9,7 @@ import { runProvisio as cli } from '../helpers/cli.js';
 import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { until } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const USERS = 40;
@@ -20,14 +21,6 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 t.test('provisio serve killed (-9) in the middle of an import: after a restart every user exists once and is a member', {

@@ -5,9 +5,9 @@ import type { Database, TenantRow } from '../../db/schema.js';
 import { findTenantByName } from '../../db/tenants.js';
 import {
   deleteWebhookEndpoint, deliveryCounts, findWebhookEndpoint, listDeliveries, listWebhookEndpoints, redeliverFailed,
-  type DeliveryWithEvent, type WebhookEndpointRow,
+  type WebhookEndpointRow,
 } from '../../db/webhooks.js';
-import { changeEndpoint, createEndpoint, describeEndpoint, EndpointError, rotateSecret } from '../../events/endpoints.js';
+import { changeEndpoint, createEndpoint, describeDelivery, describeEndpoint, EndpointError, rotateSecret } from '../../events/endpoints.js';
 import { recordAudit } from '../audit.js';
 import { requireOperator, type AdminPrincipal } from '../auth.js';
 import { AdminError } from '../errors.js';
@@ -91,21 +91,6 @@ async function asAdminErrors<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function deliveryInfo(d: DeliveryWithEvent) {
-  return {
-    eventId: d.event?.id ?? null,
-    type: d.event?.type ?? null,
-    sequence: d.event?.sequence ?? null,
-    tenant: { id: d.tenantId, name: d.event?.tenant.name ?? null },
-    state: d.state,
-    attempts: d.attempts,
-    lastStatus: d.lastStatus,
-    lastError: d.lastError,
-    nextAttemptAt: d.nextAttemptAt.toISOString(),
-    createdAt: d.createdAt.toISOString(),
-    deliveredAt: d.deliveredAt?.toISOString() ?? null,
-  };
-}
 
 /**
  * Events out: replay by pull (any admin of the tenant) and the webhook endpoints (operator only: an
@@ -331,13 +316,13 @@ export function registerWebhookRoutes(r: AdminRoutes): void {
     const query = request.query as { state?: 'pending' | 'delivered' | 'failed'; limit: number };
     await endpointById(db, id);
     const deliveries = await listDeliveries(db, id, { limit: query.limit, ...(query.state ? { state: query.state } : {}) });
-    return { deliveries: deliveries.map(deliveryInfo) };
+    return { deliveries: deliveries.map(describeDelivery) };
   });
 
   app.post('/webhook-endpoints/:id/redeliver', {
     schema: {
       tags: ['webhooks'], summary: 'Deliver failed deliveries again (operator)', security: SECURITY, params: endpointParams,
-      description: 'Failed deliveries (all, or those of `eventIds`) get a fresh retry period, in sequence order per user or group. Needs a process that delivers webhooks (503 with WEBHOOKS=off).',
+      description: 'Failed deliveries (all, or those of `eventIds`) get a fresh retry period, in sequence order per user or group; the replicas that deliver send them. 409 while the endpoint is disabled.',
       body: {
         type: ['object', 'null'], additionalProperties: false,
         properties: { eventIds: { type: 'array', maxItems: 1000, items: { type: 'string', format: 'uuid' }, description: 'Only the deliveries of these events (their `id`)' } },
@@ -349,11 +334,13 @@ export function registerWebhookRoutes(r: AdminRoutes): void {
     requireOperator(principal);
     const { id } = request.params as { id: string };
     const queue = options.webhooks?.queue;
-    // Pending deliveries nobody queues would wait for a process that never comes.
-    if (!queue) throw AdminError.unavailable('Webhooks are off in this process (WEBHOOKS=off): no delivery could be queued');
+    // Pending deliveries nobody queues would wait for the sweep (src/events/runtime.ts).
+    if (!queue) throw AdminError.unavailable('The webhook queue is not running in this process: no delivery could be queued');
     const eventIds = (request.body as { eventIds?: string[] } | null)?.eventIds;
     const queued = await db.transaction().execute(async (trx) => {
       const row = await endpointById(trx, id);
+      // A disabled endpoint's deliveries would be given up again at once.
+      if (!row.enabled) throw AdminError.conflict(`Webhook endpoint ${id} is disabled (${row.disabled_reason ?? 'by an operator'}): enable it first (PATCH {"enabled": true})`);
       const pairs = await redeliverFailed(trx, id, eventIds);
       await queue.enqueue(trx, pairs.map((p) => ({ endpointId: id, tenantId: p.tenantId, subject: p.subject })));
       const count = pairs.reduce((sum, p) => sum + p.count, 0);
