@@ -63,7 +63,10 @@ export class EventsRuntime {
     let boss = options.boss;
     let ownBoss: PgBoss | undefined;
     if (!boss) {
-      ownBoss = new PgBoss({ db: onPool(options.pool), schema: config.sync.queueSchema, supervise: true, schedule: false, superviseIntervalSeconds: 30, monitorIntervalSeconds: 30 });
+      // Expired jobs (a process killed mid-delivery) are handed out again at supervision: at half the expiry,
+      // as the sync queue does, so a restart resumes deliveries within about 1.5 × WEBHOOK_JOB_EXPIRE_SECONDS.
+      const interval = Math.max(1, Math.min(60, Math.floor(settings.jobExpireSeconds / 2)));
+      ownBoss = new PgBoss({ db: onPool(options.pool), schema: config.sync.queueSchema, supervise: true, schedule: false, superviseIntervalSeconds: interval, monitorIntervalSeconds: interval });
       ownBoss.on('error', (err) => logger.warn({ err }, 'job queue: maintenance failed; retried at the next interval'));
       await ownBoss.start();
       boss = ownBoss;
