@@ -44,8 +44,6 @@ export class EventsRuntime {
   private sweepTimer?: NodeJS.Timeout;
   private wake?: () => void;
   private readonly outage = new OutageLog();
-  /** Events numbered since start (tests wait on it). */
-  numbered = 0;
 
   private constructor(
     private readonly options: EventsRuntimeOptions,
@@ -71,10 +69,9 @@ export class EventsRuntime {
       await ownBoss.start();
       boss = ownBoss;
     }
-    let queue: WebhookQueue;
+    const queue = await WebhookQueue.start(boss, settings.jobExpireSeconds);
     let worker: DeliveryWorker | undefined;
     let sender: WebhookSender | undefined;
-    queue = await WebhookQueue.start(boss, settings.jobExpireSeconds);
     if (settings.deliver) {
       if (options.box) {
         sender = new WebhookSender({ policy: { allowHttp: settings.allowHttp, allowedNetworks: settings.allowedNetworks }, timeoutMs: settings.timeoutMs, connections: settings.endpointConcurrency });
@@ -114,7 +111,6 @@ export class EventsRuntime {
       if (round.deliveries > 0) this.worker?.nudge();
       if (round.busy || round.numbered < ROUND) break;
     }
-    this.numbered += total;
     return total;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The Auth0 outcomes of a sync run as events (docs/events.md): `user.provisioned` when the user's access
  * in Auth0 came to be or changed (first provisioning, another Auth0 user, other organizations or roles,
- * unblocked), `user.deprovisioned` when it ended (blocked, deleted or erased per the deprovision policy),
+ * unblocked), `user.deprovisioned` when it ended (blocked, removed from the organization, deleted or erased),
  * and `user.sync_failed` for the first failure of a streak (retries of the same failure say nothing new).
  * A run that changed nothing a product would store (a phone number synced to the profile) writes none.
  */
@@ -51,6 +51,12 @@ export function outcomeEvents(
       : [];
   }
   if (previous?.auth0UserId === outcome.auth0UserId && accessKey(previous.applied) === accessKey(outcome.applied)) return [];
+  // Out of every organization while still an active user (an admin's removal): access ended all the same.
+  if ((outcome.applied.organizations ?? []).length === 0 && (previous?.applied?.organizations ?? []).length > 0) {
+    return hadAccess
+      ? [{ tenantId, type: 'user.deprovisioned', subject: user.id, data: { user: userRef(user), auth0UserId: outcome.auth0UserId, how: 'removed-from-organization', reason: user.override?.removedFromOrg ? 'removed from the organization by an admin' : 'no longer in any organization' } }]
+      : [];
+  }
   const organizations = (outcome.applied.organizations ?? []).map((o) => ({ id: outcome.organizationIds.get(o.name) ?? null, name: o.name, roles: [...o.roles] }));
   const home = organizations[0];
   return [{

@@ -311,7 +311,7 @@ t.test('a pending delivery whose job was lost is queued again by the sweep', asy
   t.equal(await events.sweep(), 0, 'nothing overdue any more');
 });
 
-t.test('admin actions: a block and an erasure are user.deprovisioned events saying who decided', async (t) => {
+t.test('admin actions: a block, a removal from the organization and an erasure are user.deprovisioned events saying who decided', async (t) => {
   const h = await syncHarness(t);
   await h.bind();
   await runtime(t, h);
@@ -323,13 +323,17 @@ t.test('admin actions: a block and an erasure are user.deprovisioned events sayi
   const kim = await scimUser(h, 'kim@acme.test');
   const lee = await scimUser(h, 'lee@acme.test');
   await h.settle();
+  const max = await scimUser(h, 'max@acme.test');
+  await h.settle();
   t.equal((await admin('POST', `/tenants/acme/users/${kim}/block`, { reason: 'left the company' })).status, 200);
+  t.equal((await admin('POST', `/tenants/acme/users/${max}/remove-from-org`, {})).status, 200);
   t.equal((await admin('DELETE', `/tenants/acme/users/${lee}`)).status, 202);
   await h.settle();
-  await until('four events', () => hook.accepted.length === 4);
+  await until('six events', () => hook.accepted.length === 6);
   const bySubject = (id: string) => hook.accepted.filter((r) => r.subject === id).map((r) => [r.type, r.body.data.how ?? null, r.body.data.reason ?? null]);
   t.same(bySubject(kim), [['user.provisioned', null, null], ['user.deprovisioned', 'blocked', 'blocked by an admin']]);
   t.same(bySubject(lee), [['user.provisioned', null, null], ['user.deprovisioned', 'erased', 'erased by an admin']]);
+  t.same(bySubject(max), [['user.provisioned', null, null], ['user.deprovisioned', 'removed-from-organization', 'removed from the organization by an admin']]);
 });
 
 t.test('requests to one endpoint are bounded by WEBHOOK_ENDPOINT_CONCURRENCY', async (t) => {
