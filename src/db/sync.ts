@@ -94,17 +94,29 @@ export interface SyncOutcome {
   readonly error?: string | null;
 }
 
-/** Records a job's outcome. A change that arrived while the job ran (changed_at moved) keeps `pending`. */
-export async function recordSyncOutcome(db: Db, tenantId: string, userId: string, startedAt: Date, outcome: SyncOutcome): Promise<void> {
-  await sql`update user_sync set
-      status = case when changed_at > ${startedAt} and ${outcome.status} in ('synced', 'awaiting-login') then 'pending' else ${outcome.status} end,
+/**
+ * Records a job's outcome and returns the status it left. A change that arrived while the job ran keeps
+ * `pending`: one whose transaction started after the job did (`changed_at > startedAt`), or one that moved
+ * `changed_at` from what the job read at its start (`seenChangedAt`). The second catches a change made in
+ * a transaction that began before the job but committed after the job read the directory: its
+ * `changed_at` (transaction start) is older than the job, yet the job did not see it. The caller queues
+ * the user again when `pending` comes back (its own job may have been folded into this one).
+ * `seenChangedAt` has millisecond precision (a JS Date), hence the truncation.
+ */
+export async function recordSyncOutcome(db: Db, tenantId: string, userId: string, startedAt: Date, outcome: SyncOutcome, seenChangedAt?: Date | null): Promise<string | undefined> {
+  const seen = seenChangedAt ?? null;
+  const { rows } = await sql<{ status: string }>`update user_sync set
+      status = case when (changed_at > ${startedAt} or (${seen}::timestamptz is not null and date_trunc('milliseconds', changed_at) > ${seen}::timestamptz))
+        and ${outcome.status} in ('synced', 'awaiting-login') then 'pending' else ${outcome.status} end,
       auth0_user_id = coalesce(${outcome.auth0UserId ?? null}, auth0_user_id),
       applied = coalesce(${outcome.applied ? JSON.stringify(outcome.applied) : null}::jsonb, applied),
       last_plan = coalesce(${outcome.plan ? JSON.stringify(outcome.plan) : null}::jsonb, last_plan),
       last_error = ${outcome.error ?? null},
       attempts = case when ${outcome.status} = 'failed' then attempts + 1 else 0 end,
       synced_at = case when ${outcome.status} in ('synced', 'awaiting-login', 'deleted') then clock_timestamp() else synced_at end
-    where tenant_id = ${tenantId} and user_id = ${userId}`.execute(db);
+    where tenant_id = ${tenantId} and user_id = ${userId}
+    returning status`.execute(db);
+  return rows[0]?.status;
 }
 
 /** Users counted by sync status, for `provisio status` and metrics. */

@@ -24,6 +24,8 @@ export interface UserSyncResult {
   readonly reason?: string;
   /** A GDPR erasure ended: every record of the user is gone, its history included (write none now). */
   readonly forgotten?: true;
+  /** The directory changed while the job ran: the user stays pending and must be synced again. */
+  readonly changedMeanwhile?: true;
 }
 
 export interface SyncDeps {
@@ -150,9 +152,10 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
   const startedAt = new Date();
   const config = await loadSyncConfig(deps.db, tenantId);
   if (!config) return { status: 'unbound', actions: [], auth0UserId: null };
+  // The sync row first: its `changed_at` tells at the end whether a change committed after the directory was read.
+  const sync = await findUserSync(deps.db, tenantId, userId);
   const user = await loadDirectoryUser(deps.db, tenantId, userId);
   if (!user) return { status: 'gone', actions: [], auth0UserId: null };
-  const sync = await findUserSync(deps.db, tenantId, userId);
   let auth0UserId = sync?.auth0_user_id ?? null;
 
   const known = new Map<string, string>();
@@ -213,14 +216,17 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
     const outcome: SyncOutcome = { status, auth0UserId: result.auth0UserId, applied: { ...applied, ...(result.onboarding ? { onboarding: storedOnboarding(result.onboarding, deps.secrets) } : {}) }, plan: actions, error: null };
     const events = outcomeEvents(tenantId, user, desired, previousOf(sync), { status, auth0UserId: result.auth0UserId, applied, organizationIds: known, deprovision: config.binding.deprovision });
     // The outcome and its events in one transaction (the outbox rule); a run with nothing to tell needs none.
-    if (events.length === 0) await recordSyncOutcome(deps.db, tenantId, userId, startedAt, outcome);
+    const seen = sync?.changed_at ?? null;
+    let left: string | undefined;
+    if (events.length === 0) left = await recordSyncOutcome(deps.db, tenantId, userId, startedAt, outcome, seen);
     else {
-      await deps.db.transaction().execute(async (trx) => {
-        await recordSyncOutcome(trx, tenantId, userId, startedAt, outcome);
+      left = await deps.db.transaction().execute(async (trx) => {
+        const status = await recordSyncOutcome(trx, tenantId, userId, startedAt, outcome, seen);
         await insertEvents(trx, events);
+        return status;
       });
     }
-    return { status, actions, auth0UserId: result.auth0UserId, ...(sync ? { changedAt: sync.changed_at } : {}) };
+    return { status, actions, auth0UserId: result.auth0UserId, ...(sync ? { changedAt: sync.changed_at } : {}), ...(left === 'pending' ? { changedMeanwhile: true as const } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const failure = { status: 'failed' as const, plan: actions, error: message };

@@ -223,6 +223,9 @@ export class SyncWorker {
         const detail = result.status === 'held' ? (result.reason ?? null) : planSummary(result.actions);
         run = { ...ended(), outcome: result.status, auth0UserId: result.auth0UserId, detail };
       }
+      // A change made while this job ran may have been folded into it (one waiting job per user) before
+      // this run had read it: queue the user again, or nothing would apply it.
+      if (result.changedMeanwhile) await queue.enqueue(this.options.db, tenantId, [userId]);
       await queue.complete(job);
       this.counts.completed++;
       this.options.metrics?.syncJobs.inc({ tenant: tenantId, outcome: result.status });
