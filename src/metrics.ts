@@ -115,7 +115,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await pendingOrNone(sources.db)) this.set({ tenant: row.tenant }, row.pending);
+      for (const row of await unlessUnavailable(() => pendingByTenant(sources.db), [])) this.set({ tenant: row.tenant }, row.pending);
     },
   });
   new Gauge({
@@ -125,7 +125,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await pendingOrNone(sources.db)) this.set({ tenant: row.tenant }, row.oldest);
+      for (const row of await unlessUnavailable(() => pendingByTenant(sources.db), [])) this.set({ tenant: row.tenant }, row.oldest);
     },
   });
   const { gateway } = sources;
@@ -196,7 +196,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [endpoint, counts] of await deliveriesOrNone(sources.db)) {
+      for (const [endpoint, counts] of await unlessUnavailable(() => deliveryCounts(sources.db), new Map<string, { pending: number; failed: number }>())) {
         this.set({ endpoint, state: 'pending' }, counts.pending);
         this.set({ endpoint, state: 'failed' }, counts.failed);
       }
@@ -206,20 +206,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
 }
 
 /** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */
-async function pendingOrNone(db: Kysely<Database>): Promise<{ tenant: string; pending: number; oldest: number }[]> {
+async function unlessUnavailable<T>(read: () => Promise<T>, empty: T): Promise<T> {
   try {
-    return await pendingByTenant(db);
+    return await read();
   } catch (err) {
-    if (isDatabaseUnavailable(err)) return [];
-    throw err;
-  }
-}
-
-async function deliveriesOrNone(db: Kysely<Database>): Promise<Map<string, { pending: number; failed: number }>> {
-  try {
-    return await deliveryCounts(db);
-  } catch (err) {
-    if (isDatabaseUnavailable(err)) return new Map();
+    if (isDatabaseUnavailable(err)) return empty;
     throw err;
   }
 }

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { Webhook } from 'standardwebhooks';
@@ -13,8 +11,8 @@ import { findTenantByName } from '../../src/db/tenants.js';
 import { freePort, runProvisio as cli } from '../helpers/cli.js';
 import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
 import { until } from '../helpers/wait.js';
+import { serveChildren } from '../helpers/serve-child.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const USERS = 30;
 
 t.test('provisio serve killed (-9) in the middle of deliveries: after a restart every event reaches the receiver, under its own webhook-id', {
@@ -59,22 +57,8 @@ t.test('provisio serve killed (-9) in the middle of deliveries: after a restart 
     LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url.toString(), QUEUE_SCHEMA: queueSchema,
     SYNC_ENABLED: 'false', PROVISIO_ENCRYPTION_KEY: key, EVENT_POLL_MS: '100', WEBHOOK_JOB_EXPIRE_SECONDS: '5', WEBHOOK_ENDPOINT_CONCURRENCY: '2',
   };
-  const children: ChildProcess[] = [];
-  t.teardown(() => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
-  let output = '';
-  const serve = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-      cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-    await until('the server to be ready', async () => {
-      if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
-      return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    }, 60_000);
-    return child;
-  };
+  const servers = serveChildren(t, env);
+  const serve = servers.start;
 
   const first = await serve();
   const created = await cli(env, 'tenant', 'create', 'acme', '--json');
@@ -119,7 +103,7 @@ t.test('provisio serve killed (-9) in the middle of deliveries: after a restart 
     await until('every event delivered after the restart', () => new Set(accepted.map((a) => a.id)).size === USERS * 2, 45_000);
   } catch (err) {
     const state = await admin.query(`select state, count(*) as n from ${schema}.webhook_deliveries group by state`);
-    throw new Error(`${(err as Error).message}: deliveries ${JSON.stringify(state.rows)}, accepted ${new Set(accepted.map((a) => a.id)).size}; server output:\n${output.slice(-3000)}`);
+    throw new Error(`${(err as Error).message}: deliveries ${JSON.stringify(state.rows)}, accepted ${new Set(accepted.map((a) => a.id)).size}; server output:\n${servers.output().slice(-3000)}`);
   }
   t.same(new Set(accepted.map((a) => a.id)), new Set(events.map((e) => e.event_id)), 'every event, none invented');
   t.ok(accepted.length - USERS * 2 <= 4, `at most the attempts in flight at the kill delivered twice (${accepted.length - USERS * 2})`);

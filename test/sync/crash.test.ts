@@ -1,27 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
-import { runProvisio as cli } from '../helpers/cli.js';
+import { freePort, runProvisio as cli } from '../helpers/cli.js';
 import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { until } from '../helpers/wait.js';
+import { serveChildren } from '../helpers/serve-child.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const USERS = 40;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 t.test('provisio serve killed (-9) in the middle of an import: after a restart every user exists once and is a member', {
   skip: TEST_BACKEND !== 'postgres' && 'needs a PostgreSQL shared by this process and the server child (PGlite is single-process)',
@@ -49,22 +38,8 @@ t.test('provisio serve killed (-9) in the middle of an import: after a restart e
     LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url.toString(), QUEUE_SCHEMA: queueSchema, SYNC_JOB_EXPIRE_SECONDS: '10',
     AUTH0_BASE_URL: emu.baseUrl, AUTH0_DOMAIN: emu.domain, AUTH0_CLIENT_ID: emu.client.clientId, AUTH0_CLIENT_SECRET: emu.client.clientSecret,
   };
-  const children: ChildProcess[] = [];
-  t.teardown(() => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
-  let output = '';
-  const serve = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-      cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-    await until('the server to be ready', async () => {
-      if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
-      return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    }, 60_000);
-    return child;
-  };
+  const servers = serveChildren(t, env);
+  const serve = servers.start;
 
   const first = await serve();
   const created = await cli(env, 'tenant', 'create', 'acme', '--json');
@@ -99,7 +74,7 @@ t.test('provisio serve killed (-9) in the middle of an import: after a restart e
   } catch (err) {
     const sync = await admin.query(`select status, count(*) as n from ${schema}.user_sync group by status`);
     const jobs = await admin.query(`select name, state, count(*) as n from ${queueSchema}.job group by 1, 2`);
-    throw new Error(`${(err as Error).message}: user_sync ${JSON.stringify(sync.rows)}, jobs ${JSON.stringify(jobs.rows)}, Auth0 users ${count()}; server output:\n${output.slice(-3000)}`);
+    throw new Error(`${(err as Error).message}: user_sync ${JSON.stringify(sync.rows)}, jobs ${JSON.stringify(jobs.rows)}, Auth0 users ${count()}; server output:\n${servers.output().slice(-3000)}`);
   }
 
   const state = emu.emulator.snapshot();

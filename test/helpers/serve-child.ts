@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { until } from './wait.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface ServeChildren {
+  /** Starts `provisio serve` with the environment given to `serveChildren`; resolves once `/readyz` answers 200. */
+  start(): Promise<ChildProcess>;
+  /** Everything the children printed (for a failure message). */
+  output(): string;
+}
+
+/**
+ * Real `provisio serve` processes for the crash tests, each killed (SIGKILL) at teardown if still running.
+ * `env` must set PORT and HOST=127.0.0.1; only PATH and HOME are inherited from the test.
+ */
+export function serveChildren(t: { teardown(fn: () => unknown): void }, env: Record<string, string>): ServeChildren {
+  const children: ChildProcess[] = [];
+  let output = '';
+  t.teardown(() => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+  return {
+    output: () => output,
+    async start() {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
+        cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
+      child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+      await until('the server to be ready', async () => {
+        if (child.exitCode !== null) throw new Error(`serve exited: ${output}`);
+        return fetch(`http://127.0.0.1:${env.PORT}/readyz`).then((r) => r.ok, () => false);
+      }, 60_000);
+      return child;
+    },
+  };
+}
