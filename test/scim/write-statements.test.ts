@@ -32,6 +32,16 @@ async function statementsOf(h: SyncHarness, fn: () => Promise<unknown>): Promise
   return n;
 }
 
+/**
+ * The fewest statements `fn(i)` ran over `times` runs. The harness's job queue supervises itself on the same
+ * pool every few seconds; such a statement can fall into one run (it happened in CI), never into all.
+ */
+async function fewestStatementsOf(h: SyncHarness, fn: (i: number) => Promise<unknown>, times = 3): Promise<number> {
+  let fewest = Infinity;
+  for (let i = 0; i < times; i++) fewest = Math.min(fewest, await statementsOf(h, () => fn(i)));
+  return fewest;
+}
+
 const user = (userName: string, extra: Record<string, unknown> = {}) => ({ schemas: [USER_URN], userName, emails: [{ value: userName, primary: true }], ...extra });
 
 async function syncRows(h: SyncHarness, userId: string): Promise<number> {
@@ -44,17 +54,18 @@ t.test('a tenant that does not sync to Auth0 writes a user in one statement: POS
   await h.worker.stop();
   // The harness caches no token, so every request also looks its token up: a GET is that plus one read.
   const warmup = (await h.scim.json('POST', '/Users', user('warmup@example.com'))).body.id as string;
-  const get = await statementsOf(h, async () => t.equal((await h.scim.json('GET', `/Users/${warmup}`)).status, 200));
-  let id = '';
-  const post = await statementsOf(h, async () => {
-    const res = await h.scim.json('POST', '/Users', user('ann@example.com'));
+  const get = await fewestStatementsOf(h, async () => t.equal((await h.scim.json('GET', `/Users/${warmup}`)).status, 200));
+  const ids: string[] = [];
+  const post = await fewestStatementsOf(h, async (i) => {
+    const res = await h.scim.json('POST', '/Users', user(`ann${i}@example.com`));
     t.equal(res.status, 201);
-    id = res.body.id;
+    ids.push(res.body.id);
   });
-  const put = await statementsOf(h, async () => t.equal((await h.scim.json('PUT', `/Users/${id}`, user('ann@example.com', { displayName: 'Ann' }))).status, 200));
-  const del = await statementsOf(h, async () => t.equal((await h.scim.json('DELETE', `/Users/${id}`)).status, 204));
+  const id = ids[0]!;
+  const put = await fewestStatementsOf(h, async () => t.equal((await h.scim.json('PUT', `/Users/${id}`, user('ann0@example.com', { displayName: 'Ann' }))).status, 200));
+  const del = await fewestStatementsOf(h, async (i) => t.equal((await h.scim.json('DELETE', `/Users/${ids[i]}`)).status, 204));
   t.same({ post, put, del }, { post: get, put: get, del: get }, `the token lookup and one statement each (a GET: ${get})`);
-  t.equal((await h.scim.json('PUT', `/Users/${id}`, user('ann@example.com'))).status, 404, 'a PUT of a user that is gone is still a 404');
+  t.equal((await h.scim.json('PUT', `/Users/${id}`, user('ann0@example.com'))).status, 404, 'a PUT of a user that is gone is still a 404');
   await h.scim.json('POST', '/Users', user('bob@example.com'));
   t.equal((await h.scim.json('POST', '/Users', user('BOB@example.com'))).body.scimType, 'uniqueness', 'a taken userName is still a 409');
 });
@@ -76,8 +87,8 @@ t.test('a tenant bound by another process after this one saw it unbound: the wri
   t.ok(h.auth0User('bob@example.com'), 'the user created after the bind reached Auth0');
   t.ok(h.auth0User('carl@example.com'));
   await h.worker.stop();
-  const get = await statementsOf(h, async () => t.equal((await h.scim.json('GET', `/Users/${carl}`)).status, 200));
-  const put = await statementsOf(h, async () => t.equal((await h.scim.json('PUT', `/Users/${carl}`, user('carl@example.com', { active: false }))).status, 200));
+  const get = await fewestStatementsOf(h, async () => t.equal((await h.scim.json('GET', `/Users/${carl}`)).status, 200));
+  const put = await fewestStatementsOf(h, async () => t.equal((await h.scim.json('PUT', `/Users/${carl}`, user('carl@example.com', { active: false }))).status, 200));
   // The token lookup, then BEGIN, the write, the sync mark, the job and COMMIT: a binding is never removed,
   // so once this process has seen it, neither the unbound attempt nor the binding check is repeated.
   t.equal(put, get - 1 + 5, `a write of a tenant this process knows bound: ${put} statements`);
@@ -99,7 +110,7 @@ t.test('a PATCH that only adds and removes members is one statement, and answers
   for (const name of ['ann', 'bob', 'carl']) ids.push((await h.scim.json('POST', '/Users', user(`${name}@example.com`, { displayName: name.toUpperCase() }))).body.id);
   const nested = (await h.scim.json('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'nested' })).body.id as string;
   const group = (await h.scim.json('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'staff', members: [{ value: ids[0] }, { value: ids[1] }] })).body.id as string;
-  const get = await statementsOf(h, async () => t.equal((await h.scim.json('GET', `/Groups/${group}`)).status, 200));
+  const get = await fewestStatementsOf(h, async () => t.equal((await h.scim.json('GET', `/Groups/${group}`)).status, 200));
 
   let patched: { status: number; body: Record<string, unknown>; headers: Record<string, unknown> } | undefined;
   // Okta's remove by filter and add, in one request; Entra spells the ops with a capital.
