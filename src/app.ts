@@ -22,6 +22,7 @@ import type { SecretBox } from './secrets.js';
 import { canonicalScimUrl } from './scim/url.js';
 import type { DirectoryEvents } from './sync/events.js';
 import type { SyncQueue } from './sync/queue.js';
+import type { OktaQueue } from './okta/queue.js';
 import type { SyncRole } from './sync/worker.js';
 import type { Metrics } from './metrics.js';
 import type { EventsRuntime } from './events/runtime.js';
@@ -49,6 +50,8 @@ export interface AppDependencies {
   readonly syncState?: () => SyncRole;
   /** The webhook lane (src/events/runtime.ts): redeliveries are queued through it. */
   readonly webhooks?: EventsRuntime;
+  /** The Okta lane: Okta bindings queue the initial mirror, and retries, through it. */
+  readonly oktaQueue?: OktaQueue;
 }
 
 /** A hop count as the function Fastify's types accept (its runtime takes the number too). */
@@ -185,6 +188,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.auth0 ?? config.auth0 ? { auth0: (deps.auth0 ?? config.auth0)! } : {}),
     ...(config.actionSecret ? { actionSecret: config.actionSecret } : {}),
     ...(deps.webhooks ? { webhooks: deps.webhooks } : {}),
+    ...(deps.oktaQueue ? { oktaQueue: deps.oktaQueue } : {}),
+    production: config.production,
     destinations: { allowHttp: config.events.allowHttp, allowedNetworks: config.events.allowedNetworks },
   });
   await registerConsole(app as unknown as FastifyInstance, { auth0: consoleAuth0(config.adminJwt) });

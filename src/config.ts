@@ -26,6 +26,7 @@ export interface Config {
    */
   readonly auth0Emulator: boolean;
   readonly sync: SyncSettings;
+  readonly okta: OktaSettings;
   /**
    * HS256 secret shared with the Auth0 Post-Login Action (its `PROVISIO_SECRET`); absent means the
    * `POST /v1/auth0/post-login` decision endpoint is not served.
@@ -135,6 +136,18 @@ export interface SyncSettings {
   readonly tenantConcurrency: number;
   /** The sync lease: one replica runs the sync; a standby takes over within about 4/3 of this after it stops renewing. */
   readonly leaseSeconds: number;
+}
+
+/** The Okta mirror's lane (docs/okta-mirror.md); its queue shares the sync's retry and expiry settings. */
+export interface OktaSettings {
+  /** `OKTA_CONCURRENCY`: mirror jobs one process runs at once, all tenants together (default 10). */
+  readonly concurrency: number;
+  /** `OKTA_TENANT_CONCURRENCY`: mirror jobs one tenant may have running at once over all replicas (default 4). */
+  readonly tenantConcurrency: number;
+  /** `OKTA_TIMEOUT_MS`: one Okta request, connect to answer (default 15 s); a timeout is retried by the job. */
+  readonly timeoutMs: number;
+  /** `OKTA_RATE_RESERVE_PERCENT`: requests of each Okta rate window left unused, for the org's other clients (default 10 %). */
+  readonly rateReserve: number;
 }
 
 /** Events out: the outbox, its retention and the webhook lane (docs/events.md). */
@@ -414,6 +427,12 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: integer(env, 'SYNC_CONCURRENCY', 50, 1, 1000),
       tenantConcurrency: integer(env, 'SYNC_TENANT_CONCURRENCY', 10, 1, 1000),
       leaseSeconds: integer(env, 'SYNC_LEASE_SECONDS', 15, 3, 600),
+    },
+    okta: {
+      concurrency: integer(env, 'OKTA_CONCURRENCY', 10, 1, 1000),
+      tenantConcurrency: integer(env, 'OKTA_TENANT_CONCURRENCY', 4, 1, 1000),
+      timeoutMs: integer(env, 'OKTA_TIMEOUT_MS', 15_000, 100, 600_000),
+      rateReserve: integer(env, 'OKTA_RATE_RESERVE_PERCENT', 10, 0, 90) / 100,
     },
     ...(secret ? { actionSecret: secret } : {}),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

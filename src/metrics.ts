@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from './db/errors.js';
 import type { Database } from './db/schema.js';
 import { deliveryCounts } from './db/webhooks.js';
 import { sql } from 'kysely';
+import { rateFamily } from './okta/rate-budget.js';
 
 /** The Prometheus series Provisio exports at `/metrics` (prom-client). */
 export interface Metrics {
@@ -26,6 +27,10 @@ export interface Metrics {
   readonly webhookAttempts: Counter<'endpoint' | 'outcome'>;
   /** Time from the change to its delivery (the receiver's 2xx), by endpoint id. */
   readonly webhookLatency: Histogram<'endpoint'>;
+  /** Okta mirror jobs finished, by tenant and outcome (mirrored, deactivated, deleted, none, failed…). */
+  readonly oktaJobs: Counter<'tenant' | 'outcome'>;
+  /** Counts one Okta request by endpoint family and status (0: no answer). */
+  readonly oktaCall: (call: { method: string; url: string; status: number }) => void;
 }
 
 export interface MetricsSources {
@@ -202,7 +207,31 @@ export function createMetrics(sources: MetricsSources): Metrics {
       }
     },
   });
-  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer, userHistoryRecords, webhookAttempts, webhookLatency };
+  // The Okta sink, beside the Auth0 one (provisio_sync_jobs_total, provisio_auth0_calls).
+  const oktaJobs = new Counter({
+    name: 'provisio_okta_mirror_jobs_total',
+    help: 'Okta mirror jobs finished, by outcome (mirrored, deactivated, deleted, none, unbound, failed)',
+    labelNames: ['tenant', 'outcome'] as const,
+    registers: [registry],
+  });
+  const oktaCalls = new Counter({
+    name: 'provisio_okta_calls_total',
+    help: 'Okta Management API requests, by endpoint family and status (429 = rate limited, 0 = no answer)',
+    labelNames: ['family', 'status'] as const,
+    registers: [registry],
+  });
+  const oktaCall = (call: { method: string; url: string; status: number }) => oktaCalls.inc({ family: rateFamily(call.method, call.url), status: String(call.status) });
+  new Gauge({
+    name: 'provisio_okta_mirror_users',
+    help: 'Directory users whose Okta mirror is pending or failed, per tenant',
+    labelNames: ['tenant', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await unlessUnavailable(() => mirrorBacklog(sources.db), [])) this.set({ tenant: row.tenant, state: row.state }, row.n);
+    },
+  });
+  return { registry, scimRequest, scimThrottled, syncLag, syncJobs, adminRequests, scimAuditRecords, observeScimAuditBuffer, userHistoryRecords, webhookAttempts, webhookLatency, oktaJobs, oktaCall };
 }
 
 /** While the database is unavailable the gauges are left empty: the scrape still answers (process and 503 counts). */
@@ -220,4 +249,11 @@ async function pendingByTenant(db: Kysely<Database>): Promise<{ tenant: string; 
     select t.name as tenant, count(*) as pending, extract(epoch from (now() - min(s.changed_at)))::float8 as oldest
     from user_sync s join tenants t on t.id = s.tenant_id where s.status = 'pending' group by t.name`.execute(db);
   return rows.map((r) => ({ tenant: r.tenant, pending: Number(r.pending), oldest: Math.max(0, r.oldest ?? 0) }));
+}
+
+/** Pending and failed Okta mirrors per tenant (the index okta_mirror_status). */
+async function mirrorBacklog(db: Kysely<Database>): Promise<{ tenant: string; state: string; n: number }[]> {
+  const { rows } = await sql<{ tenant: string; state: string; n: string }>`select tenant_id as tenant, status as state, count(*) as n
+    from okta_mirror where status in ('pending', 'failed') group by 1, 2`.execute(db);
+  return rows.map((r) => ({ tenant: r.tenant, state: r.state, n: Number(r.n) }));
 }

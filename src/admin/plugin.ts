@@ -14,6 +14,7 @@ import type { AdminJwtConfig, Auth0Config } from '../config.js';
 import { requestOutageLog } from '../db/errors.js';
 import type { Database, TenantRow } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
+import type { OktaQueue } from '../okta/queue.js';
 import { isStorableBody, UnstorableTextError } from '../http/text-hygiene.js';
 import type { TokenVerifier } from '../scim/auth.js';
 import type { AuthFailureThrottle } from '../scim/throttle.js';
@@ -25,6 +26,7 @@ import { AdminError, errorBody, toAdminError } from './errors.js';
 import { registerAdminTokenRoutes } from './routes/admin-tokens.js';
 import { registerAuth0Routes } from './routes/auth0.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
+import { registerOktaRoutes } from './routes/okta.js';
 import { registerScimRequestRoutes } from './routes/scim-requests.js';
 import { registerSetupLinkRoutes } from './routes/setup-links.js';
 import { registerSyncRoutes } from './routes/sync.js';
@@ -42,6 +44,10 @@ export interface AdminPluginOptions {
   readonly adminJwt?: AdminJwtConfig;
   /** The sync's queue: binding, rules changes, releases and repairs enqueue through it (absent: sync disabled). */
   readonly queue?: SyncQueue;
+  /** The Okta mirror's lane (docs/okta-mirror.md): Okta binding, group-rule changes and retries enqueue through it (absent: sync disabled, 503). */
+  readonly oktaQueue?: OktaQueue;
+  /** `NODE_ENV=production`: an Okta binding must name a real org (the built-in Okta emulator is refused). */
+  readonly production?: boolean;
   readonly gateway?: Auth0Gateway;
   /** The configured Auth0 tenant (absent: none, or the built-in emulator): the Auth0 check and the Action deploy use it. */
   readonly auth0?: Auth0Config;
@@ -207,4 +213,5 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
   registerSetupLinkRoutes(routes);
   registerAuth0Routes(routes);
   registerWebhookRoutes(routes);
+  registerOktaRoutes(routes);
 };

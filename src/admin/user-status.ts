@@ -5,6 +5,9 @@ import { findUserSync, listHolds, syncStatusCounts } from '../db/sync.js';
 import { deriveDesiredState } from '../sync/desired-state.js';
 import { describeBecause } from '../sync/rules.js';
 import { loadDirectoryUser, loadSyncConfig } from '../sync/sync-user.js';
+import { findMirror, isOktaBound, mirrorStatusCounts } from '../db/okta.js';
+import { deriveOktaDesired } from '../okta/desired.js';
+import { loadOktaBinding } from '../okta/mirror-config.js';
 
 /** "Why does Alice have role X in org Y": the desired state with the reason for each part, and what was applied. */
 export interface UserExplanation {
@@ -25,6 +28,11 @@ export interface UserExplanation {
     readonly syncedAt: string | null;
     readonly lastError: string | null;
     readonly lastPlan: unknown[] | null;
+  };
+  /** The Okta mirror (tenants bound to Okta only): what the user's Okta user should be, and why; what was done. */
+  readonly okta?: {
+    readonly desired: { readonly presence: string; readonly reason: string; readonly groups: { target: string; because: readonly string[] }[]; readonly warnings: readonly string[] };
+    readonly applied: { readonly status: string; readonly oktaUserId: string | null; readonly mirroredAt: string | null; readonly lastError: string | null; readonly lastPlan: unknown[] | null } | null;
   };
 }
 
@@ -52,7 +60,8 @@ function shownState(applied: Record<string, unknown> | null, secrets: SecretBox 
 export async function explainUser(db: Kysely<Database>, tenantId: string, userId: string, secrets?: SecretBox): Promise<UserExplanation | undefined> {
   const user = await loadDirectoryUser(db, tenantId, userId);
   if (!user || user.deleted) return undefined;
-  const [config, sync] = await Promise.all([loadSyncConfig(db, tenantId), findUserSync(db, tenantId, userId)]);
+  const [config, sync, oktaBinding, mirror] = await Promise.all([loadSyncConfig(db, tenantId), findUserSync(db, tenantId, userId), loadOktaBinding(db, tenantId), findMirror(db, tenantId, userId)]);
+  const oktaDesired = oktaBinding ? deriveOktaDesired({ user, auth0UserId: sync?.auth0_user_id ?? null, oktaUserId: mirror?.okta_user_id ?? null }, oktaBinding) : undefined;
   const desired = config ? deriveDesiredState(user, config.binding, config.rules) : undefined;
   return {
     user: { id: user.id, userName: user.userName, active: user.active, groups: user.groups.map((g) => g.displayName) },
@@ -78,11 +87,24 @@ export async function explainUser(db: Kysely<Database>, tenantId: string, userId
           },
         }
       : {}),
+    ...(oktaDesired
+      ? {
+          okta: {
+            desired: {
+              presence: oktaDesired.presence, reason: oktaDesired.reason, warnings: oktaDesired.warnings,
+              groups: oktaDesired.groups.map((g) => ({ target: 'id' in g.target ? `id ${g.target.id}` : `"${g.target.name}"`, because: g.because })),
+            },
+            applied: mirror
+              ? { status: mirror.status, oktaUserId: mirror.okta_user_id, mirroredAt: mirror.mirrored_at?.toISOString() ?? null, lastError: mirror.last_error, lastPlan: mirror.last_plan }
+              : null,
+          },
+        }
+      : {}),
   };
 }
 
-/** A tenant's sync counts by status and the number of deprovisionings held by the guard. */
-export async function tenantSyncStatus(db: Kysely<Database>, tenantId: string): Promise<{ counts: Record<string, number>; held: number }> {
-  const [counts, holds] = await Promise.all([syncStatusCounts(db, tenantId), listHolds(db, tenantId)]);
-  return { counts, held: holds.length };
+/** A tenant's sync counts by status, the deprovisionings held by the guard, and (bound to Okta) the mirror's counts by status. */
+export async function tenantSyncStatus(db: Kysely<Database>, tenantId: string): Promise<{ counts: Record<string, number>; held: number; okta?: Record<string, number> }> {
+  const [counts, holds, oktaBound] = await Promise.all([syncStatusCounts(db, tenantId), listHolds(db, tenantId), isOktaBound(db, tenantId)]);
+  return { counts, held: holds.length, ...(oktaBound ? { okta: await mirrorStatusCounts(db, tenantId) } : {}) };
 }

@@ -11,7 +11,9 @@ import { forwardToServer } from './control-socket.js';
 import { registerAdminTokenCommands } from './admin-token.js';
 import { registerAuth0Commands } from './auth0.js';
 import { registerAuth0EmulatorCommand } from './auth0-emulator.js';
+import { registerOktaEmulatorCommand } from './okta-emulator.js';
 import { registerMigrateCommand } from './migrate.js';
+import { registerOktaCommands } from './okta.js';
 import { registerServeCommand } from './serve.js';
 import { registerSetupLinkCommands } from './setup-link.js';
 import { registerSyncCommands } from './sync.js';
@@ -34,8 +36,10 @@ export function createProgram(io: CliIo = processIo): Command {
   registerSetupLinkCommands(program, io);
   registerSyncCommands(program, io);
   registerAuth0EmulatorCommand(program, io);
+  registerOktaEmulatorCommand(program, io);
   registerAuth0Commands(program, io);
   registerWebhookCommands(program, io);
+  registerOktaCommands(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -1,6 +1,8 @@
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
+import type { OktaRuntime } from '../okta/runtime.js';
+import type { OktaQueue } from '../okta/queue.js';
 import type { SyncQueue } from '../sync/queue.js';
 
 /** Where CLI output goes and where configuration comes from; injectable so tests run commands in-process. */
@@ -15,7 +17,7 @@ export interface CliIo {
    * process, so the CLI cannot open the database itself): the server's open database and queue are used,
    * and neither is closed afterwards.
    */
-  readonly server?: { readonly database: DatabaseHandle; readonly queue?: SyncQueue };
+  readonly server?: { readonly database: DatabaseHandle; readonly queue?: SyncQueue; readonly oktaQueue?: OktaQueue; /** The server's Okta mirror (its built-in Okta emulator included): reconcile reads through it. */ readonly okta?: OktaRuntime };
 }
 
 export const processIo: CliIo = {

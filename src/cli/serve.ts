@@ -115,7 +115,7 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
       const app = await buildApp({
         config, database, logger, metrics, webhooks,
         ...(secrets ? { secrets } : {}),
-        ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, auth0: sync.auth0, syncState: () => sync.worker.role } : {}),
+        ...(sync ? { events: sync.events, gateway: sync.gateway, queue: sync.queue, oktaQueue: sync.okta.queue, auth0: sync.auth0, syncState: () => sync.worker.role } : {}),
       });
       let control: ControlSocket | undefined;
       let closing = false;
@@ -135,7 +135,7 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
       await app.listen({ port: config.port, host: config.host });
       logger.info({ database: database.kind, url: advertisedUrl(config) }, 'provisio listening');
       if (!config.databaseUrl) {
-        control = await startControlSocket(config.dataDir, runCommand, { env: io.env, server: { database, ...(sync ? { queue: sync.queue } : {}) } }, logger);
+        control = await startControlSocket(config.dataDir, runCommand, { env: io.env, server: { database, ...(sync ? { queue: sync.queue, oktaQueue: sync.okta.queue, okta: sync.okta } : {}) } }, logger);
       }
       await ensureDemoTenant(database, config, io, sync);
     });

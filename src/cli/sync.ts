@@ -16,6 +16,11 @@ import { loadSyncConfig } from '../sync/sync-user.js';
 import { CliError, printJson, withDatabase, type CliIo } from './io.js';
 import { boundTenantIds, findSyncConfig } from '../db/sync.js';
 import { Auth0Gateway } from '../auth0/gateway.js';
+import { pino } from 'pino';
+import { oktaBoundTenantIds } from '../db/okta.js';
+import { startOktaQueue } from '../okta/queue.js';
+import { findOktaDrift, repairOktaDrift } from '../okta/reconcile.js';
+import { OktaRuntime } from '../okta/runtime.js';
 
 function readJsonFile(io: CliIo, file: string): unknown {
   try {
@@ -125,10 +130,11 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
       await withDatabase(io, async ({ db }) => {
         const row = await requireTenant(db, name);
         if (!userName) {
-          const { counts, held } = await tenantSyncStatus(db, row.id);
-          if (opts.json) return printJson(io, { counts, held });
+          const { counts, held, okta } = await tenantSyncStatus(db, row.id);
+          if (opts.json) return printJson(io, { counts, held, ...(okta ? { okta } : {}) });
           io.out(Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join('\n') || 'no users synced yet');
           if (held) io.out(`${held} deprovisioning(s) held by the guard: provisio sync release ${name}`);
+          if (okta) io.out(`okta mirror: ${Object.entries(okta).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing mirrored yet'}${okta.failed ? ` (provisio okta retry ${name})` : ''}`);
           return;
         }
         const userId = await findUserIdByName(db, row.id, userName);
@@ -148,32 +154,61 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
           for (const w of desired.warnings) io.out(`  warning: ${w}`);
         }
         if (applied) io.out(`  applied: ${applied.status}${applied.auth0UserId ? ` as ${applied.auth0UserId}` : ''}${applied.syncedAt ? ` at ${applied.syncedAt}` : ''}${applied.lastError ? `\n  last error: ${applied.lastError}` : ''}`);
+        if (report.okta) {
+          const { desired: want, applied: done } = report.okta;
+          io.out(`  okta: ${want.presence} — ${want.reason}`);
+          for (const g of want.groups) io.out(`    okta group ${g.target} — ${g.because.join('; ')}`);
+          for (const w of want.warnings) io.out(`    warning: ${w}`);
+          io.out(done ? `    mirrored: ${done.status}${done.oktaUserId ? ` as ${done.oktaUserId}` : ''}${done.mirroredAt ? ` at ${done.mirroredAt}` : ''}${done.lastError ? `\n    last error: ${done.lastError}` : ''}` : '    not mirrored yet');
+        }
       });
     });
 
   program
     .command('reconcile')
-    .description('compare Auth0 with the desired state, print the repair plan, then queue the repairs')
+    .description('compare a sink (Auth0, or the Okta mirror) with the desired state, print the repair plan, then queue the repairs')
     .option('--tenant <name>', 'one tenant (default: every bound tenant)')
+    .option('--sink <sink>', 'auth0 (default) or okta', 'auth0')
     .option('--dry-run', 'print the plan only')
     .option('--json', 'print JSON')
-    .action(async (opts: { tenant?: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (opts: { tenant?: string; sink: string; dryRun?: boolean; json?: boolean }) => {
+      if (opts.sink !== 'auth0' && opts.sink !== 'okta') throw new CliError('--sink must be auth0 or okta', 2);
       await withDatabase(io, async (database, config) => {
-        if (!config.auth0) throw new CliError('reconcile reads Auth0: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_BASE_URL for the emulator)', 2);
-        const gateway = Auth0Gateway.fromSettings(config.auth0);
-        const tenants = opts.tenant ? [await requireTenant(database.db, opts.tenant)] : await database.db.selectFrom('tenants').selectAll().where('id', 'in', (await boundTenantIds(database.db)).concat('00000000-0000-0000-0000-000000000000')).execute();
         const report: { tenant: string; drift: { userId: string; actions: { type: string; reason: string }[] }[] }[] = [];
-        for (const tenant of tenants) {
-          const drift = opts.dryRun
-            ? await reconcileTenant(database.db, gateway, undefined, tenant.id, true)
-            : await withQueue(io, database, (queue) => reconcileTenant(database.db, gateway, queue, tenant.id, false));
-          report.push({ tenant: tenant.name, drift });
+        if (opts.sink === 'okta') {
+          const bound = await oktaBoundTenantIds(database.db);
+          const tenants = opts.tenant ? [await requireTenant(database.db, opts.tenant)] : await database.db.selectFrom('tenants').selectAll().where('id', 'in', bound.concat('00000000-0000-0000-0000-000000000000')).execute();
+          await withQueue(io, database, async (queue) => {
+            const oktaQueue = io.server?.oktaQueue ?? (await startOktaQueue(queue.boss, config));
+            // Reads Okta only: the repairs are queued for the worker, which also writes the Auth0 links.
+            const runtime = io.server?.okta ?? new OktaRuntime({ db: database.db, queue: oktaQueue, logger: pino({ level: 'silent' }), production: config.production, settings: config.okta, ...(secretBoxFor(config) ? { secrets: secretBoxFor(config)! } : {}) });
+            try {
+              for (const tenant of tenants) {
+                if (!bound.includes(tenant.id)) throw new CliError(`tenant "${tenant.name}" does not mirror into Okta (provisio okta bind)`, 2);
+                const drift = await findOktaDrift(database.db, (t, u, o) => runtime.mirror(t, u, o), tenant.id);
+                if (!opts.dryRun) await repairOktaDrift(database.db, oktaQueue, tenant.id, drift);
+                report.push({ tenant: tenant.name, drift: [...drift].map((d) => ({ userId: d.userId, actions: [...d.actions] })) });
+              }
+            } finally {
+              if (!io.server?.okta) await runtime.stop();
+            }
+          });
+        } else {
+          if (!config.auth0) throw new CliError('reconcile reads Auth0: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_BASE_URL for the emulator)', 2);
+          const gateway = Auth0Gateway.fromSettings(config.auth0);
+          const tenants = opts.tenant ? [await requireTenant(database.db, opts.tenant)] : await database.db.selectFrom('tenants').selectAll().where('id', 'in', (await boundTenantIds(database.db)).concat('00000000-0000-0000-0000-000000000000')).execute();
+          for (const tenant of tenants) {
+            const drift = opts.dryRun
+              ? await reconcileTenant(database.db, gateway, undefined, tenant.id, true)
+              : await withQueue(io, database, (queue) => reconcileTenant(database.db, gateway, queue, tenant.id, false));
+            report.push({ tenant: tenant.name, drift });
+          }
         }
-        if (opts.json) return printJson(io, { dryRun: Boolean(opts.dryRun), tenants: report });
+        if (opts.json) return printJson(io, { sink: opts.sink, dryRun: Boolean(opts.dryRun), tenants: report });
         for (const t of report) {
-          io.out(`${t.tenant}: ${t.drift.length} user(s) drifted`);
+          io.out(`${t.tenant}: ${t.drift.length} user(s) drifted${opts.sink === 'okta' ? ' in Okta' : ''}`);
           for (const d of t.drift) for (const a of d.actions) io.out(`  ${d.userId}  ${a.type}: ${a.reason}`);
-          if (t.drift.length && !opts.dryRun) io.out('  repairs queued; the sync worker applies them.');
+          if (t.drift.length && !opts.dryRun) io.out(`  repairs queued; the ${opts.sink === 'okta' ? 'Okta mirror' : 'sync'} worker applies them.`);
         }
       });
     });

@@ -11,6 +11,7 @@ import * as m0009 from './migrations/0009-scim-requests.js';
 import * as m0010 from './migrations/0010-setup-links.js';
 import * as m0011 from './migrations/0011-user-history.js';
 import * as m0012 from './migrations/0012-events.js';
+import * as m0013 from './migrations/0013-okta-mirror.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-setup-links': m0010,
   '0011-user-history': m0011,
   '0012-events': m0012,
+  '0013-okta-mirror': m0013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

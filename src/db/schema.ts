@@ -21,6 +21,32 @@ export interface Database {
   event_sequences: EventSequenceTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
+  tenant_okta_bindings: TenantOktaBindingTable;
+  okta_mirror: OktaMirrorTable;
+}
+
+/** A tenant's Okta binding (migration 0013), the document of src/okta/binding.ts with sealed credentials. */
+export interface TenantOktaBindingTable {
+  tenant_id: string;
+  binding: Json<Record<string, unknown>>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type OktaMirrorStatus = 'pending' | 'mirrored' | 'deactivated' | 'deleted' | 'failed';
+
+/** One directory user's mirror in Okta (migration 0013); outlives the user, as `user_sync` does. */
+export interface OktaMirrorTable {
+  tenant_id: string;
+  user_id: string;
+  okta_user_id: string | null;
+  status: OktaMirrorStatus;
+  applied: Json<Record<string, unknown>> | null;
+  last_plan: Json<unknown[]> | null;
+  last_error: string | null;
+  attempts: Generated<number>;
+  changed_at: Timestamp;
+  mirrored_at: Date | null;
 }
 
 /** The outbox (migration 0012): one directory or Auth0 event, numbered per tenant by the sequencer. */

@@ -39,12 +39,13 @@ export interface SyncConfig {
 
 type Obj = Record<string, unknown>;
 
-function obj(value: unknown, where: string): Obj {
+/** Field readers of configuration documents: each throws a `SyncConfigError` naming the field (`where`). */
+export function obj(value: unknown, where: string): Obj {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SyncConfigError(`${where} must be an object`);
   return value as Obj;
 }
 
-function str(value: unknown, where: string): string {
+export function str(value: unknown, where: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new SyncConfigError(`${where} must be a non-empty string`);
   return value;
 }
@@ -53,7 +54,7 @@ function optStr(value: unknown, where: string): string | undefined {
   return value === undefined || value === null ? undefined : str(value, where);
 }
 
-function oneOf<T extends string>(value: unknown, options: readonly T[], fallback: T, where: string): T {
+export function oneOf<T extends string>(value: unknown, options: readonly T[], fallback: T, where: string): T {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) throw new SyncConfigError(`${where} must be one of ${options.join(', ')}`);
   return value as T;

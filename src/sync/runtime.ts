@@ -8,6 +8,8 @@ import { queueDirectoryEvents, type DirectoryEvents } from './events.js';
 import { SyncQueue } from './queue.js';
 import { Lease } from './lease.js';
 import { SyncWorker } from './worker.js';
+import { startOktaQueue } from '../okta/queue.js';
+import { OktaRuntime } from '../okta/runtime.js';
 
 /** The running sync: queue, Auth0 gateway, worker, and the emulator when no Auth0 tenant is configured. */
 export interface SyncRuntime {
@@ -21,6 +23,8 @@ export interface SyncRuntime {
   readonly auth0: Auth0Config;
   /** The in-process emulator of the zero-config start (absent with a configured Auth0 tenant). */
   readonly emulator?: { readonly baseUrl: string; readonly databaseConnection: { id: string; name: string } };
+  /** The Okta mirror (issue 18): its own lane on the job queue, run by the replica holding the sync lease. */
+  readonly okta: OktaRuntime;
   stop(): Promise<void>;
 }
 
@@ -52,8 +56,15 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
   // /readyz of a single process already says `running`.
   const lease = new Lease(database.sync.db, 'sync', { seconds: config.sync.leaseSeconds, logger });
   await lease.held().catch(() => false);
-  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, lease, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
+  const oktaQueue = await startOktaQueue(queue.boss, config);
+  const okta = new OktaRuntime({
+    db: database.sync.db, queue: oktaQueue, auth0: gateway, logger, lease, production: config.production, settings: config.okta,
+    ...(secrets ? { secrets } : {}),
+    ...(built ? { onCall: built.oktaCall, onJob: (tenant: string, outcome: string) => built.oktaJobs.inc({ tenant, outcome }) } : {}),
+  });
+  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, lease, okta: oktaQueue, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
   worker.start();
+  okta.start();
   return {
     queue,
     gateway,
@@ -63,7 +74,10 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
     target: auth0.baseUrl ?? `https://${auth0.domain}`,
     auth0,
     ...(emulatorInfo ? { emulator: emulatorInfo } : {}),
+    okta,
     stop: async () => {
+      // The Okta lane first: the sync worker releases the lease it runs under when it stops.
+      await okta.stop();
       await worker.stop();
       await queue.stop();
       await closeEmulator?.();

@@ -12,6 +12,8 @@ import { deriveDesiredState } from './desired-state.js';
 import { executePlan, readSnapshot, type ExecutionContext } from './executor.js';
 import { planUserSync } from './planner.js';
 import type { Auth0Snapshot, DirectoryUser, SyncAction } from './types.js';
+import { enqueueMirrorIfBound } from '../okta/chain.js';
+import type { OktaQueue } from '../okta/queue.js';
 
 /** What one user's sync did, for logs, tests and `provisio status`. */
 export interface UserSyncResult {
@@ -37,6 +39,8 @@ export interface SyncDeps {
   readonly dryRun?: boolean;
   /** Opens sealed binding secrets (inbound SCIM tokens). */
   readonly secrets?: SecretBox;
+  /** The Okta lane: a user provisioned (or deprovisioned) in Auth0 is queued for its Okta mirror (issue 18). */
+  readonly okta?: OktaQueue;
 }
 
 /** Loads the directory facts about a user; a deleted user comes back from its tombstone. */
@@ -205,6 +209,7 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
       await deps.db.transaction().execute(async (trx) => {
         await forgetUser(trx, tenantId, userId);
         await insertEvents(trx, erasureEvents(tenantId, user, sync?.auth0_user_id ?? null));
+        if (deps.okta) await enqueueMirrorIfBound(trx, deps.okta, tenantId, userId);
       });
       return { status: 'deleted', actions, auth0UserId: null, forgotten: true, ...(sync ? { changedAt: sync.changed_at } : {}) };
     }
@@ -215,14 +220,17 @@ export async function syncUser(deps: SyncDeps, tenantId: string, userId: string,
     };
     const outcome: SyncOutcome = { status, auth0UserId: result.auth0UserId, applied: { ...applied, ...(result.onboarding ? { onboarding: storedOnboarding(result.onboarding, deps.secrets) } : {}) }, plan: actions, error: null };
     const events = outcomeEvents(tenantId, user, desired, previousOf(sync), { status, auth0UserId: result.auth0UserId, applied, organizationIds: known, deprovision: config.binding.deprovision });
-    // The outcome and its events in one transaction (the outbox rule); a run with nothing to tell needs none.
+    // The outcome, its events and the Okta mirror's job in one transaction (the outbox rule); a run with
+    // nothing to tell and no mirror to queue needs none.
     const seen = sync?.changed_at ?? null;
+    const mirror = deps.okta && (status === 'synced' || status === 'deleted') ? deps.okta : undefined;
     let left: string | undefined;
-    if (events.length === 0) left = await recordSyncOutcome(deps.db, tenantId, userId, startedAt, outcome, seen);
+    if (events.length === 0 && !mirror) left = await recordSyncOutcome(deps.db, tenantId, userId, startedAt, outcome, seen);
     else {
       left = await deps.db.transaction().execute(async (trx) => {
         const status = await recordSyncOutcome(trx, tenantId, userId, startedAt, outcome, seen);
         await insertEvents(trx, events);
+        if (mirror) await enqueueMirrorIfBound(trx, mirror, tenantId, userId);
         return status;
       });
     }

@@ -9,11 +9,13 @@ import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { UserHistoryRecorder } from './history-recorder.js';
+import { IdleWait } from './idle-wait.js';
 import { MemberBatcher } from './member-batcher.js';
 import type { Lease } from './lease.js';
 import type { SyncJob, SyncQueue } from './queue.js';
 import { syncUser, type UserSyncResult } from './sync-user.js';
 import type { SyncAction } from './types.js';
+import type { OktaQueue } from '../okta/queue.js';
 
 export interface WorkerOptions {
   readonly db: Kysely<Database>;
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   readonly lease?: Lease;
   /** Where each job run is recorded for the user's timeline; by default one of the worker's own over `db`. */
   readonly history?: UserHistoryRecorder;
+  /** The Okta lane: users provisioned or deprovisioned here are queued for their Okta mirror. */
+  readonly okta?: OktaQueue;
 }
 
 /** How a job run ended, as the user's history keeps it. */
@@ -81,9 +85,8 @@ export class SyncWorker {
   /** Running jobs, and how many of them each tenant has (the even-share check of `fetch`). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly runningByTenant = new Map<string, number>();
-  /** A finished job or `stop()` ends the idle wait early; `woken` keeps a wake-up that came mid-fetch. */
-  private woken = false;
-  private wake?: () => void;
+  /** A finished job or `stop()` ends the idle wait early. */
+  private readonly waiter = new IdleWait();
   /** Set while the database is unreachable: the loop backs off and the log says so once, not per poll. */
   private pausedSince?: number;
   /** Another replica holds the sync lease: this worker takes no jobs. */
@@ -211,6 +214,7 @@ export class SyncWorker {
           gateway: this.options.gateway.observed(trace.observer),
           addMember: (t, o, u) => this.batcher.add(t, o, u, trace),
           ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
+          ...(this.options.okta ? { okta: this.options.okta } : {}),
         },
         tenantId,
         userId,
@@ -277,27 +281,12 @@ export class SyncWorker {
     });
   }
 
-  /** Waits `ms`, or less when a job finishes or the worker stops. */
-  private async idle(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-    this.wake = undefined;
-    this.woken = false;
+  private idle(ms: number): Promise<void> {
+    return this.waiter.idle(ms);
   }
 
   private wakeUp(): void {
-    if (this.wake) this.wake();
-    else this.woken = true;
+    this.waiter.wakeUp();
   }
 
   /** The database is unreachable: say so once (then once per interval), not per tenant loop and poll. */

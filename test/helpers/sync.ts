@@ -10,6 +10,7 @@ import type { DatabaseHandle } from '../../src/db/client.js';
 import { bindTenant } from '../../src/sync/binding.js';
 import { queueDirectoryEvents } from '../../src/sync/events.js';
 import { SyncQueue } from '../../src/sync/queue.js';
+import type { OktaQueue } from '../../src/okta/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import { SecretBox } from '../../src/secrets.js';
 import type { ScimClient } from './app.js';
@@ -73,8 +74,12 @@ export async function workerFixture(t: TapLike): Promise<WorkerFixture> {
 /** A real app + database + pg-boss queue + worker, synced into an in-process Auth0 emulator. */
 export async function syncHarness(
   t: TapLike,
-  options: { plan?: 'off' | 'free' | 'essentials' | 'enterprise'; timeoutSeconds?: number; /** Tell the admin API the emulator is the Auth0 tenant (scope check, Action deploy). */ adminAuth0?: boolean; env?: Record<string, string> } = {},
-): Promise<SyncHarness> {
+  options: {
+    plan?: 'off' | 'free' | 'essentials' | 'enterprise'; timeoutSeconds?: number; /** Tell the admin API the emulator is the Auth0 tenant (scope check, Action deploy). */ adminAuth0?: boolean; env?: Record<string, string>;
+    /** The Okta lane on this harness's queue: the worker chains provisioned users into it (test/helpers/okta.ts). */
+    okta?: (boss: SyncQueue['boss']) => Promise<OktaQueue>;
+  } = {},
+): Promise<SyncHarness & { oktaQueue?: OktaQueue }> {
   const database = await testDatabase(t);
   const emulator = await startAuth0Emulator({ plan: options.plan ?? 'off' });
   t.teardown(() => emulator.close());
@@ -92,10 +97,11 @@ export async function syncHarness(
   const logger = pino({ level: 'silent' });
   // Test-time key for sealing inbound SCIM tokens (src/secrets.ts).
   const secrets = SecretBox.fromKey(randomBytes(32).toString('base64'));
-  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50, secrets });
+  const oktaQueue = options.okta ? await options.okta(queue.boss) : undefined;
+  const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50, secrets, ...(oktaQueue ? { okta: oktaQueue } : {}) });
   const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0', ...options.env });
   const auth0 = { domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' as const };
-  const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue), queue, gateway, secrets, ...(options.adminAuth0 ? { auth0 } : {}) });
+  const app = await buildApp({ config, database, logger, events: queueDirectoryEvents(queue), queue, gateway, secrets, ...(options.adminAuth0 ? { auth0 } : {}), ...(oktaQueue ? { oktaQueue } : {}) });
   t.teardown(() => app.close());
   const created = await createTenant(database.db, { name: 'acme' });
   const tenantId = created.tenant.id;
@@ -116,7 +122,7 @@ export async function syncHarness(
   t.teardown(() => worker.stop());
 
   return {
-    app, database, scim, tenantId, emulator, secrets, gateway, queue, worker, queueSchema: schema,
+    app, database, scim, tenantId, emulator, secrets, gateway, queue, worker, queueSchema: schema, ...(oktaQueue ? { oktaQueue } : {}),
     bind: async (binding, rules, guard) => {
       await bindTenant(database.db, queue, tenantId, {
         binding: binding ?? {

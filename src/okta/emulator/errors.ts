@@ -94,3 +94,43 @@ export function invalidSearch(detail: string): OktaApiError {
 export function rateLimited(headers: Readonly<Record<string, string>>): OktaApiError {
   return new OktaApiError(429, 'E0000047', 'API call exceeded rate limit due to too many requests.', [], headers);
 }
+
+/** 403 E0000006, Okta's generic refusal (developer.okta.com/docs/reference/error-codes). */
+export function accessDenied(headers: Readonly<Record<string, string>> = {}): OktaApiError {
+  return new OktaApiError(403, 'E0000006', 'You do not have permission to perform the requested action', [], headers);
+}
+
+/**
+ * 403 E0000006 for a bearer token without the scope an endpoint needs, with the `WWW-Authenticate`
+ * header Okta adds (support.okta.com "insufficient_scope Error when Making a Request to an OAuth or
+ * Management Endpoint": `Bearer authorization_uri=…, realm=…, scope=…, error="insufficient_scope", …`).
+ */
+export function insufficientScope(scope: string, resource: string, origin: string): OktaApiError {
+  const challenge = [
+    `authorization_uri="${origin}/oauth2/v1/authorize"`,
+    `realm="${origin}"`,
+    `scope="${scope}"`,
+    'error="insufficient_scope"',
+    'error_description="The access token provided does not contain the required scopes."',
+    `resource="${resource}"`,
+  ].join(', ');
+  return accessDenied({ 'www-authenticate': `Bearer ${challenge}` });
+}
+
+/**
+ * 400 E0000060: what Okta answers when a user is assigned to the built-in `Everyone` group
+ * (okta/terraform-provider-okta#903: "Failed to assign group "Everyone" to user …: Unsupported operation.").
+ */
+export function unsupportedOperation(): OktaApiError {
+  return new OktaApiError(400, 'E0000060', 'Unsupported operation.');
+}
+
+/**
+ * An injected server-side failure with Okta's body for its status: 429 as a real rate limit (E0000047 and
+ * the three headers), 503 E0000010 (Okta's maintenance answer), any other status E0000009.
+ */
+export function injectedFailure(status: number, rateHeaders: Readonly<Record<string, string>>): OktaApiError {
+  if (status === 429) return rateLimited(rateHeaders);
+  if (status === 503) return new OktaApiError(503, 'E0000010', 'Service is in read only mode');
+  return new OktaApiError(status, 'E0000009', 'Internal Server Error');
+}

@@ -16,6 +16,12 @@ export type OktaRateBucket = 'users' | 'user' | 'groups';
 /** Requests allowed per window, by family; a family left out is unlimited. */
 export type OktaRateLimits = Partial<Record<OktaRateBucket, number>>;
 
+/**
+ * The per-minute budgets of Okta's table for these families (users 600, a user by id 600, groups 500);
+ * the `X-Rate-Limit-Limit` of an injected 429 on a family left unlimited here.
+ */
+export const OKTA_DEFAULT_LIMITS: Readonly<Record<OktaRateBucket, number>> = { users: 600, user: 600, groups: 500 };
+
 interface Window {
   startedAt: number;
   used: number;
@@ -44,6 +50,22 @@ export class OktaRateLimiter {
   /** Starts every window afresh. */
   reset(): void {
     this.windows.clear();
+  }
+
+  /**
+   * The headers of a 429 that did not come from counting (an injected fault): the family's limit, none
+   * remaining, and a reset at the end of the current window (or of one starting now). Without a family
+   * (the token endpoint, which has no budget here) there is no limit to state.
+   */
+  exhaustedHeaders(bucket: OktaRateBucket | undefined): Record<string, string> {
+    const window = bucket === undefined ? undefined : this.windows.get(bucket);
+    const now = this.now();
+    const endsAt = window && now < window.startedAt + this.windowMs ? window.startedAt + this.windowMs : now + this.windowMs;
+    return {
+      ...(bucket !== undefined ? { 'x-rate-limit-limit': String(this.limits[bucket] ?? OKTA_DEFAULT_LIMITS[bucket]) } : {}),
+      'x-rate-limit-remaining': '0',
+      'x-rate-limit-reset': String(Math.ceil(endsAt / 1000)),
+    };
   }
 
   /** Counts one request against `bucket`; returns the headers to send, or throws the 429. */

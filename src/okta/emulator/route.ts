@@ -1,12 +1,14 @@
 /**
- * Registers one emulated Management API operation. Every request passes, in order, `SSWS` token check →
- * rate budget of the endpoint family → handler; the rate-limit headers are set before the handler can
- * fail, so error answers carry them too.
+ * Registers one emulated Management API operation. Every request passes, in order, fault injection →
+ * credential check (`SSWS` or `Bearer`, auth.ts) → rate budget of the endpoint family → scope check →
+ * handler. The rate-limit headers are set before anything after them can fail, so error answers carry
+ * them too; an injected error needs a valid credential, as a real backend failure would.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticate, requireScope, type OktaCaller } from './auth.js';
 import type { OktaEmulatorContext } from './context.js';
-import { invalidToken } from './errors.js';
+import { injectedFailure, invalidToken } from './errors.js';
+import { applyFault } from './fault-hook.js';
 import type { OktaRateBucket } from './rate-limit.js';
 
 /** What a handler sees: path params, the absolute request URL (query included) and the parsed body. */
@@ -27,16 +29,15 @@ export interface OktaResult {
 
 export type OktaHandler = (req: OktaRequest) => OktaResult;
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Throws 401 E0000011 unless the request carries `Authorization: SSWS <the org's token>`. */
-export function authenticate(ctx: OktaEmulatorContext, request: FastifyRequest): void {
-  const match = /^SSWS\s+(\S+)$/.exec(request.headers.authorization ?? '');
-  if (!match?.[1] || !sameToken(match[1], ctx.token)) throw invalidToken();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set once the credential is checked. */
+    oktaCaller?: OktaCaller;
+  }
+  interface FastifyContextConfig {
+    /** `METHOD /path-template` of the emulated operation, for faults and the call log. */
+    oktaOperation?: string;
+  }
 }
 
 function params(value: unknown): Record<string, string> {
@@ -45,6 +46,11 @@ function params(value: unknown): Record<string, string> {
     for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
   }
   return out;
+}
+
+/** `http://host:port` as the client addressed the emulator. */
+export function originOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
 }
 
 /** Registers `method template` (Okta's `{param}` syntax) drawing from `bucket`. */
@@ -56,16 +62,27 @@ export function registerOktaRoute(
   bucket: OktaRateBucket,
   handler: OktaHandler,
 ): void {
+  const operation = `${method} ${template}`;
   app.route({
     method,
     url: template.replace(/\{([^}]+)\}/g, ':$1'),
+    config: { oktaOperation: operation },
     preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
-      authenticate(ctx, request);
+      if (await applyFault(ctx, operation, request, reply)) return reply;
+      const caller = authenticate(ctx, request);
+      request.oktaCaller = caller;
       reply.headers(ctx.limiter.enforce(bucket));
+      requireScope(caller, method, template, request.url.split('?')[0] ?? request.url, originOf(request));
+      const injected = request.oktaInjectedError;
+      if (injected?.phase === 'before') throw injectedFailure(injected.status, ctx.limiter.exhaustedHeaders(bucket));
+      return undefined;
     },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
-      const origin = `${request.protocol}://${request.host}`;
+      if (!request.oktaCaller) throw invalidToken();
+      const origin = originOf(request);
       const result = handler({ params: params(request.params), url: new URL(request.url, origin), body: request.body, origin });
+      const injected = request.oktaInjectedError;
+      if (injected?.phase === 'after') throw injectedFailure(injected.status, ctx.limiter.exhaustedHeaders(bucket));
       if (result.headers) reply.headers(result.headers);
       reply.status(result.status);
       return result.body === undefined ? reply.send() : reply.send(result.body);

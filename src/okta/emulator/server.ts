@@ -1,9 +1,14 @@
 /**
- * Starts the Okta emulator on a loopback port (in-process), for tests and, later, the
- * `provisio okta-emulator` command. Point the SDK at `baseUrl` with `token`.
+ * Starts the Okta emulator on a loopback port (in-process), for tests and the `provisio okta-emulator`
+ * command. Point the SDK at `baseUrl` with `token` (`SSWS`), or with a registered service app's client id
+ * and private key (`authorizationMode: 'PrivateKey'`).
  */
 import { buildOktaEmulator } from './app.js';
+import type { OktaCallLog } from './call-log.js';
+import { resetOrg } from './context.js';
+import type { OktaFaultInjector } from './faults.js';
 import type { OktaRateLimiter, OktaRateLimits } from './rate-limit.js';
+import type { ServiceAppRegistration } from './service-apps.js';
 import type { OktaState } from './state.js';
 
 export interface StartOktaEmulatorOptions {
@@ -11,8 +16,13 @@ export interface StartOktaEmulatorOptions {
   port?: number;
   host?: string;
   token?: string;
+  /** Service apps to register up front; their client ids are in `serviceAppIds`. */
+  serviceApps?: readonly ServiceAppRegistration[];
   rateLimits?: OktaRateLimits;
   rateWindowMs?: number;
+  faultSeed?: number;
+  /** The emulator's clock (ms epoch): tests move it to expire access tokens. */
+  now?: () => number;
 }
 
 export interface RunningOktaEmulator {
@@ -20,19 +30,32 @@ export interface RunningOktaEmulator {
   baseUrl: string;
   /** The API token the org accepts (`SSWS`). */
   token: string;
+  /** Client ids of `options.serviceApps`, in order. */
+  serviceAppIds: string[];
   /** The org's users and groups, readable and writable by tests. */
   state: OktaState;
   /** The rate budgets (change or reset them mid-test). */
   limiter: OktaRateLimiter;
+  /** Fault rules per operation: `faults.set('POST /api/v1/users', { errorRate: 1, times: 1 })`, `faults.clear()`. */
+  faults: OktaFaultInjector;
+  /** Every request received: `calls.list({ operation, since })`, `calls.clear()`. */
+  calls: OktaCallLog;
+  /** Registers a service app (`publicJwk` verifies its client assertions) and returns its client id. */
+  registerServiceApp(registration: ServiceAppRegistration): string;
+  /** Empties the org (but `Everyone`), the call log, faults and rate windows; credentials stay valid. */
+  reset(): void;
   close(): Promise<void>;
 }
 
 /** Builds and listens; resolves once the port is bound. */
 export async function startOktaEmulator(options: StartOktaEmulatorOptions = {}): Promise<RunningOktaEmulator> {
-  const { app, context } = await buildOktaEmulator({
+  const { app, context, serviceAppIds } = await buildOktaEmulator({
     ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.serviceApps ? { serviceApps: options.serviceApps } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.rateWindowMs !== undefined ? { rateWindowMs: options.rateWindowMs } : {}),
+    ...(options.faultSeed !== undefined ? { faultSeed: options.faultSeed } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });
@@ -41,8 +64,13 @@ export async function startOktaEmulator(options: StartOktaEmulatorOptions = {}):
   return {
     baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     token: context.token,
+    serviceAppIds,
     state: context.state,
     limiter: context.limiter,
+    faults: context.faults,
+    calls: context.calls,
+    registerServiceApp: (registration) => context.serviceApps.register(registration),
+    reset: () => resetOrg(context),
     close: () => app.close(),
   };
 }

@@ -1,8 +1,11 @@
 /**
  * The emulated Okta org's in-memory data: users, groups and group memberships. Logins are unique
  * case-insensitively, as Okta compares them; every record carries an insertion sequence that orders
- * lists and backs the opaque `after` cursor.
+ * lists and backs the opaque `after` cursor. Every org has Okta's built-in `Everyone` group (spec
+ * `GroupType` `BUILT_IN`, "Okta System Groups" in terraform-provider-okta's `okta_group` docs) whose
+ * members are all the org's users; it survives `clear()` with the same id.
  */
+import { newGroupId } from './ids.js';
 
 /** The lifecycle states the emulator models (Okta's `UserStatus` without the password/lockout ones). */
 export type OktaUserStatus = 'STAGED' | 'PROVISIONED' | 'ACTIVE' | 'DEPROVISIONED';
@@ -26,22 +29,45 @@ export interface OktaUserRecord {
   federated: boolean;
 }
 
+/** Spec `GroupType` values the emulator has: groups made through the API, and Okta's own `Everyone`. */
+export type OktaGroupType = 'OKTA_GROUP' | 'BUILT_IN';
+
 export interface OktaGroupRecord {
   id: string;
   seq: number;
+  type: OktaGroupType;
   created: string;
   lastUpdated: string;
   lastMembershipUpdated: string;
   profile: { name: string; description?: string };
-  /** Member user ids in the order they were added. */
+  /** Member user ids in the order they were added (always empty for `Everyone`: see `memberIds`). */
   members: Set<string>;
 }
+
+/** Okta's description of the built-in group, as a new org shows it. */
+const EVERYONE_DESCRIPTION = 'All users in your organization';
 
 /** One org's users and groups. */
 export class OktaState {
   readonly users = new Map<string, OktaUserRecord>();
   readonly groups = new Map<string, OktaGroupRecord>();
+  /** The built-in `Everyone` group (sequence 0, so it lists first, as in a real org). */
+  readonly everyone: OktaGroupRecord;
   private sequence = 0;
+
+  constructor(created: string = new Date().toISOString()) {
+    this.everyone = {
+      id: newGroupId(),
+      seq: 0,
+      type: 'BUILT_IN',
+      created,
+      lastUpdated: created,
+      lastMembershipUpdated: created,
+      profile: { name: 'Everyone', description: EVERYONE_DESCRIPTION },
+      members: new Set(),
+    };
+    this.groups.set(this.everyone.id, this.everyone);
+  }
 
   /** The next insertion sequence number (shared by users and groups; only the order matters). */
   nextSeq(): number {
@@ -68,18 +94,36 @@ export class OktaState {
     return undefined;
   }
 
+  /** Stores a new user; it joins `Everyone` at once. */
+  addUser(user: OktaUserRecord, now: string): void {
+    this.users.set(user.id, user);
+    this.everyone.lastMembershipUpdated = now;
+  }
+
   /** Removes a user and its group memberships (a deleted Okta user leaves every group). */
   deleteUser(id: string, now: string): void {
-    this.users.delete(id);
+    if (this.users.delete(id)) this.everyone.lastMembershipUpdated = now;
     for (const group of this.groups.values()) {
       if (group.members.delete(id)) group.lastMembershipUpdated = now;
     }
   }
 
-  /** Empties the org. */
+  /** The member ids of a group: every user for `Everyone`, the stored members otherwise. */
+  memberIds(group: OktaGroupRecord): string[] {
+    return group.type === 'BUILT_IN' ? [...this.users.keys()] : [...group.members];
+  }
+
+  /** The groups a user belongs to, `Everyone` included. */
+  groupsOf(userId: string): OktaGroupRecord[] {
+    if (!this.users.has(userId)) return [];
+    return [...this.groups.values()].filter((g) => g.type === 'BUILT_IN' || g.members.has(userId));
+  }
+
+  /** Empties the org but for `Everyone`, which keeps its id. */
   clear(): void {
     this.users.clear();
     this.groups.clear();
+    this.groups.set(this.everyone.id, this.everyone);
     this.sequence = 0;
   }
 }

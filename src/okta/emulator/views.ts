@@ -38,7 +38,7 @@ export function userView(user: OktaUserRecord, origin: string): Record<string, u
   };
 }
 
-/** A group as Okta answers it (`OKTA_GROUP`, the only type the API creates). */
+/** A group as Okta answers it: `OKTA_GROUP` for groups made through the API, `BUILT_IN` for `Everyone`. */
 export function groupView(group: OktaGroupRecord, origin: string): Record<string, unknown> {
   const self = `${origin}/api/v1/groups/${group.id}`;
   return {
@@ -47,7 +47,7 @@ export function groupView(group: OktaGroupRecord, origin: string): Record<string
     lastUpdated: group.lastUpdated,
     lastMembershipUpdated: group.lastMembershipUpdated,
     objectClass: ['okta:user_group'],
-    type: 'OKTA_GROUP',
+    type: group.type,
     profile: { ...group.profile },
     _links: { self: { href: self }, users: { href: `${self}/users` }, apps: { href: `${self}/apps` } },
   };

@@ -65,6 +65,28 @@ t.test('partial update merges the profile; a taken login is refused', async (t) 
   t.equal(taken.errorCode, 'E0000001');
 });
 
+t.test('full replacement removes left-out attributes and validates like create', async (t) => {
+  const user = await h.sdk.userApi.createUser({
+    body: { profile: { login: 'rex@example.com', email: 'rex@example.com', firstName: 'Rex', department: 'Ops', title: 'Lead' } },
+  });
+  const userId = user.id ?? '';
+  const replaced = await h.sdk.userApi.replaceUser({ userId, user: { profile: { login: 'rex@example.com', email: 'rex@corp.example', firstName: 'Rex' } } });
+  t.same(replaced.profile, { login: 'rex@example.com', email: 'rex@corp.example', firstName: 'Rex' }, 'department and title are gone');
+  t.same((await h.sdk.userApi.getUser({ userId })).profile, replaced.profile, 'the replacement is stored');
+
+  const blank = await oktaError(h.sdk.userApi.replaceUser({ userId, user: { profile: { firstName: 'Rex' } } }));
+  t.equal(blank.status, 400);
+  t.equal(blank.errorCode, 'E0000001');
+  t.same(blank.errorCauses, [{ errorSummary: 'login: The field cannot be left blank' }, { errorSummary: 'email: The field cannot be left blank' }]);
+  const taken = await oktaError(h.sdk.userApi.replaceUser({ userId, user: { profile: { login: 'ada@example.com', email: 'rex@example.com' } } }));
+  t.same(taken.errorCauses, [{ errorSummary: 'login: An object with this field already exists in the current organization' }]);
+  t.equal((await h.sdk.userApi.getUser({ userId })).profile?.email, 'rex@corp.example', 'a refused replacement changes nothing');
+
+  const missing = await oktaError(h.sdk.userApi.replaceUser({ userId: 'nobody@example.com', user: { profile: { login: 'n@example.com', email: 'n@example.com' } } }));
+  t.equal(missing.status, 404);
+  t.equal(missing.errorCode, 'E0000007');
+});
+
 t.test('list with filter, search and q', async (t) => {
   const logins = async (param: Parameters<typeof h.sdk.userApi.listUsers>[0]) =>
     (await all(h.sdk.userApi.listUsers(param))).map((u) => u?.profile?.login).sort();
@@ -102,5 +124,5 @@ t.test('a wrong or missing API token is 401 E0000011', async (t) => {
 });
 
 t.test('every answer has the documented shape', async (t) => {
-  t.ok(checkResponses(t, h) > 15);
+  t.ok(checkResponses(t, h) > 20);
 });

@@ -1,10 +1,12 @@
 /**
  * `/api/v1/groups`: create an `OKTA_GROUP` (names are unique), list with `q` (name prefix), `search` /
- * `filter` and cursor paging, get and delete (developer.okta.com/docs/reference/api/groups).
+ * `filter` and cursor paging, get and delete (developer.okta.com/docs/reference/api/groups). Only
+ * `OKTA_GROUP` and `APP_GROUP` groups can be deleted ("Remove Group": "Removes a group of `OKTA_GROUP` or
+ * `APP_GROUP` type"; the documented refusal is 403): deleting `Everyone` is 403 E0000006.
  */
 import type { FastifyInstance } from 'fastify';
 import { timestamp, type OktaEmulatorContext } from '../context.js';
-import { alreadyExists, notFound, validationFailed } from '../errors.js';
+import { accessDenied, alreadyExists, notFound, validationFailed } from '../errors.js';
 import { matchesFilter, parseOktaFilter, parseRestrictedFilter, readPath, type OktaFilter } from '../filter.js';
 import { newGroupId } from '../ids.js';
 import { pageOf } from '../pagination.js';
@@ -35,6 +37,7 @@ function createGroup(ctx: OktaEmulatorContext, req: OktaRequest) {
   const group: OktaGroupRecord = {
     id: newGroupId(),
     seq: ctx.state.nextSeq(),
+    type: 'OKTA_GROUP',
     created: now,
     lastUpdated: now,
     lastMembershipUpdated: now,
@@ -70,7 +73,9 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: OktaEmulatorConte
     body: groupView(requireGroup(ctx, req.params['groupId'] ?? ''), req.origin),
   }));
   registerOktaRoute(app, ctx, 'DELETE', '/api/v1/groups/{groupId}', 'groups', (req) => {
-    ctx.state.groups.delete(requireGroup(ctx, req.params['groupId'] ?? '').id);
+    const group = requireGroup(ctx, req.params['groupId'] ?? '');
+    if (group.type === 'BUILT_IN') throw accessDenied();
+    ctx.state.groups.delete(group.id);
     return { status: 204 };
   });
 }

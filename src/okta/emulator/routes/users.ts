@@ -1,7 +1,9 @@
 /**
  * `/api/v1/users`: create (with `activate`), get by id or login, list with `filter` / `search` / `q`
- * and cursor paging, partial profile update (`POST /api/v1/users/{id}`) and delete, which deactivates
- * a user that is not yet DEPROVISIONED and deletes one that is (developer.okta.com/docs/reference/api/users).
+ * and cursor paging, partial profile update (`POST /api/v1/users/{id}`), full replacement
+ * (`PUT /api/v1/users/{id}`: "All profile properties must be specified … Any property not specified in
+ * the request is deleted") and delete, which deactivates a user that is not yet DEPROVISIONED and deletes
+ * one that is (developer.okta.com/docs/reference/api/users).
  */
 import type { FastifyInstance } from 'fastify';
 import { timestamp, type OktaEmulatorContext } from '../context.js';
@@ -73,7 +75,7 @@ function createUser(ctx: OktaEmulatorContext, req: OktaRequest) {
     const group = ctx.state.groups.get(id);
     if (!group) throw validationFailed([`groupIds: Group ${id} does not exist`]);
     return group;
-  });
+  }).filter((group) => group.type !== 'BUILT_IN'); // every user is in Everyone anyway
   const password = record(record(body['credentials'])['password']);
   const now = timestamp(ctx);
   const credentials = { hasPassword: typeof password['value'] === 'string', federated: queryFlag(req.url, 'provider', false) };
@@ -90,7 +92,7 @@ function createUser(ctx: OktaEmulatorContext, req: OktaRequest) {
     profile,
     ...credentials,
   };
-  ctx.state.users.set(user.id, user);
+  ctx.state.addUser(user, now);
   for (const group of groups) {
     group.members.add(user.id);
     group.lastMembershipUpdated = now;
@@ -109,6 +111,29 @@ function updateUser(ctx: OktaEmulatorContext, req: OktaRequest) {
   if (holder && holder.id !== user.id) throw alreadyExists('login');
   user.profile = profile;
   user.lastUpdated = timestamp(ctx);
+  return { status: 200, body: userView(user, req.origin) };
+}
+
+/**
+ * Full replacement: the given profile becomes the whole profile and is validated as on create; without
+ * `profile` only the credentials change. `credentials.password.value` sets a password.
+ */
+function replaceUser(ctx: OktaEmulatorContext, req: OktaRequest) {
+  const user = requireUser(ctx, req.params['userId'] ?? '');
+  const body = record(req.body);
+  const profile = 'profile' in body ? asProfile(body['profile']) : { ...user.profile };
+  if (!profile) throw validationFailed(['profile: The field cannot be left blank']);
+  const problems = profileProblems(profile);
+  if (problems.length > 0) throw validationFailed(problems);
+  const holder = ctx.state.userByLogin(String(profile['login']));
+  if (holder && holder.id !== user.id) throw alreadyExists('login');
+  const now = timestamp(ctx);
+  user.profile = profile;
+  if (typeof record(record(body['credentials'])['password'])['value'] === 'string') {
+    user.hasPassword = true;
+    user.passwordChanged = now;
+  }
+  user.lastUpdated = now;
   return { status: 200, body: userView(user, req.origin) };
 }
 
@@ -142,5 +167,6 @@ export function registerUserRoutes(app: FastifyInstance, ctx: OktaEmulatorContex
     body: userView(requireUser(ctx, req.params['userId'] ?? ''), req.origin),
   }));
   registerOktaRoute(app, ctx, 'POST', '/api/v1/users/{userId}', 'user', (req) => updateUser(ctx, req));
+  registerOktaRoute(app, ctx, 'PUT', '/api/v1/users/{userId}', 'user', (req) => replaceUser(ctx, req));
   registerOktaRoute(app, ctx, 'DELETE', '/api/v1/users/{userId}', 'user', (req) => deleteUser(ctx, req));
 }

@@ -1,0 +1,250 @@
+import t from 'tap';
+import { sql } from 'kysely';
+import { oktaHarness, type OktaHarness } from '../helpers/okta.js';
+import { PATCH_OP, scimGroup, scimUser, setActive } from '../helpers/sync.js';
+
+async function mirrorRow(h: OktaHarness, userId: string) {
+  const { rows } = await sql<{ status: string; okta_user_id: string | null; last_error: string | null }>`
+    select status, okta_user_id, last_error from okta_mirror where tenant_id = ${h.tenantId} and user_id = ${userId}`.execute(h.database.db);
+  return rows[0];
+}
+
+const RULES = [
+  { id: 'eng', match: { by: 'externalId', value: 'grp-eng' }, oktaGroup: { name: 'Engineering (from Acme)' } },
+  { id: 'sales', match: { by: 'displayName', value: 'Sales' }, oktaGroup: { name: 'Sales (from Acme)' } },
+];
+
+t.test('every provisioned user gets exactly one Okta user with the mapped profile, linked both ways', async (t) => {
+  const h = await oktaHarness(t);
+  const alice = await scimUser(h, 'alice@acme.test', { name: { givenName: 'Alice', familyName: 'Liddell' }, title: 'Engineer' });
+  const bob = await scimUser(h, 'bob@acme.test', { name: undefined, displayName: 'Bob Builder' });
+  await h.bindOkta({ profileMapping: [
+    { scim: 'userName', okta: 'login' }, { scim: 'emails.value', okta: 'email' },
+    { scim: 'name.givenName', okta: 'firstName' }, { scim: 'displayName', okta: 'firstName' },
+    { scim: 'name.familyName', okta: 'lastName' }, { scim: 'displayName', okta: 'lastName' },
+    { scim: 'title', okta: 'title' },
+  ] });
+  await h.settleAll();
+  const users = await h.oktaUsers();
+  t.equal(users.size, 2, 'one Okta user per directory user');
+  const a = users.get('alice@acme.test')!;
+  t.equal(a.status, 'ACTIVE', 'created active (federated: no password, no email)');
+  t.match(a.profile, { login: 'alice@acme.test', email: 'alice@acme.test', firstName: 'Alice', lastName: 'Liddell', title: 'Engineer' });
+  const auth0Alice = h.auth0User('alice@acme.test')!;
+  t.equal(a.profile.auth0UserId, auth0Alice.user_id, 'the Okta user names its Auth0 user');
+  t.equal((auth0Alice.app_metadata as Record<string, unknown>).okta_user_id, a.id, 'the Auth0 user names its Okta user');
+  t.match(users.get('bob@acme.test')!.profile, { firstName: 'Bob Builder', lastName: 'Bob Builder' }, 'fallbacks fill the names Okta requires');
+  t.equal((await mirrorRow(h, alice))?.status, 'mirrored');
+  t.equal((await mirrorRow(h, bob))?.okta_user_id, users.get('bob@acme.test')!.id);
+
+  // A profile change flows through the Auth0 sync into Okta; nothing is created twice.
+  await h.scim.json('PATCH', `/Users/${alice}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Staff Engineer' }] });
+  await h.settleAll();
+  const again = await h.oktaUsers();
+  t.equal(again.size, 2);
+  t.equal(again.get('alice@acme.test')!.profile.title, 'Staff Engineer');
+  t.equal(again.get('alice@acme.test')!.id, a.id);
+});
+
+t.test('group membership follows the directory; a rename keeps externalId-mapped members', async (t) => {
+  const h = await oktaHarness(t);
+  const alice = await scimUser(h, 'alice@acme.test');
+  const bob = await scimUser(h, 'bob@acme.test');
+  const eng = await scimGroup(h, 'Engineering', [alice], 'grp-eng');
+  const sales = await scimGroup(h, 'Sales', [bob]);
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll();
+  const users = await h.oktaUsers();
+  const a = users.get('alice@acme.test')!.id;
+  const b = users.get('bob@acme.test')!.id;
+  t.same(await h.oktaGroupsOf(a), ['Engineering (from Acme)'], 'the named Okta group was created and alice added');
+  t.same(await h.oktaGroupsOf(b), ['Sales (from Acme)']);
+
+  await h.scim.json('PATCH', `/Groups/${eng}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Eng (renamed)' }] });
+  await h.scim.json('PATCH', `/Groups/${sales}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: alice }] }] });
+  await h.settleAll();
+  t.same(await h.oktaGroupsOf(a), ['Engineering (from Acme)', 'Sales (from Acme)'], 'rename kept the externalId rule; the new Sales membership added');
+
+  await h.scim.json('PATCH', `/Groups/${sales}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${bob}"]` }] });
+  await h.settleAll();
+  t.same(await h.oktaGroupsOf(b), [], 'leaving the directory group removes the Okta membership');
+  t.same(await h.oktaGroupsOf(a), ['Engineering (from Acme)', 'Sales (from Acme)'], 'other members untouched');
+  t.equal(h.worker.counts.failed, 0);
+  t.equal(h.runtime.worker.counts.failed, 0, 'no failed Okta job');
+});
+
+t.test('deactivate, reactivate and delete go through Okta\'s lifecycle, per the binding', async (t) => {
+  const h = await oktaHarness(t);
+  const alice = await scimUser(h, 'alice@acme.test');
+  const bob = await scimUser(h, 'bob@acme.test');
+  await h.bindOkta();
+  await h.settleAll();
+  const id = (await h.oktaUsers()).get('alice@acme.test')!.id;
+
+  await setActive(h, alice, false);
+  await h.settleAll();
+  t.equal((await h.oktaUsers()).get('alice@acme.test')!.status, 'DEPROVISIONED', 'deactivated in the directory → deactivated in Okta');
+  t.equal((await mirrorRow(h, alice))?.status, 'deactivated');
+
+  await setActive(h, alice, true);
+  await h.settleAll();
+  const back = (await h.oktaUsers()).get('alice@acme.test')!;
+  t.equal(back.status, 'ACTIVE', 'reactivated through lifecycle/activate');
+  t.equal(back.id, id, 'the same Okta user');
+
+  // onDelete: deactivate (default) — the Okta user stays, deactivated.
+  t.equal((await h.scim.request('DELETE', `/Users/${alice}`)).statusCode, 204);
+  await h.settleAll();
+  t.equal((await h.oktaUsers()).get('alice@acme.test')!.status, 'DEPROVISIONED');
+
+  // onDelete: delete — deactivated, then deleted for good; the Auth0 link is cleared.
+  await h.bindOkta({ onDelete: 'delete' });
+  await h.settleAll();
+  t.equal((await h.scim.request('DELETE', `/Users/${bob}`)).statusCode, 204);
+  await h.settleAll();
+  const left = await h.oktaUsers();
+  t.notOk(left.has('bob@acme.test'), 'bob deleted from Okta');
+  t.equal((await mirrorRow(h, bob))?.status, 'deleted');
+  t.equal(h.runtime.worker.counts.failed, 0);
+});
+
+t.test('429 storms are waited out: every user mirrored once, no failed job', async (t) => {
+  const h = await oktaHarness(t, { rateLimits: { users: 4, user: 6, groups: 6 }, rateWindowMs: 1000 });
+  const ids: string[] = [];
+  for (let i = 0; i < 12; i++) ids.push(await scimUser(h, `u${i}@acme.test`));
+  await scimGroup(h, 'Engineering', ids, 'grp-eng');
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll(60_000);
+  const users = await h.oktaUsers();
+  t.equal(users.size, 12, 'each user exactly once');
+  for (const [, u] of users) t.same(await h.oktaGroupsOf(u.id), ['Engineering (from Acme)']);
+  t.equal(h.runtime.worker.counts.failed, 0, 'no failed job');
+});
+
+t.test('drift made in the Okta admin console is found by reconcile and repaired', async (t) => {
+  const h = await oktaHarness(t);
+  const alice = await scimUser(h, 'alice@acme.test', { name: { givenName: 'Alice', familyName: 'Liddell' } });
+  await scimUser(h, 'bob@acme.test');
+  await scimGroup(h, 'Engineering', [alice], 'grp-eng');
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll();
+  const users = await h.oktaUsers();
+  const a = users.get('alice@acme.test')!;
+  const b = users.get('bob@acme.test')!;
+
+  // Behind Provisio's back: rename alice, take her out of the group, deactivate bob.
+  await h.sdk.userApi.updateUser({ userId: a.id, user: { profile: { firstName: 'Mallory' } } as never });
+  const group = (await h.oktaGroupsOf(a.id))[0]!;
+  let groupId = '';
+  for await (const g of await h.sdk.groupApi.listGroups({ q: group })) if (g?.profile?.name === group) groupId = g.id!;
+  await h.sdk.groupApi.unassignUserFromGroup({ groupId, userId: a.id });
+  await h.sdk.userApi.deactivateUser({ userId: b.id });
+
+  const { findOktaDrift, repairOktaDrift } = await import('../../src/okta/reconcile.js');
+  const mirror = (tenant: string, user: string, o: { dryRun?: boolean; force?: boolean }) => h.runtime.mirror(tenant, user, o);
+  const drift = await findOktaDrift(h.database.db, mirror, h.tenantId);
+  t.equal(drift.length, 2, 'both drifted users found');
+  const types = drift.flatMap((d) => d.actions.map((x) => x.type)).sort();
+  t.same(types, ['activate', 'addToGroup', 'updateProfile'], 'the plan: reactivate bob, rename and re-add alice');
+  t.equal((await h.oktaUsers()).get('alice@acme.test')!.profile.firstName, 'Mallory', 'a dry run changes nothing');
+
+  await repairOktaDrift(h.database.db, h.oktaQueue, h.tenantId, drift);
+  await h.settleAll();
+  const after = await h.oktaUsers();
+  t.equal(after.get('alice@acme.test')!.profile.firstName, 'Alice');
+  t.equal(after.get('bob@acme.test')!.status, 'ACTIVE');
+  t.same(await h.oktaGroupsOf(a.id), ['Engineering (from Acme)']);
+  t.same(await findOktaDrift(h.database.db, mirror, h.tenantId), [], 'no drift left');
+  t.equal(after.size, 2, 'nothing duplicated');
+});
+
+t.test('a user provisioned just in time at login is mirrored too', async (t) => {
+  const { ACTION_SECRET, loginBody, postLogin } = await import('../login/harness.js');
+  const h = await oktaHarness(t, { env: { PROVISIO_ACTION_SECRET: ACTION_SECRET } });
+  const c = h.emulator.connections.enterprise;
+  await h.bindOkta({}, { organization: { name: 'acme' }, connections: [{ id: c.id, name: c.name, mode: 'enterprise', assignMembershipOnLogin: true }], login: { jit: 'jit' } });
+  await h.settleAll();
+  const { buildUser } = await import('../../src/auth0/emulator/user-ops.js');
+  const state = h.emulator.emulator.state;
+  const connection = state.connections.get(c.id)!;
+  const sso = buildUser({ connection, localId: 'joe@acme.test', email: 'joe@acme.test', email_verified: true }, new Date().toISOString());
+  sso.logins_count = 1;
+  state.users.set(sso.user_id, sso);
+  const body = loginBody({ user_id: sso.user_id, email: 'joe@acme.test', email_verified: true, identities: sso.identities.map((i) => ({ provider: i.provider, user_id: String(i.user_id), connection: i.connection })) },
+    { id: connection.id, name: connection.name, strategy: connection.strategy });
+  const res = await postLogin(h.app, body);
+  t.equal(res.status, 200);
+  t.equal(res.json.decision, 'allow', 'provisioned just in time');
+  await h.settleAll();
+  const joe = (await h.oktaUsers()).get('joe@acme.test');
+  t.ok(joe, 'the JIT user has its Okta user');
+  t.equal(joe?.profile.auth0UserId, sso.user_id, 'linked to the Auth0 user that logged in');
+});
+
+t.test('provisio status explains the Okta side; reconcile --sink okta prints the plan and queues the repair', async (t) => {
+  const { runCli } = await import('../../src/cli/index.js');
+  const h = await oktaHarness(t);
+  const alice = await scimUser(h, 'alice@acme.test');
+  await scimGroup(h, 'Engineering', [alice], 'grp-eng');
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll();
+  const cli = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, {
+      env: { LOG_LEVEL: 'silent' }, out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; },
+      server: { database: h.database, queue: h.queue, oktaQueue: h.oktaQueue, okta: h.runtime },
+    });
+    return { code, out, err };
+  };
+  const status = await cli('status', 'acme', 'alice@acme.test');
+  t.equal(status.code, 0, status.err);
+  const oktaId = (await h.oktaUsers()).get('alice@acme.test')!.id;
+  t.match(status.out, /okta: present — provisioned into Auth0 and active in the directory/);
+  t.match(status.out, /okta group "Engineering \(from Acme\)" — rule eng: directory group "Engineering"/);
+  t.match(status.out, new RegExp(`mirrored: mirrored as ${oktaId}`));
+  const counts = await cli('status', 'acme', '--json');
+  t.same(JSON.parse(counts.out).okta, { mirrored: 1 });
+
+  await h.sdk.userApi.updateUser({ userId: oktaId, user: { profile: { lastName: 'Changed in the console' } } as never });
+  const dry = await cli('reconcile', '--sink', 'okta', '--tenant', 'acme', '--dry-run', '--json');
+  t.equal(dry.code, 0, dry.err);
+  const plan = JSON.parse(dry.out);
+  t.equal(plan.sink, 'okta');
+  t.same(plan.tenants[0].drift.map((d: { userId: string }) => d.userId), [alice]);
+  t.match(plan.tenants[0].drift[0].actions[0], { type: 'updateProfile', reason: /lastName/ });
+  const repair = await cli('reconcile', '--sink', 'okta', '--tenant', 'acme');
+  t.equal(repair.code, 0, repair.err);
+  t.match(repair.out, /1 user\(s\) drifted in Okta[\s\S]*repairs queued; the Okta mirror worker applies them/);
+  await h.settleAll();
+  t.equal((await h.oktaUsers()).get('alice@acme.test')!.profile.lastName, 'alice');
+  const unbound = await cli('reconcile', '--sink', 'nowhere');
+  t.equal(unbound.code, 2);
+});
+
+t.test('5xx answers (some after the change was made) and 429 storms injected: no failed job, no duplicate', async (t) => {
+  // One-second rate windows: an injected 429 says the window resets within a second, and the mirror waits for it.
+  const h = await oktaHarness(t, { rateWindowMs: 1000 });
+  h.okta.faults.seed(7);
+  // Half the creations fail with a 500 after Okta created the user: the retry must find it, not make a second.
+  h.okta.faults.set('POST /api/v1/users', { errorRate: 0.5, errorStatus: 500, errorPhase: 'after' });
+  h.okta.faults.set('PUT /api/v1/groups/{groupId}/users/{userId}', { errorRate: 0.3, errorStatus: 503 });
+  h.okta.faults.set('GET /api/v1/users/{userId}', { errorRate: 0.3, errorStatus: 429 });
+  const ids: string[] = [];
+  for (let i = 0; i < 10; i++) ids.push(await scimUser(h, `u${i}@acme.test`));
+  await scimGroup(h, 'Engineering', ids, 'grp-eng');
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll(60_000);
+  const faults = h.okta.calls.list().filter((c) => c.fault === 'error');
+  t.ok(faults.length >= 5, `faults were injected (${faults.length})`);
+  const users = await h.oktaUsers();
+  t.equal(users.size, 10, 'each user exactly once');
+  for (const [, u] of users) t.same(await h.oktaGroupsOf(u.id), ['Engineering (from Acme)']);
+  const { rows } = await sql<{ status: string; n: string }>`select status, count(*) as n from okta_mirror where tenant_id = ${h.tenantId} group by status`.execute(h.database.db);
+  t.same(rows.map((r) => [r.status, Number(r.n)]), [['mirrored', 10]]);
+  // A job whose call met three faults in a row is retried by the queue (counted in counts.failed); none may end failed.
+  const { rows: ended } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${h.queueSchema}.job`)} where name = 'okta' and state = 'failed'`.execute(h.database.db);
+  t.equal(Number(ended[0]?.n), 0, 'no job ended failed');
+  const { rows: dead } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${h.queueSchema}.job`)} where name = 'okta-dead-letter'`.execute(h.database.db);
+  t.equal(Number(dead[0]?.n), 0, 'nothing dead-lettered');
+});
