@@ -13,7 +13,7 @@ import { findUserSync } from '../db/sync.js';
 import { loadDirectoryUser } from '../sync/sync-user.js';
 import type { OktaBinding } from './binding.js';
 import { deriveOktaDesired, mapOktaProfile, type OktaDesired } from './desired.js';
-import { OktaPermanentError, type OktaGateway, type OktaUser } from './gateway.js';
+import { OktaPermanentError, OktaRetryableError, type OktaGateway, type OktaGroup, type OktaUser } from './gateway.js';
 import type { OktaGroupResolver } from './group-resolver.js';
 import { planOktaMirror, type OktaAction, type OktaSnapshot, type ResolvedGroups } from './planner.js';
 
@@ -58,19 +58,27 @@ function sortedProfile(profile: Record<string, string | null>): Record<string, s
   return Object.fromEntries(Object.entries(profile).sort(([x], [y]) => x.localeCompare(y)));
 }
 
-async function resolveGroups(deps: MirrorDeps, binding: OktaBinding, desired: OktaDesired): Promise<ResolvedGroups> {
+/** The Okta groups the user should be in, as ids (a group named by a rule is created when the user is active). */
+async function wantedGroups(deps: MirrorDeps, desired: OktaDesired): Promise<Map<string, string>> {
   const create = desired.presence === 'present' && !deps.dryRun;
   const wanted = new Map<string, string>();
   for (const g of desired.groups) {
     const id = await deps.groups.resolve(g.target, create);
     if (id) wanted.set(id, g.because.join('; '));
   }
-  const managed = new Set<string>();
-  for (const rule of binding.groupRules) {
-    const id = await deps.groups.resolve(rule.oktaGroup, false);
-    if (id) managed.add(id);
-  }
-  return { wanted, managed };
+  return wanted;
+}
+
+/** Which of the user's current Okta groups some rule names (only those are ever removed): by id, or by name as Okta compares names. */
+function managedAmong(current: readonly OktaGroup[], binding: OktaBinding): Set<string> {
+  const ids = new Set(binding.groupRules.flatMap((r) => ('id' in r.oktaGroup ? [r.oktaGroup.id] : [])));
+  const names = new Set(binding.groupRules.flatMap((r) => ('name' in r.oktaGroup ? [r.oktaGroup.name.toLowerCase()] : [])));
+  return new Set(current.filter((g) => ids.has(g.id) || names.has(g.name.toLowerCase())).map((g) => g.id));
+}
+
+async function snapshotOf(deps: MirrorDeps, binding: OktaBinding, user: OktaUser | undefined, wanted: Map<string, string>): Promise<{ snapshot: OktaSnapshot; groups: ResolvedGroups }> {
+  const current = user ? await deps.okta.userGroups(user.id) : [];
+  return { snapshot: { user, groupIds: new Set(current.map((g) => g.id)) }, groups: { wanted, managed: managedAmong(current, binding) } };
 }
 
 /** The linked Okta user, else the one with the desired login (never a second user for one login). */
@@ -100,11 +108,11 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
     if (!deps.dryRun && mirror) await forgetMirror(deps.db, tenantId, userId);
     return { status: 'none', actions: [], oktaUserId: null, reason: desired.reason };
   }
-  const groups = await resolveGroups(deps, binding, desired);
+  const wanted = await wantedGroups(deps, desired);
   const wish: Applied = {
     presence: desired.presence,
     profile: sortedProfile(desired.profile),
-    groups: [...groups.wanted.keys()].sort(),
+    groups: [...wanted.keys()].sort(),
     auth0Link: desired.presence === 'deleted' ? null : linked,
   };
   if (!deps.force && linked && mirror?.applied && sameApplied(mirror.applied, wish)) {
@@ -114,18 +122,41 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
     return { status, actions: [], oktaUserId: linked, reason: desired.reason, ...(left === 'pending' ? { changedMeanwhile: true as const } : {}) };
   }
 
-  // A deleted user's login comes from its tombstone: an Okta user created by a run that died before it
-  // recorded the link is still found, and deactivated.
-  const login = desired.presence === 'deleted' ? (user ? mapOktaProfile(user, binding).profile.login : undefined) : desired.profile.login;
+  // Without a link, an active user is created at once: a login Okta already has (created by hand, or by
+  // a run that died before it recorded the link) answers 400 and is adopted then, which saves a lookup per
+  // new user. A deactivated or deleted one is looked up by login (a deleted one's comes from its tombstone),
+  // and so is everyone in a reconcile, whose plan must say "adopt", not "create".
+  const lookUpLogin = desired.presence !== 'present' || deps.dryRun || deps.force;
+  const login = !lookUpLogin ? undefined : desired.presence === 'present' ? desired.profile.login : user ? mapOktaProfile(user, binding).profile.login : undefined;
   let current = await findOktaUser(deps, linked, login);
-  const snapshot: OktaSnapshot = { user: current, groupIds: new Set(current ? (await deps.okta.userGroups(current.id)).map((g) => g.id) : []) };
-  const actions = planOktaMirror(desired, snapshot, groups, binding);
-  // Link both ways: the Okta id into the Auth0 user's app_metadata (cleared once the Okta user is deleted).
-  const oktaId = desired.presence === 'deleted' ? null : current?.id ?? null;
-  if (deps.dryRun) return { status: statusOf(desired), actions, oktaUserId: oktaId, reason: desired.reason };
+  let { snapshot, groups } = await snapshotOf(deps, binding, current, wanted);
+  let actions = planOktaMirror(desired, snapshot, groups, binding);
+  if (deps.dryRun) return { status: statusOf(desired), actions, oktaUserId: desired.presence === 'deleted' ? null : current?.id ?? null, reason: desired.reason };
 
-  for (const action of actions) current = await execute(deps, action, current);
+  const done: OktaAction[] = [];
+  for (const action of actions) {
+    if (action.type === 'createUser') {
+      const made = await createOrAdopt(deps, action);
+      current = made.user;
+      if (made.adopted) {
+        // Plan again against the user Okta had: its profile, status and groups may differ from a new one's.
+        done.push({ type: 'adoptUser', oktaUserId: made.user.id, reason: `Okta already has login ${action.profile.login}: linked instead of created` });
+        ({ snapshot, groups } = await snapshotOf(deps, binding, current, wanted));
+        for (const again of planOktaMirror(desired, snapshot, groups, binding)) {
+          current = await execute(deps, again, current);
+          done.push(again);
+        }
+        break;
+      }
+      done.push(action);
+      continue;
+    }
+    current = await execute(deps, action, current);
+    done.push(action);
+  }
+  actions = done;
   const finalId = desired.presence === 'deleted' ? null : current?.id ?? null;
+  // Link both ways: the Okta id into the Auth0 user's app_metadata (cleared once the Okta user is deleted).
   let auth0Link = mirror?.applied ? ((mirror.applied as Partial<Applied>).auth0Link ?? null) : null;
   if (auth0UserId && deps.auth0 && auth0Link !== finalId && !(finalId === null && auth0Link === null)) {
     await linkAuth0(deps.auth0, tenantId, auth0UserId, finalId);
@@ -147,22 +178,26 @@ function statusOf(desired: OktaDesired): OktaMirrorStatus {
   return desired.presence === 'present' ? 'mirrored' : desired.presence === 'deactivated' ? 'deactivated' : 'deleted';
 }
 
+/** Creates the user, or finds the one Okta already has with that login (400 E0000001). */
+async function createOrAdopt(deps: MirrorDeps, action: Extract<OktaAction, { type: 'createUser' }>): Promise<{ user: OktaUser; adopted: boolean }> {
+  try {
+    return { user: await deps.okta.createUser(action.profile, action.activation), adopted: false };
+  } catch (err) {
+    if (err instanceof OktaPermanentError && err.status === 400) {
+      const existing = await deps.okta.getUser(action.profile.login!);
+      if (existing) return { user: existing, adopted: true };
+    }
+    throw err;
+  }
+}
+
 async function execute(deps: MirrorDeps, action: OktaAction, current: OktaUser | undefined): Promise<OktaUser | undefined> {
   const { okta } = deps;
   const id = current?.id;
   switch (action.type) {
     case 'createUser':
-      try {
-        return await okta.createUser(action.profile, action.activation);
-      } catch (err) {
-        // The login exists already: a run that created it and died before recording, or another replica's
-        // run. Adopt that user instead of failing (exactly one Okta user per directory user).
-        if (err instanceof OktaPermanentError && err.status === 400) {
-          const existing = await okta.getUser(action.profile.login!);
-          if (existing) return existing;
-        }
-        throw err;
-      }
+    case 'adoptUser':
+      return current;
     case 'updateProfile':
       return okta.updateProfile(id!, action.changes);
     case 'activate':
@@ -175,7 +210,15 @@ async function execute(deps: MirrorDeps, action: OktaAction, current: OktaUser |
       await okta.deleteUser(id!);
       return undefined;
     case 'addToGroup':
-      await okta.addToGroup(action.groupId, id!);
+      try {
+        await okta.addToGroup(action.groupId, id!);
+      } catch (err) {
+        // A group resolved by name and deleted in the admin console since: found or created again on retry.
+        if (err instanceof OktaPermanentError && err.status === 404 && (await deps.groups.forgetId(action.groupId))) {
+          throw new OktaRetryableError('PUT /api/v1/groups/{id}/users/{userId}', 404, `Okta group ${action.groupId} is gone; it is resolved again when the job is retried`);
+        }
+        throw err;
+      }
       return current;
     case 'removeFromGroup':
       await okta.removeFromGroup(action.groupId, id!);

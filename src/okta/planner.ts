@@ -8,6 +8,7 @@ import type { OktaUser } from './gateway.js';
 
 export type OktaAction =
   | { readonly type: 'createUser'; readonly profile: Record<string, string>; readonly activation: OktaBinding['activation']; readonly reason: string }
+  | { readonly type: 'adoptUser'; readonly oktaUserId: string; readonly reason: string }
   | { readonly type: 'updateProfile'; readonly changes: Record<string, string | null>; readonly reason: string }
   | { readonly type: 'activate'; readonly reason: string }
   | { readonly type: 'deactivate'; readonly reason: string }

@@ -248,3 +248,24 @@ t.test('5xx answers (some after the change was made) and 429 storms injected: no
   const { rows: dead } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${h.queueSchema}.job`)} where name = 'okta-dead-letter'`.execute(h.database.db);
   t.equal(Number(dead[0]?.n), 0, 'nothing dead-lettered');
 });
+
+t.test('an Okta user that already has the login (made by hand) is adopted, brought in line, never duplicated', async (t) => {
+  const h = await oktaHarness(t);
+  const handMade = await h.sdk.userApi.createUser({ body: { profile: { login: 'alice@acme.test', email: 'old@acme.test', firstName: 'Old', lastName: 'Name' } } as never, activate: false });
+  const alice = await scimUser(h, 'alice@acme.test', { name: { givenName: 'Alice', familyName: 'Liddell' } });
+  await scimGroup(h, 'Engineering', [alice], 'grp-eng');
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll();
+  const users = await h.oktaUsers();
+  t.equal(users.size, 1, 'no second Okta user');
+  const a = users.get('alice@acme.test')!;
+  t.equal(a.id, handMade.id, 'the hand-made user is the mirror');
+  // Activated (it was staged); made by hand without credentials, Okta leaves it PROVISIONED until the person sets a password.
+  t.equal(a.status, 'PROVISIONED', 'activated (it was staged)');
+  t.match(a.profile, { email: 'alice@acme.test', firstName: 'Alice', lastName: 'Liddell' });
+  t.same(await h.oktaGroupsOf(a.id), ['Engineering (from Acme)']);
+  const { rows } = await sql<{ last_plan: { type: string }[] }>`select last_plan from okta_mirror where tenant_id = ${h.tenantId} and user_id = ${alice}`.execute(h.database.db);
+  t.same(rows[0]!.last_plan.map((p) => p.type), ['adoptUser', 'activate', 'updateProfile', 'addToGroup', 'linkAuth0'], 'the recorded plan says what happened');
+  const groupSearches = h.okta.calls.list().filter((c) => c.operation === 'GET /api/v1/groups').length;
+  t.equal(groupSearches, 1, 'the named group was looked up once');
+});
