@@ -73,8 +73,8 @@ export interface MirrorOutcome {
  * queues the user again. `oktaUserId: null` unlinks (the Okta user was deleted).
  */
 export async function recordMirrorOutcome(db: Db, tenantId: string, userId: string, seenChangedAt: Date | null, outcome: MirrorOutcome): Promise<OktaMirrorStatus | undefined> {
-  const link = outcome.oktaUserId === undefined ? sql`okta_user_id` : sql`${outcome.oktaUserId}::text`;
-  const applied = outcome.applied === undefined ? sql`applied` : sql`${outcome.applied === null ? null : JSON.stringify(outcome.applied)}::jsonb`;
+  const link = outcome.oktaUserId === undefined ? sql`m.okta_user_id` : sql`${outcome.oktaUserId}::text`;
+  const applied = outcome.applied === undefined ? sql`m.applied` : sql`${outcome.applied === null ? null : JSON.stringify(outcome.applied)}::jsonb`;
   const { rows } = await sql<{ status: OktaMirrorStatus }>`insert into okta_mirror as m (tenant_id, user_id, status, changed_at) values (${tenantId}, ${userId}, 'pending', clock_timestamp())
     on conflict (tenant_id, user_id) do update set
       status = case when ${seenChangedAt}::timestamptz is not null and date_trunc('milliseconds', m.changed_at) > ${seenChangedAt}::timestamptz

@@ -10,6 +10,7 @@ import type { Auth0Gateway } from '../auth0/gateway.js';
 import { findMirror, forgetMirror, recordMirrorOutcome } from '../db/okta.js';
 import type { Database, OktaMirrorStatus } from '../db/schema.js';
 import { findUserSync } from '../db/sync.js';
+import { jsonEqual } from '../sync/planner.js';
 import { loadDirectoryUser } from '../sync/sync-user.js';
 import type { OktaBinding } from './binding.js';
 import { deriveOktaDesired, mapOktaProfile, type OktaDesired } from './desired.js';
@@ -42,7 +43,7 @@ export interface MirrorResult {
   readonly changedMeanwhile?: true;
 }
 
-/** What the last successful run left in Okta; equal to the next run's wish means there is nothing to read or do. */
+/** What the last successful run left in Okta; equal to the next run's wish (key order aside: jsonb reorders) means there is nothing to read or do. */
 interface Applied {
   readonly presence: OktaDesired['presence'];
   readonly profile: Record<string, string | null>;
@@ -50,13 +51,6 @@ interface Applied {
   readonly auth0Link: string | null;
 }
 
-function sameApplied(a: unknown, b: Applied): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function sortedProfile(profile: Record<string, string | null>): Record<string, string | null> {
-  return Object.fromEntries(Object.entries(profile).sort(([x], [y]) => x.localeCompare(y)));
-}
 
 /** The Okta groups the user should be in, as ids (a group named by a rule is created when the user is active). */
 async function wantedGroups(deps: MirrorDeps, desired: OktaDesired): Promise<Map<string, string>> {
@@ -111,11 +105,11 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
   const wanted = await wantedGroups(deps, desired);
   const wish: Applied = {
     presence: desired.presence,
-    profile: sortedProfile(desired.profile),
+    profile: desired.profile,
     groups: [...wanted.keys()].sort(),
     auth0Link: desired.presence === 'deleted' ? null : linked,
   };
-  if (!deps.force && linked && mirror?.applied && sameApplied(mirror.applied, wish)) {
+  if (!deps.force && linked && mirror?.applied && jsonEqual(mirror.applied, wish)) {
     const status = statusOf(desired);
     if (deps.dryRun) return { status, actions: [], oktaUserId: linked, reason: desired.reason };
     const left = await recordMirrorOutcome(deps.db, tenantId, userId, seen, { status, plan: [], error: null });

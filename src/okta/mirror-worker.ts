@@ -108,7 +108,10 @@ export class OktaMirrorWorker {
       const permanent = isPermanentMirrorError(err);
       const last = permanent || job.retryCount >= queue.retryLimit;
       // The user shows `failed` with the error once retrying ends; meanwhile it stays pending.
-      if (last) await recordMirrorOutcome(db, tenantId, userId, null, { status: 'failed', error: message }).catch(() => undefined);
+      if (last) {
+        await recordMirrorOutcome(db, tenantId, userId, null, { status: 'failed', error: message })
+          .catch((recordErr: unknown) => logger.warn({ tenantId, userId, err: recordErr }, 'okta mirror: the failure could not be recorded'));
+      }
       if (permanent) {
         logger.warn({ tenantId, userId, err: message }, 'okta mirror: user failed permanently; not retried');
         await queue.complete(job, { failed: message }).catch(() => undefined);

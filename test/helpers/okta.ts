@@ -39,7 +39,7 @@ export async function oktaHarness(t: TapLike, options: { rateLimits?: OktaRateLi
   const h = await syncHarness(t, { ...(options.plan ? { plan: options.plan } : {}), ...(options.env ? { env: options.env } : {}), okta: (boss) => OktaQueue.start(boss, { retryLimit: 5, expireInSeconds: 30 }) });
   const oktaQueue = h.oktaQueue!;
   const runtime = new OktaRuntime({
-    db: h.database.db, queue: oktaQueue, auth0: h.gateway, logger: pino({ level: 'silent' }), secrets: h.secrets, production: false,
+    db: h.database.db, queue: oktaQueue, auth0: h.gateway, logger: pino({ level: process.env.OKTA_TEST_LOG ?? 'silent' }), secrets: h.secrets, production: false,
     settings: { concurrency: 8, tenantConcurrency: 4, timeoutMs: 5_000, rateReserve: 0 },
     gatewayTuning: { maxRateWaitMs: 10_000 },
   });

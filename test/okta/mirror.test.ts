@@ -44,6 +44,16 @@ t.test('every provisioned user gets exactly one Okta user with the mapped profil
   t.equal(again.size, 2);
   t.equal(again.get('alice@acme.test')!.profile.title, 'Staff Engineer');
   t.equal(again.get('alice@acme.test')!.id, a.id);
+
+  // A change Okta does not see (an attribute no mapping reads) costs the mirror no Okta call at all.
+  const calls = h.okta.calls.list().filter((c) => !c.url.startsWith('/__emulator')).length;
+  const jobs = h.runtime.worker.counts.completed;
+  await h.scim.json('PATCH', `/Users/${alice}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'Al' }] });
+  await h.settleAll();
+  t.ok(h.runtime.worker.counts.completed > jobs, 'the mirror ran');
+  t.equal(h.okta.calls.list().filter((c) => !c.url.startsWith('/__emulator')).length, calls, 'without calling Okta');
+  t.equal((await mirrorRow(h, alice))?.status, 'mirrored');
+  t.equal(h.runtime.worker.counts.failed, 0);
 });
 
 t.test('group membership follows the directory; a rename keeps externalId-mapped members', async (t) => {
@@ -268,4 +278,35 @@ t.test('an Okta user that already has the login (made by hand) is adopted, broug
   t.same(rows[0]!.last_plan.map((p) => p.type), ['adoptUser', 'activate', 'updateProfile', 'addToGroup', 'linkAuth0'], 'the recorded plan says what happened');
   const groupSearches = h.okta.calls.list().filter((c) => c.operation === 'GET /api/v1/groups').length;
   t.equal(groupSearches, 1, 'the named group was looked up once');
+});
+
+t.test('a binding signing in as an OAuth service app (private key JWT) mirrors; one missing a scope fails the user with the reason', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const h = await oktaHarness(t);
+  const key = (kid: string) => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { publicJwk: { ...publicKey.export({ format: 'jwk' }), kid }, privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+  };
+  const good = key('kid-good');
+  const clientId = h.okta.registerServiceApp({ publicJwk: good.publicJwk, scopes: ['okta.users.manage', 'okta.groups.manage'] });
+  const alice = await scimUser(h, 'alice@acme.test');
+  await scimGroup(h, 'Engineering', [alice], 'grp-eng');
+  await h.bindOkta({ auth: { method: 'private-key', clientId, privateKey: good.privatePem, keyId: 'kid-good' }, groupRules: RULES });
+  await h.settleAll();
+  const a = (await h.oktaUsers()).get('alice@acme.test');
+  t.ok(a, 'mirrored through an access token');
+  t.same(await h.oktaGroupsOf(a!.id), ['Engineering (from Acme)']);
+  const stored = JSON.stringify((await sql<{ binding: unknown }>`select binding from tenant_okta_bindings where tenant_id = ${h.tenantId}`.execute(h.database.db)).rows[0]);
+  t.notOk(stored.includes('PRIVATE KEY'), 'the private key is stored sealed');
+
+  // A service app granted users but not groups: the group add is refused (403), the user fails with why.
+  const weak = key('kid-weak');
+  const weakId = h.okta.registerServiceApp({ publicJwk: weak.publicJwk, scopes: ['okta.users.manage'] });
+  await h.bindOkta({ auth: { method: 'private-key', clientId: weakId, privateKey: weak.privatePem, keyId: 'kid-weak', scopes: ['okta.users.manage'] }, groupRules: RULES });
+  const bob = await scimUser(h, 'bob@acme.test');
+  await h.scim.json('PATCH', `/Groups/${(await h.scim.json('GET', '/Groups?filter=displayName eq "Engineering"')).body.Resources[0].id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: bob }] }] });
+  await h.settleAll();
+  const { rows } = await sql<{ status: string; last_error: string }>`select status, last_error from okta_mirror where tenant_id = ${h.tenantId} and user_id = ${bob}`.execute(h.database.db);
+  t.equal(rows[0]?.status, 'failed');
+  t.match(rows[0]?.last_error, /403[\s\S]*okta\.groups\.manage/, 'the error names the missing permission or scope');
 });

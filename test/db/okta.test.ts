@@ -1,0 +1,30 @@
+import t from 'tap';
+import { sql } from 'kysely';
+import { createTenant } from '../../src/admin/tenants.js';
+import { findMirror, markMirrorsPending, recordMirrorOutcome } from '../../src/db/okta.js';
+import { testDatabase } from '../helpers/db.js';
+
+t.test('a mirror outcome keeps the link and applied state it does not name, and keeps pending a change made meanwhile', async (t) => {
+  const database = await testDatabase(t);
+  const { tenant } = await createTenant(database.db, { name: 'acme' });
+  const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;
+  await markMirrorsPending(database.db, tenant.id, [userId]);
+  const seen = (await findMirror(database.db, tenant.id, userId))!.changed_at;
+  t.equal(await recordMirrorOutcome(database.db, tenant.id, userId, seen, { status: 'mirrored', oktaUserId: '00u1', applied: { presence: 'present' }, plan: [{ type: 'createUser' }] }), 'mirrored');
+  // A failure names neither link nor applied state: both stay.
+  t.equal(await recordMirrorOutcome(database.db, tenant.id, userId, null, { status: 'failed', error: 'Okta said no' }), 'failed');
+  let row = (await findMirror(database.db, tenant.id, userId))!;
+  t.match(row, { okta_user_id: '00u1', applied: { presence: 'present' }, last_error: 'Okta said no', attempts: 1, last_plan: [{ type: 'createUser' }] });
+  // A run with nothing to do names neither either.
+  t.equal(await recordMirrorOutcome(database.db, tenant.id, userId, row.changed_at, { status: 'mirrored', plan: [], error: null }), 'mirrored');
+  row = (await findMirror(database.db, tenant.id, userId))!;
+  t.match(row, { okta_user_id: '00u1', applied: { presence: 'present' }, last_error: null, attempts: 0 });
+  // A change that arrived while the job ran (changed_at moved past what it read) stays pending.
+  const before = row.changed_at;
+  await new Promise((r) => setTimeout(r, 5));
+  await markMirrorsPending(database.db, tenant.id, [userId]);
+  t.equal(await recordMirrorOutcome(database.db, tenant.id, userId, before, { status: 'mirrored', plan: [], error: null }), 'pending');
+  // Unlinking: a deleted Okta user.
+  t.equal(await recordMirrorOutcome(database.db, tenant.id, userId, null, { status: 'deleted', oktaUserId: null, applied: null }), 'deleted');
+  t.match(await findMirror(database.db, tenant.id, userId), { okta_user_id: null, applied: null });
+});
