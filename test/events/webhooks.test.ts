@@ -202,8 +202,8 @@ t.test('a receiver that fails, times out and throttles, then recovers: nothing l
   t.same(inOrderPerSubject(hook.accepted), [], 'in order per user despite the failures');
   t.same(new Set(hook.accepted.map((r) => r.type)), new Set(['user.created', 'user.updated']), 'only the subscribed types');
   t.ok([...attemptsById.values()].some((n) => n > 1), 'some events took several attempts');
-  const delivered = await listDeliveries(h.database.db, endpoint.endpoint.id, { state: 'delivered', limit: 100 });
-  t.equal(delivered.length, 16);
+  // The receiver answers before the worker records the delivery: on a loaded machine the last record lags.
+  await until('16 deliveries recorded', async () => (await listDeliveries(h.database.db, endpoint.endpoint.id, { state: 'delivered', limit: 100 })).length === 16, 30_000);
   const row = await findWebhookEndpoint(h.database.db, endpoint.endpoint.id);
   t.equal(row!.failing_since, null, 'a success ends the failure streak');
   t.ok(row!.last_success_at);
@@ -278,7 +278,7 @@ t.test('an endpoint that keeps failing is disabled; its deliveries are listed an
   await new Promise((r) => setTimeout(r, 1100));
   const pairs = await redeliverFailed(h.database.db, created.endpoint.id);
   await events.queue!.enqueue(h.database.db, pairs.map((p) => ({ endpointId: created.endpoint.id, tenantId: p.tenantId, subject: p.subject })));
-  await until('all redelivered', () => hook.accepted.length === given.length);
+  await until('all redelivered', () => hook.accepted.length === given.length, 45_000);
   t.same(hook.accepted.map((r) => r.webhookId).sort(), given.map((d) => d.event!.id).sort(), 'the failed events, with their own ids');
 });
 
