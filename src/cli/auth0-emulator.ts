@@ -7,24 +7,14 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RatePlan } from '../auth0/emulator/rate-limit.js';
 import { startAuth0Emulator, type RunningAuth0Emulator } from '../auth0/emulator/server.js';
+import { closeOnSignal, emulatorCommand, writeLine, type EmulatorCommandIo } from '../emulators/cli.js';
 
 const PLANS: readonly RatePlan[] = ['free', 'essentials', 'enterprise', 'off'];
 
-/** Where the JSON line goes, and a hook for in-process callers (tests) to get the running emulator. */
-export interface Auth0EmulatorCommandIo {
-  out(text: string): void;
-  onStarted?(running: RunningAuth0Emulator): void;
-}
+/** The command's output and start hook (tests pass their own). */
+export type Auth0EmulatorCommandIo = EmulatorCommandIo<RunningAuth0Emulator>;
 
-const stdoutIo: Auth0EmulatorCommandIo = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-};
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('port must be 0–65535');
-  return port;
-}
+const stdoutIo: Auth0EmulatorCommandIo = { out: writeLine };
 
 function parsePlan(value: string): RatePlan {
   const plan = PLANS.find((p) => p === value);
@@ -34,11 +24,8 @@ function parsePlan(value: string): RatePlan {
 
 /** Adds the `auth0-emulator` command to `program`. */
 export function registerAuth0EmulatorCommand(program: Command, io: Auth0EmulatorCommandIo = stdoutIo): void {
-  program
-    .command('auth0-emulator')
-    .description('run the Auth0 Management API emulator (prints one JSON line with its URL and credentials)')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 0)
-    .option('--host <host>', 'address to bind', '127.0.0.1')
+  const description = 'run the Auth0 Management API emulator (prints one JSON line with its URL and credentials)';
+  emulatorCommand(program, 'auth0-emulator', description)
     .option('--plan <plan>', `rate-limit plan: ${PLANS.join(' | ')}`, parsePlan, 'off' as RatePlan)
     .option('--domain <domain>', 'tenant domain the SDK is configured with')
     .action(async (opts: { port: number; host: string; plan: RatePlan; domain?: string }) => {
@@ -56,14 +43,7 @@ export function registerAuth0EmulatorCommand(program: Command, io: Auth0Emulator
         connections: running.connections,
         admin: `${running.baseUrl}/__emulator`,
       }));
-      let closing = false;
-      const shutdown = (): void => {
-        if (closing) return;
-        closing = true;
-        void running.close();
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      closeOnSignal(running);
       io.onStarted?.(running);
     });
 }

@@ -7,6 +7,7 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
+import { closeOnSignal, emulatorCommand, writeLine, type EmulatorCommandIo } from '../emulators/cli.js';
 import type { OktaRateBucket, OktaRateLimits } from '../okta/emulator/rate-limit.js';
 import { startOktaEmulator, type RunningOktaEmulator } from '../okta/emulator/server.js';
 
@@ -14,21 +15,10 @@ const BUCKETS: readonly OktaRateBucket[] = ['users', 'user', 'groups'];
 /** What the printed service app may do: everything the emulator serves. */
 const SERVICE_APP_SCOPES = ['okta.users.manage', 'okta.users.read', 'okta.groups.manage', 'okta.groups.read'];
 
-/** Where the JSON line goes, and a hook for in-process callers (tests) to get the running emulator. */
-export interface OktaEmulatorCommandIo {
-  out(text: string): void;
-  onStarted?(running: RunningOktaEmulator): void;
-}
+/** The command's output and start hook (tests pass their own). */
+export type OktaEmulatorCommandIo = EmulatorCommandIo<RunningOktaEmulator>;
 
-const stdoutIo: OktaEmulatorCommandIo = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-};
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('port must be 0–65535');
-  return port;
-}
+const stdoutIo: OktaEmulatorCommandIo = { out: writeLine };
 
 /** `users=600,user=600,groups=500` → per-family budgets (requests per minute). */
 export function parseRateLimits(value: string): OktaRateLimits {
@@ -47,11 +37,8 @@ export function parseRateLimits(value: string): OktaRateLimits {
 
 /** Adds the `okta-emulator` command to `program`. */
 export function registerOktaEmulatorCommand(program: Command, io: OktaEmulatorCommandIo = stdoutIo): void {
-  program
-    .command('okta-emulator')
-    .description('run the Okta Management API emulator (prints one JSON line with its URL and credentials)')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 0)
-    .option('--host <host>', 'address to bind', '127.0.0.1')
+  const description = 'run the Okta Management API emulator (prints one JSON line with its URL and credentials)';
+  emulatorCommand(program, 'okta-emulator', description)
     .option('--rate-limits <limits>', 'per-minute budgets, e.g. users=600,user=600,groups=500 (default: unlimited)', parseRateLimits)
     .action(async (opts: { port: number; host: string; rateLimits?: OktaRateLimits }) => {
       const keyId = randomUUID();
@@ -73,14 +60,7 @@ export function registerOktaEmulatorCommand(program: Command, io: OktaEmulatorCo
         },
         admin: `${running.baseUrl}/__emulator`,
       }));
-      let closing = false;
-      const shutdown = (): void => {
-        if (closing) return;
-        closing = true;
-        void running.close();
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      closeOnSignal(running);
       io.onStarted?.(running);
     });
 }

@@ -3,9 +3,10 @@
  * emulator is a local test tool and binds to loopback by default. Mirrors the `Auth0Emulator` methods.
  */
 import type { FastifyInstance } from 'fastify';
+import { callFilter } from '../../emulators/call-log.js';
+import type { FaultRule } from '../../emulators/faults.js';
 import type { Auth0Emulator } from './emulator.js';
 import { badRequest } from './errors.js';
-import type { FaultRule } from './faults.js';
 import { isRecord } from './metadata.js';
 import { RATE_PLANS, type BucketLimit, type RateCategory, type RatePlan } from './rate-limit.js';
 import type { ConnectionStrategy, EmulatorStateData } from './types.js';
@@ -56,13 +57,7 @@ export function registerAdminRoutes(app: FastifyInstance, emulator: Auth0Emulato
     return { seed: emulator.reset({ seed }) ?? null };
   });
 
-  app.get(`${prefix}/calls`, { config }, async (request) => {
-    const q = isRecord(request.query) ? request.query : {};
-    const filter: { operation?: string; since?: number } = {};
-    if (typeof q['operation'] === 'string') filter.operation = q['operation'];
-    if (typeof q['since'] === 'string' && /^\d+$/.test(q['since'])) filter.since = Number(q['since']);
-    return emulator.callLog(filter);
-  });
+  app.get(`${prefix}/calls`, { config }, async (request) => emulator.callLog(callFilter(request.query)));
   app.delete(`${prefix}/calls`, { config }, async (_request, reply) => {
     emulator.clearCallLog();
     return reply.status(204).send();

@@ -5,7 +5,9 @@
  * `useDefaults` (the spec's defaults are example values).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { recordAnsweredCall } from '../../emulators/call-log.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { loggableBody } from './call-log.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from './emulator.js';
 import { installErrorHandlers } from './error-handler.js';
 import { SPEC_FORMATS } from './formats.js';
@@ -33,23 +35,6 @@ export interface BuildAuth0EmulatorOptions extends Auth0EmulatorOptions {
 export interface BuiltAuth0Emulator {
   app: FastifyInstance;
   emulator: Auth0Emulator;
-}
-
-/** Fields of `/oauth/token` bodies that are safe to keep in the call log. */
-const TOKEN_LOG_FIELDS = ['grant_type', 'client_id', 'audience', 'scope'];
-
-function loggableBody(operation: string | undefined, body: unknown): unknown {
-  if (typeof body !== 'object' || body === null) return body;
-  if (operation === 'POST /oauth/token') {
-    return Object.fromEntries(Object.entries(body).filter(([k]) => TOKEN_LOG_FIELDS.includes(k)));
-  }
-  if (operation === 'POST /u/login') return { username: (body as Record<string, unknown>)['username'] };
-  // Action secret values are never given back by the API: not by the call log either (names are kept).
-  const secrets: unknown = (body as Record<string, unknown>)['secrets'];
-  if (operation?.includes('/actions/') && Array.isArray(secrets)) {
-    return { ...body, secrets: secrets.map((s: unknown) => (typeof s === 'object' && s !== null && 'value' in s ? { ...s, value: '[redacted]' } : s)) };
-  }
-  return body;
 }
 
 /** Builds an un-listened emulator: use `app.inject()` or `app.listen()`. */
@@ -84,18 +69,12 @@ export async function buildAuth0Emulator(options: BuildAuth0EmulatorOptions = {}
   app.addHook('onResponse', async (request, reply) => {
     const operation = request.routeOptions.config.operation;
     if (operation?.startsWith('__emulator')) return;
-    const record: Parameters<typeof ctx.calls.add>[0] = {
-      at: new Date(Date.now() - reply.elapsedTime).toISOString(),
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      duration_ms: Math.round(reply.elapsedTime),
-    };
-    if (operation !== undefined) record.operation = operation;
-    if (request.auth0Caller) record.client_id = request.auth0Caller.clientId;
-    if (request.faultKind) record.fault = request.faultKind;
-    if (request.method !== 'GET' && request.body !== undefined) record.body = loggableBody(operation, request.body);
-    ctx.calls.add(record);
+    recordAnsweredCall(ctx.calls, request, reply, Date.now(), {
+      operation,
+      clientId: request.auth0Caller?.clientId,
+      fault: request.faultKind,
+      loggableBody,
+    });
   });
 
   installErrorHandlers(app);

@@ -1,49 +1,23 @@
-/** A log of every request the emulator received, for tests that assert which calls a client made. */
+/**
+ * The Auth0 emulator's call log: the shared log of src/emulators/call-log.ts, with what it keeps of a
+ * write's body here.
+ */
+export { CallLog, type CallRecord } from '../../emulators/call-log.js';
 
-export interface CallRecord {
-  seq: number;
-  /** ISO time the request arrived. */
-  at: string;
-  method: string;
-  /** Request URL as received (path + query). */
-  url: string;
-  /** `METHOD /path-template` of the matched operation, `POST /oauth/token`, `SCIM …`, or undefined. */
-  operation?: string;
-  /** Response status; 0 when the connection was reset or the request timed out by injection. */
-  status: number;
-  client_id?: string;
-  duration_ms: number;
-  /** Injected fault, if any. */
-  fault?: 'error' | 'timeout' | 'reset';
-  /** Parsed JSON body of write requests (secrets in `/oauth/token` bodies are not recorded). */
-  body?: unknown;
-}
+/** Fields of `/oauth/token` bodies that are safe to keep in the call log. */
+const TOKEN_LOG_FIELDS = ['grant_type', 'client_id', 'audience', 'scope'];
 
-/** Bounded, append-only call log. */
-export class CallLog {
-  private records: CallRecord[] = [];
-  private seq = 0;
-
-  constructor(private readonly max = 10_000) {}
-
-  add(record: Omit<CallRecord, 'seq'>): void {
-    this.records.push({ seq: ++this.seq, ...record });
-    if (this.records.length > this.max) this.records.splice(0, this.records.length - this.max);
+/** What the log keeps of a write's body: no client secret, password or Action secret value. */
+export function loggableBody(operation: string | undefined, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  if (operation === 'POST /oauth/token') {
+    return Object.fromEntries(Object.entries(body).filter(([k]) => TOKEN_LOG_FIELDS.includes(k)));
   }
-
-  /** A copy of the records, optionally only those matching `operation`. */
-  list(filter?: { operation?: string; since?: number }): CallRecord[] {
-    return this.records
-      .filter((r) => (filter?.operation === undefined || r.operation === filter.operation) && r.seq > (filter?.since ?? 0))
-      .map((r) => ({ ...r }));
+  if (operation === 'POST /u/login') return { username: (body as Record<string, unknown>)['username'] };
+  // Action secret values are never given back by the API: not by the call log either (names are kept).
+  const secrets: unknown = (body as Record<string, unknown>)['secrets'];
+  if (operation?.includes('/actions/') && Array.isArray(secrets)) {
+    return { ...body, secrets: secrets.map((s: unknown) => (typeof s === 'object' && s !== null && 'value' in s ? { ...s, value: '[redacted]' } : s)) };
   }
-
-  /** Sequence number of the latest record (use as `since` to read only newer calls). */
-  get last(): number {
-    return this.seq;
-  }
-
-  clear(): void {
-    this.records = [];
-  }
+  return body;
 }

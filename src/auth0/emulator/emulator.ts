@@ -3,9 +3,10 @@
  * tokens, simulated sessions, rate-limit plan, fault injection and the call log. The same operations are
  * exposed over HTTP under `/__emulator` (admin-routes.ts).
  */
-import { CallLog, type CallRecord } from './call-log.js';
+import { CallLog, type CallFilter, type CallRecord } from '../../emulators/call-log.js';
 import type { EmulatorContext, EmulatorSettings } from './context.js';
-import { FaultInjector, type FaultRule, type FaultTarget } from './faults.js';
+import type { FaultRule, FaultTarget } from '../../emulators/faults.js';
+import { FaultInjector } from './faults.js';
 import { newClientId, newClientSecret, newConnectionId, newSessionId } from './ids.js';
 import { OPERATIONS } from './operation-schemas.js';
 import { RateLimiter, type BucketLimit, type RateCategory, type RatePlan } from './rate-limit.js';
@@ -247,7 +248,7 @@ export class Auth0Emulator {
   }
 
   /** Calls received, oldest first. */
-  callLog(filter?: { operation?: string; since?: number }): CallRecord[] {
+  callLog(filter?: CallFilter): CallRecord[] {
     return this.calls.list(filter);
   }
 

@@ -1,6 +1,9 @@
-/** Applies the fault injector's decision to one live request (latency, reset, timeout, 5xx). */
-import { setTimeout as sleep } from 'node:timers/promises';
+/**
+ * Applies the fault injector's decision to one live request (src/emulators/fault-hook.ts), marking an
+ * injected 5xx on the request for the route to answer in the Auth0 error shape.
+ */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { applyFaultAction } from '../../emulators/fault-hook.js';
 import type { EmulatorContext } from './context.js';
 
 declare module 'fastify' {
@@ -27,30 +30,14 @@ export async function applyFault(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FaultOutcome> {
-  const action = ctx.faults.decide(target);
-  if (action.latencyMs > 0) await sleep(action.latencyMs);
-  if (action.kind === 'none') return 'none';
-  if (action.kind === 'error') {
-    request.faultKind = 'error';
-    request.faultStatus = action.status;
-    if (action.phase === 'after') {
-      request.faultAfter = true;
-      return 'none';
-    }
-    return 'error-before';
-  }
-  request.faultKind = action.kind;
-  ctx.calls.add({
-    at: new Date().toISOString(),
-    method: request.method,
-    url: request.url,
-    operation: target,
-    status: 0,
-    duration_ms: 0,
-    fault: action.kind,
+  // The call log reads the wall clock, not the tenant's (app.ts).
+  const action = await applyFaultAction({ faults: ctx.faults, calls: ctx.calls, now: Date.now }, target, request, reply, (fault) => {
+    request.faultKind = fault.kind;
+    if (fault.kind !== 'error') return;
+    request.faultStatus = fault.status;
+    if (fault.phase === 'after') request.faultAfter = true;
   });
-  reply.hijack();
-  if (action.kind === 'reset') request.raw.socket.destroy();
-  // 'timeout': the socket stays open and silent until the client gives up or the server closes.
+  if (action.kind === 'none') return 'none';
+  if (action.kind === 'error') return action.phase === 'after' ? 'none' : 'error-before';
   return 'hijacked';
 }

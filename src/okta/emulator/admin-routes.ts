@@ -6,9 +6,11 @@
  */
 import type { JsonWebKey } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { callFilter } from '../../emulators/call-log.js';
+import type { FaultRule } from '../../emulators/faults.js';
 import { resetOrg, type OktaEmulatorContext } from './context.js';
 import { validationFailed } from './errors.js';
-import { FaultRuleError, type OktaFaultRule } from './faults.js';
+import { FaultRuleError } from './faults.js';
 import { ServiceAppRegistrationError } from './service-apps.js';
 
 /** The `oktaOperation` of admin routes: the call-log hook skips it. */
@@ -19,9 +21,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function faultRule(value: unknown): OktaFaultRule {
+function faultRule(value: unknown): FaultRule {
   if (!isRecord(value)) throw validationFailed(['rule: must be an object']);
-  const rule: OktaFaultRule = {};
+  const rule: FaultRule = {};
   for (const key of RULE_NUMBERS) {
     const v = value[key];
     if (v === undefined) continue;
@@ -49,13 +51,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: OktaEmulatorConte
   const config = { oktaOperation: ADMIN_OPERATION };
   const prefix = '/__emulator';
 
-  app.get(`${prefix}/calls`, { config }, async (request) => {
-    const q = isRecord(request.query) ? request.query : {};
-    const filter: { operation?: string; since?: number } = {};
-    if (typeof q['operation'] === 'string') filter.operation = q['operation'];
-    if (typeof q['since'] === 'string' && /^\d+$/.test(q['since'])) filter.since = Number(q['since']);
-    return ctx.calls.list(filter);
-  });
+  app.get(`${prefix}/calls`, { config }, async (request) => ctx.calls.list(callFilter(request.query)));
   app.delete(`${prefix}/calls`, { config }, async (_request, reply) => {
     ctx.calls.clear();
     return reply.status(204).send();

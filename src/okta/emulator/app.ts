@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { CallLog, recordAnsweredCall } from '../../emulators/call-log.js';
 import { OktaAccessTokens } from './access-tokens.js';
 import { ADMIN_OPERATION, registerAdminRoutes } from './admin-routes.js';
-import { loggableBody, OktaCallLog } from './call-log.js';
+import { loggableBody } from './call-log.js';
 import type { OktaEmulatorContext } from './context.js';
 import { installOktaErrorHandlers } from './error-handler.js';
 import { OktaFaultInjector } from './faults.js';
@@ -48,18 +49,12 @@ function recordCalls(app: FastifyInstance, ctx: OktaEmulatorContext): void {
   app.addHook('onResponse', async (request, reply) => {
     const operation = request.routeOptions.config.oktaOperation;
     if (operation === ADMIN_OPERATION || request.oktaFaultKind === 'timeout' || request.oktaFaultKind === 'reset') return;
-    const record: Parameters<typeof ctx.calls.add>[0] = {
-      at: new Date(ctx.now() - reply.elapsedTime).toISOString(),
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      duration_ms: Math.round(reply.elapsedTime),
-    };
-    if (operation !== undefined) record.operation = operation;
-    if (request.oktaCaller?.kind === 'service-app') record.client_id = request.oktaCaller.clientId;
-    if (request.oktaFaultKind) record.fault = request.oktaFaultKind;
-    if (request.method !== 'GET' && request.body !== undefined) record.body = loggableBody(operation, request.body);
-    ctx.calls.add(record);
+    recordAnsweredCall(ctx.calls, request, reply, ctx.now(), {
+      operation,
+      clientId: request.oktaCaller?.kind === 'service-app' ? request.oktaCaller.clientId : undefined,
+      fault: request.oktaFaultKind,
+      loggableBody,
+    });
   });
 }
 
@@ -74,7 +69,7 @@ export async function buildOktaEmulator(options: BuildOktaEmulatorOptions = {}):
     serviceApps: new OktaServiceApps(),
     accessTokens: new OktaAccessTokens(now),
     faults: new OktaFaultInjector(options.faultSeed),
-    calls: new OktaCallLog(),
+    calls: new CallLog(),
     now,
   };
   const serviceAppIds = (options.serviceApps ?? []).map((registration) => context.serviceApps.register(registration));

@@ -1,28 +1,10 @@
 /**
- * A log of every request the emulator received, for tests that assert which calls a client made. The
- * record has the Auth0 emulator's shape (src/auth0/emulator/call-log.ts), so `/__emulator/calls` reads
- * the same on both. Bodies are kept for writes with their secrets removed (`loggableBody`).
+ * The Okta emulator's call log: the shared log of src/emulators/call-log.ts (the Auth0 emulator's too, so
+ * `/__emulator/calls` reads the same on both), with what it keeps of a write's body here: its secrets
+ * removed (`loggableBody`).
  */
-
-export interface OktaCallRecord {
-  seq: number;
-  /** ISO time the request arrived. */
-  at: string;
-  method: string;
-  /** Request URL as received (path + query). */
-  url: string;
-  /** `METHOD /path-template` of the matched operation (`POST /api/v1/users`), undefined for unknown paths. */
-  operation?: string;
-  /** Response status; 0 when the connection was reset or left unanswered by injection. */
-  status: number;
-  /** The service app of a bearer token (absent for `SSWS` calls). */
-  client_id?: string;
-  duration_ms: number;
-  /** Injected fault, if any. */
-  fault?: 'error' | 'timeout' | 'reset';
-  /** Parsed body of write requests, secrets removed. */
-  body?: unknown;
-}
+/** The shared log under the name the emulator's context knows it by. */
+export { CallLog as OktaCallLog } from '../../emulators/call-log.js';
 
 /** Form fields of `/oauth2/v1/token` that are safe to keep (the signed assertion is a credential). */
 const TOKEN_LOG_FIELDS = ['grant_type', 'scope', 'client_id', 'client_assertion_type'];
@@ -51,33 +33,4 @@ export function loggableBody(operation: string | undefined, body: unknown): unkn
     return Object.fromEntries(Object.entries(body).filter(([k]) => TOKEN_LOG_FIELDS.includes(k)));
   }
   return withoutCredentials(body);
-}
-
-/** Bounded, append-only call log. */
-export class OktaCallLog {
-  private records: OktaCallRecord[] = [];
-  private seq = 0;
-
-  constructor(private readonly max = 10_000) {}
-
-  add(record: Omit<OktaCallRecord, 'seq'>): void {
-    this.records.push({ seq: ++this.seq, ...record });
-    if (this.records.length > this.max) this.records.splice(0, this.records.length - this.max);
-  }
-
-  /** A copy of the records, optionally only those of `operation` or newer than `since`. */
-  list(filter?: { operation?: string; since?: number }): OktaCallRecord[] {
-    return this.records
-      .filter((r) => (filter?.operation === undefined || r.operation === filter.operation) && r.seq > (filter?.since ?? 0))
-      .map((r) => ({ ...r }));
-  }
-
-  /** Sequence number of the latest record (use as `since` to read only newer calls). */
-  get last(): number {
-    return this.seq;
-  }
-
-  clear(): void {
-    this.records = [];
-  }
 }

@@ -1,6 +1,9 @@
-/** Applies the fault injector's decision to one live request (latency, reset, timeout, injected error). */
-import { setTimeout as sleep } from 'node:timers/promises';
+/**
+ * Applies the fault injector's decision to one live request (src/emulators/fault-hook.ts), noting an
+ * injected error on the request for the route to answer in Okta's error shape.
+ */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { applyFaultAction } from '../../emulators/fault-hook.js';
 import type { OktaEmulatorContext } from './context.js';
 
 /** An injected error waiting to be answered. */
@@ -22,8 +25,7 @@ declare module 'fastify' {
 /**
  * Decides and applies the fault for `operation`. Returns true when the request was taken over (reset, or
  * left hanging until the client gives up or the server closes) and must not be answered; an injected
- * error is only noted on the request, for the route to answer once authentication has run (a backend
- * failure still needs a valid credential to be reached).
+ * error is only noted on the request, for the route to answer once authentication has run.
  */
 export async function applyFault(
   ctx: OktaEmulatorContext,
@@ -31,25 +33,9 @@ export async function applyFault(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<boolean> {
-  const action = ctx.faults.decide(operation);
-  if (action.latencyMs > 0) await sleep(action.latencyMs);
-  if (action.kind === 'none') return false;
-  request.oktaFaultKind = action.kind;
-  if (action.kind === 'error') {
-    request.oktaInjectedError = { status: action.status, phase: action.phase };
-    return false;
-  }
-  // A taken-over request never reaches onResponse: log it here.
-  ctx.calls.add({
-    at: new Date(ctx.now()).toISOString(),
-    method: request.method,
-    url: request.url,
-    operation,
-    status: 0,
-    duration_ms: action.latencyMs,
-    fault: action.kind,
+  const action = await applyFaultAction(ctx, operation, request, reply, (fault) => {
+    request.oktaFaultKind = fault.kind;
+    if (fault.kind === 'error') request.oktaInjectedError = { status: fault.status, phase: fault.phase };
   });
-  reply.hijack();
-  if (action.kind === 'reset') request.raw.socket.destroy();
-  return true;
+  return action.kind === 'timeout' || action.kind === 'reset';
 }

@@ -3,8 +3,8 @@
  * command. Point the SDK at `baseUrl` with `token` (`SSWS`), or with a registered service app's client id
  * and private key (`authorizationMode: 'PrivateKey'`).
  */
+import type { CallLog } from '../../emulators/call-log.js';
 import { buildOktaEmulator } from './app.js';
-import type { OktaCallLog } from './call-log.js';
 import { resetOrg } from './context.js';
 import type { OktaFaultInjector } from './faults.js';
 import type { OktaRateLimiter, OktaRateLimits } from './rate-limit.js';
@@ -39,7 +39,7 @@ export interface RunningOktaEmulator {
   /** Fault rules per operation: `faults.set('POST /api/v1/users', { errorRate: 1, times: 1 })`, `faults.clear()`. */
   faults: OktaFaultInjector;
   /** Every request received: `calls.list({ operation, since })`, `calls.clear()`. */
-  calls: OktaCallLog;
+  calls: CallLog;
   /** Registers a service app (`publicJwk` verifies its client assertions) and returns its client id. */
   registerServiceApp(registration: ServiceAppRegistration): string;
   /** Empties the org (but `Everyone`), the call log, faults and rate windows; credentials stay valid. */
