@@ -58,11 +58,12 @@ t.test('the schema itself forbids it: an add whose member is deleted by a transa
     await deleteHeld;
   });
   await deleteStarted;
-  const adding = database.db.transaction().execute((trx) => addExistingMembers(trx, tenantId, group, [user]));
+  // Its failure is caught at once: it may come while the test still awaits the delete (an unhandled rejection otherwise).
+  const adding = database.db.transaction().execute((trx) => addExistingMembers(trx, tenantId, group, [user])).then(() => undefined, (err: unknown) => err);
   await new Promise((resolve) => setTimeout(resolve, 200)); // the add is now waiting on the foreign-key check
   releaseDelete();
   await deleting;
-  const failure = await adding.then(() => undefined, (err: unknown) => err);
+  const failure = await adding;
   t.type(failure, MissingReferenceError, 'the add fails as a missing reference (a SCIM 400), not a dangling row');
   t.match(failure, { constraint: 'group_members_user_fk' });
   t.equal(await danglingMemberships(database.db), 0);

@@ -64,6 +64,9 @@ t.test('429s on member and role writes plus 5xx, timeouts and resets elsewhere: 
   emu.injectFault('POST /users', { errorRate: 0.2, errorStatus: 503, errorPhase: 'after' });
   emu.injectFault('POST /users/{id}/roles', { errorRate: 0.2, errorStatus: 500 });
   emu.injectFault('GET /users-by-email', { resetRate: 0.1, timeoutRate: 0.2 });
+  // At least one reset and one timeout whatever the random draws give (CI once drew none in a run).
+  emu.injectFault('GET /roles', { resetRate: 1, times: 1 });
+  emu.injectFault('GET /organizations/name/{name}', { timeoutRate: 1, times: 1 });
   await h.bind(undefined, RULES);
   await h.settle(50_000);
 
