@@ -28,3 +28,39 @@ t.test('a mirror outcome keeps the link and applied state it does not name, and 
   t.equal(await recordMirrorOutcome(database.db, tenant.id, userId, null, { status: 'deleted', oktaUserId: null, applied: null }), 'deleted');
   t.match(await findMirror(database.db, tenant.id, userId), { okta_user_id: null, applied: null });
 });
+
+t.test('an Auth0 outcome queues the Okta mirror only for a tenant bound to Okta, in the outcome\'s transaction', async (t) => {
+  const { randomBytes } = await import('node:crypto');
+  const { SyncQueue } = await import('../../src/sync/queue.js');
+  const { OKTA_QUEUE, OktaQueue } = await import('../../src/okta/queue.js');
+  const { enqueueMirrorIfBound } = await import('../../src/okta/chain.js');
+  const { saveOktaBinding } = await import('../../src/db/okta.js');
+  const database = await testDatabase(t);
+  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
+  t.teardown(async () => {
+    await queue.stop();
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+  });
+  const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
+  const { tenant } = await createTenant(database.db, { name: 'acme' });
+  const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;
+  const jobs = async () => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(`${schema}.job`)} where name = ${OKTA_QUEUE}`.execute(database.db)).rows[0]!.n);
+
+  await database.db.transaction().execute((trx) => enqueueMirrorIfBound(trx, okta, tenant.id, userId));
+  t.equal(await jobs(), 0, 'not bound: nothing queued');
+  t.equal(await findMirror(database.db, tenant.id, userId), undefined);
+
+  await saveOktaBinding(database.db, tenant.id, { profileMapping: [] });
+  await t.rejects(database.db.transaction().execute(async (trx) => {
+    await enqueueMirrorIfBound(trx, okta, tenant.id, userId);
+    throw new Error('the outcome failed');
+  }), /the outcome failed/);
+  t.equal(await jobs(), 0, 'a rolled-back outcome queues nothing');
+
+  await database.db.transaction().execute((trx) => enqueueMirrorIfBound(trx, okta, tenant.id, userId));
+  t.equal(await jobs(), 1, 'bound: one job');
+  t.equal((await findMirror(database.db, tenant.id, userId))?.status, 'pending');
+  await database.db.transaction().execute((trx) => enqueueMirrorIfBound(trx, okta, tenant.id, userId));
+  t.equal(await jobs(), 1, 'a second change while the job waits is folded into it');
+});
