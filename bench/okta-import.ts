@@ -96,6 +96,8 @@ const runtime = new OktaRuntime({
   // The OKTA_* defaults of src/config.ts.
   settings: { concurrency: 10, tenantConcurrency: 4, timeoutMs: 15_000, rateReserve: reserve },
   onCall: (call) => oktaCalls.push({ ...call, at: Date.now() }),
+  // Measure the mirror from its binding, not the idle lane's 5 s look for a first binding.
+  unboundPollMs: 100,
 });
 emulator.emulator.clearCallLog();
 okta.calls.clear();

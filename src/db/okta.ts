@@ -28,6 +28,12 @@ export async function oktaBoundTenantIds(db: Db): Promise<string[]> {
   return rows.map((r) => r.tenant_id);
 }
 
+/** Whether any tenant mirrors into Okta (the mirror's worker idles while none does). */
+export async function anyOktaBinding(db: Db): Promise<boolean> {
+  const row = await db.selectFrom('tenant_okta_bindings').select('tenant_id').limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function isOktaBound(db: Db, tenantId: string): Promise<boolean> {
   const row = await db.selectFrom('tenant_okta_bindings').select('tenant_id').where('tenant_id', '=', tenantId).executeTakeFirst();
   return row !== undefined;

@@ -31,6 +31,13 @@ export interface OktaWorkerOptions {
   readonly lease?: Lease;
   /** Called with each finished job's outcome (metrics). */
   readonly onJob?: (tenantId: string, outcome: string) => void;
+  /**
+   * Whether any tenant binds Okta. While none does, the worker looks only every `unboundPollMs` (default
+   * 5 s) instead of polling the queue every `pollMs`: a deployment without Okta pays one small statement
+   * per 5 s for the lane, not four a second.
+   */
+  readonly anyBinding?: () => Promise<boolean>;
+  readonly unboundPollMs?: number;
 }
 
 /** Errors retrying cannot fix: the job ends, the user stays `failed` with the message until a change or a retry. */
@@ -66,6 +73,10 @@ export class OktaMirrorWorker {
         const lease = this.options.lease;
         if (lease && !(await lease.held())) {
           await this.idle(lease.checkMs);
+          continue;
+        }
+        if (this.inFlight.size === 0 && this.options.anyBinding && !(await this.options.anyBinding())) {
+          await this.idle(this.options.unboundPollMs ?? 5000);
           continue;
         }
         const jobs = await this.options.queue.fetch(free, this.options.tenantConcurrency);

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Auth0Gateway } from '../auth0/gateway.js';
+import { anyOktaBinding } from '../db/okta.js';
 import type { Database } from '../db/schema.js';
 import type { SecretBox } from '../secrets.js';
 import { SyncConfigError } from '../sync/config.js';
@@ -34,6 +35,8 @@ export interface OktaRuntimeOptions {
   /** Each Okta request (metrics). */
   readonly onCall?: (call: OktaCall) => void;
   readonly onJob?: (tenantId: string, outcome: string) => void;
+  /** How often an idle worker looks for a first Okta binding (default 5 s). */
+  readonly unboundPollMs?: number;
   /** Tests: retries within a call and the longest rate-limit wait. */
   readonly gatewayTuning?: { serverErrorRetries?: number; maxRateWaitMs?: number };
 }
@@ -59,6 +62,8 @@ export class OktaRuntime {
       tenantConcurrency: options.settings.tenantConcurrency,
       ...(options.lease ? { lease: options.lease } : {}),
       ...(options.onJob ? { onJob: options.onJob } : {}),
+      anyBinding: () => anyOktaBinding(options.db),
+      ...(options.unboundPollMs !== undefined ? { unboundPollMs: options.unboundPollMs } : {}),
     });
   }
 
@@ -79,11 +84,6 @@ export class OktaRuntime {
       throttled += budget.counts.throttled;
     }
     return { waits, throttled };
-  }
-
-  /** The built-in emulator, once a binding without an org URL asked for it. */
-  async runningEmulator(): Promise<RunningOktaEmulator | undefined> {
-    return this.emulator;
   }
 
   /** Mirrors one user now (the worker's job; also `reconcile`). */
