@@ -1,5 +1,5 @@
 /**
- * Every call the Okta mirror makes, through the official `@okta/okta-sdk-nodejs` (as `auth0` is for Auth0).
+ * Every call the Okta mirror makes (imported only once a tenant binds Okta: the SDK alone is ~90 MB of RSS), through the official `@okta/okta-sdk-nodejs` (as `auth0` is for Auth0).
  * The SDK's own request executor is replaced by one that paces requests by Okta's rate-limit headers
  * (src/okta/rate-budget.ts), waits out 429s until the window resets, retries 5xx answers and dropped
  * connections a few times, and bounds every request with a timeout (the SDK has none by default). SDK
@@ -7,23 +7,8 @@
  * `~/.okta/okta.yaml` and `OKTA_CLIENT_*` unless every option is given, so every option is given.
  */
 import okta from '@okta/okta-sdk-nodejs';
+import { classifyOktaError, OktaRetryableError, type SdkError } from './errors.js';
 import { OktaRateBudget, rateFamily } from './rate-budget.js';
-
-/** A failure worth trying again later (5xx, 429 beyond the wait, timeout, connection lost). */
-export class OktaRetryableError extends Error {
-  override readonly name = 'OktaRetryableError';
-  constructor(readonly operation: string, readonly status: number | undefined, message: string) {
-    super(message);
-  }
-}
-
-/** A 4xx that will fail the same way again (bad profile, missing permission, bad credentials …). */
-export class OktaPermanentError extends Error {
-  override readonly name = 'OktaPermanentError';
-  constructor(readonly operation: string, readonly status: number, readonly errorCode: string | undefined, message: string) {
-    super(message);
-  }
-}
 
 /** The parts of an Okta user the mirror reads. */
 export interface OktaUser {
@@ -116,26 +101,6 @@ export interface OktaCall {
   /** 0: no answer (timeout, connection lost). */
   readonly status: number;
   readonly ms: number;
-}
-
-interface SdkError {
-  status?: number;
-  errorCode?: string;
-  errorSummary?: string;
-  errorCauses?: { errorSummary?: string }[];
-  message?: string;
-}
-
-/** Turns what the SDK throws into the two kinds the worker acts on; messages carry Okta's summary and causes, never credentials. */
-export function classifyOktaError(operation: string, err: unknown): OktaRetryableError | OktaPermanentError {
-  if (err instanceof OktaRetryableError || err instanceof OktaPermanentError) return err;
-  const e = (err ?? {}) as SdkError;
-  const status = typeof e.status === 'number' ? e.status : undefined;
-  const causes = e.errorCauses?.map((c) => c.errorSummary).filter(Boolean).join('; ');
-  const summary = [e.errorCode, e.errorSummary || undefined, causes || undefined].filter(Boolean).join(' ') || (e.message ?? String(err)).slice(0, 300);
-  if (status === undefined || status === 408 || status === 429 || status >= 500) return new OktaRetryableError(operation, status, `Okta ${operation}: ${status ?? 'no answer'} ${summary}`);
-  const hint = status === 401 ? ' (check the binding\'s credentials: `provisio okta show`)' : status === 403 ? ' (the token\'s admin or the service app lacks a permission or scope: okta.users.manage, okta.groups.manage)' : '';
-  return new OktaPermanentError(operation, status, e.errorCode, `Okta ${operation}: ${status} ${summary}${hint}`);
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,6 +1,7 @@
 import type { OktaGroupRule } from './binding.js';
 import { groupTargetKey } from './desired.js';
-import { OktaPermanentError, type OktaGateway } from './gateway.js';
+import { OktaPermanentError } from './errors.js';
+import type { OktaGateway } from './gateway.js';
 
 /** How long "no such group" is believed: a group created in the admin console meanwhile is found after this. */
 const NOT_FOUND_TTL_MS = 30_000;

@@ -14,7 +14,8 @@ import { jsonEqual } from '../sync/planner.js';
 import { loadDirectoryUser } from '../sync/sync-user.js';
 import type { OktaBinding } from './binding.js';
 import { deriveOktaDesired, mapOktaProfile, type OktaDesired } from './desired.js';
-import { OktaPermanentError, OktaRetryableError, type OktaGateway, type OktaGroup, type OktaUser } from './gateway.js';
+import { OktaPermanentError, OktaRetryableError } from './errors.js';
+import type { OktaGateway, OktaGroup, OktaUser } from './gateway.js';
 import type { OktaGroupResolver } from './group-resolver.js';
 import { planOktaMirror, type OktaAction, type OktaSnapshot, type ResolvedGroups } from './planner.js';
 

@@ -12,7 +12,7 @@ import { Auth0PermanentError } from '../auth0/errors.js';
 import { SyncConfigError } from '../sync/config.js';
 import { IdleWait } from '../sync/idle-wait.js';
 import type { Lease } from '../sync/lease.js';
-import { OktaPermanentError } from './gateway.js';
+import { OktaPermanentError } from './errors.js';
 import { loadOktaBinding } from './mirror-config.js';
 import type { MirrorResult } from './mirror-user.js';
 import { OktaMappingError } from './planner.js';

@@ -14,7 +14,7 @@ import { SyncConfigError } from '../sync/config.js';
 import type { Lease } from '../sync/lease.js';
 import type { OktaBinding } from './binding.js';
 import type { RunningOktaEmulator } from './emulator/server.js';
-import { OktaGateway, type OktaCall, type OktaCredentials } from './gateway.js';
+import type { OktaCall, OktaCredentials, OktaGateway } from './gateway.js';
 import { OktaGroupResolver } from './group-resolver.js';
 import { loadOktaBinding } from './mirror-config.js';
 import { mirrorUser, type MirrorDeps, type MirrorResult } from './mirror-user.js';
@@ -102,6 +102,8 @@ export class OktaRuntime {
     if (!target) {
       let budget = this.budgets.get(orgUrl);
       if (!budget) this.budgets.set(orgUrl, (budget = new OktaRateBudget(this.options.settings.rateReserve)));
+      // Loaded on first use: a process where no tenant binds Okta never loads the SDK.
+      const { OktaGateway } = await import('./gateway.js');
       const gateway = new OktaGateway({ orgUrl, credentials, timeoutMs: this.options.settings.timeoutMs, budget, ...this.options.gatewayTuning });
       if (this.options.onCall) gateway.observe(this.options.onCall);
       target = { gateway, groups: new OktaGroupResolver(gateway) };
