@@ -107,8 +107,8 @@ export const timelineEventSchema = {
   properties: {
     at: { ...dateTime, description: 'When it happened: a request answered, a run ended, a login decided' },
     kind: {
-      type: 'string', enum: ['directory', 'admin', 'sync', 'login'],
-      description: '`directory`: a SCIM request of the IdP naming the user; `admin`: an admin action; `sync`: a sync job run (or the current sync state of a user with none recorded); `login`: a Post-Login decision',
+      type: 'string', enum: ['directory', 'admin', 'sync', 'login', 'okta'],
+      description: '`directory`: a SCIM request of the IdP naming the user; `admin`: an admin action; `sync`: a sync job run (or the current sync state of a user with none recorded); `login`: a Post-Login decision; `okta`: an Okta mirror run (docs/okta-mirror.md)',
     },
     title: str,
     detail: { ...nullableStr, description: 'The SCIM error or body summary, the admin action\'s reason, a run\'s error or planned changes, a denied login\'s reason (at most 500 characters)' },

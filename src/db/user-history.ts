@@ -25,7 +25,7 @@ export interface NewUserHistoryEntry {
   /** A UUID or null: the column is `uuid`, and one bad value would fail the whole batch. */
   readonly userId: string | null;
   readonly auth0UserId: string | null;
-  readonly kind: 'sync' | 'login';
+  readonly kind: 'sync' | 'login' | 'okta';
   /** When the run ended or the decision was answered. */
   readonly at: Date;
   readonly outcome: string;

@@ -9,7 +9,7 @@ export interface TimelineEvent {
    * `directory`: a SCIM request of the IdP that named the user; `admin`: an admin API action; `sync`: a sync
    * job run (or, for a user with no run recorded, where the sync stands); `login`: a Post-Login decision.
    */
-  readonly kind: 'directory' | 'admin' | 'sync' | 'login';
+  readonly kind: 'directory' | 'admin' | 'sync' | 'login' | 'okta';
   readonly title: string;
   readonly detail: string | null;
   /** The SCIM status, for directory events. */
@@ -69,12 +69,26 @@ function runTitle(r: UserHistoryRecord): string {
   return r.attempt !== null && r.attempt > 1 ? `${base} (attempt ${r.attempt})` : base;
 }
 
+const OKTA: Record<string, string> = {
+  mirrored: 'mirrored to Okta', deactivated: 'deactivated in Okta', deleted: 'deleted from Okta',
+  none: 'not mirrored to Okta', unbound: 'not mirrored: the tenant is not bound to Okta',
+};
+
+/** An Okta mirror run: what it left in Okta (the Okta user id is in its facts). */
+function oktaRunTitle(r: UserHistoryRecord): string {
+  const retry = stringFact(r.facts, 'retry');
+  const oktaUserId = stringFact(r.facts, 'oktaUserId');
+  const base = r.outcome === 'failed' ? `Okta mirror failed${retry && RETRY[retry] ? `, ${RETRY[retry]}` : ''}`
+    : `${OKTA[r.outcome] ?? r.outcome}${oktaUserId && r.outcome !== 'deleted' ? ` as ${oktaUserId}` : ''}`;
+  return r.attempt !== null && r.attempt > 1 ? `${base} (attempt ${r.attempt})` : base;
+}
+
 function historyEvent(r: UserHistoryRecord): TimelineEvent {
   const common = { at: r.at, kind: r.kind, detail: r.detail, status: null, outcome: r.outcome, durationMs: r.durationMs, auth0UserId: r.auth0UserId, calls: r.calls, callsOmitted: r.callsOmitted };
   if (r.kind === 'login') {
     return { ...common, title: LOGIN[r.outcome] ?? r.outcome, organization: organizationFact(r.facts), connection: stringFact(r.facts, 'connection') };
   }
-  return { ...common, title: runTitle(r), attempt: r.attempt, retry: stringFact(r.facts, 'retry') };
+  return { ...common, title: r.kind === 'okta' ? oktaRunTitle(r) : runTitle(r), attempt: r.attempt, retry: stringFact(r.facts, 'retry') };
 }
 
 /**

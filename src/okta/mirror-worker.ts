@@ -10,6 +10,8 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import { Auth0PermanentError } from '../auth0/errors.js';
 import { SyncConfigError } from '../sync/config.js';
+import { CallTrace } from '../sync/call-trace.js';
+import type { UserHistoryRecorder } from '../sync/history-recorder.js';
 import { IdleWait } from '../sync/idle-wait.js';
 import type { Lease } from '../sync/lease.js';
 import { OktaPermanentError } from './errors.js';
@@ -23,8 +25,10 @@ export interface OktaWorkerOptions {
   readonly db: Kysely<Database>;
   readonly queue: OktaQueue;
   readonly logger: Logger;
-  /** Runs one user's mirror (src/okta/runtime.ts binds the tenant's Okta org and the Auth0 gateway). */
-  readonly mirror: (tenantId: string, userId: string) => Promise<MirrorResult>;
+  /** Runs one user's mirror, its calls noted in `trace` (src/okta/runtime.ts binds the tenant's Okta org and the Auth0 gateway). */
+  readonly mirror: (tenantId: string, userId: string, trace: CallTrace) => Promise<MirrorResult>;
+  /** Where each run is recorded for the user's timeline (kind `okta`), beside the Auth0 sync's runs. */
+  readonly history?: UserHistoryRecorder;
   readonly concurrency: number;
   readonly tenantConcurrency: number;
   readonly pollMs?: number;
@@ -43,6 +47,14 @@ export interface OktaWorkerOptions {
 /** Errors retrying cannot fix: the job ends, the user stays `failed` with the message until a change or a retry. */
 export function isPermanentMirrorError(err: unknown): boolean {
   return err instanceof OktaPermanentError || err instanceof OktaMappingError || err instanceof SyncConfigError || err instanceof Auth0PermanentError;
+}
+
+/** What a run did, by action type (`addToGroup ×2`), as the Auth0 sync's runs say it. */
+function planSummary(result: MirrorResult): string {
+  if (result.actions.length === 0) return `nothing to change — ${result.reason}`;
+  const counts = new Map<string, number>();
+  for (const a of result.actions) counts.set(a.type, (counts.get(a.type) ?? 0) + 1);
+  return `done: ${[...counts].map(([type, n]) => (n > 1 ? `${type} ×${n}` : type)).join(', ')} — ${result.reason}`;
 }
 
 export class OktaMirrorWorker {
@@ -105,8 +117,11 @@ export class OktaMirrorWorker {
   private async runJob(job: OktaJob): Promise<void> {
     const { queue, logger, db } = this.options;
     const { tenantId, userId } = job.data;
+    const trace = new CallTrace();
     try {
-      const result = await this.options.mirror(tenantId, userId);
+      const result = await this.options.mirror(tenantId, userId, trace);
+      // Runs that touched no Okta user of this directory user (unbound, not provisioned) are not its history.
+      if (result.status !== 'none' && result.status !== 'unbound') this.recordRun(job, trace, result.status, planSummary(result), result.oktaUserId);
       if (result.changedMeanwhile) await queue.enqueue(db, tenantId, [userId]);
       await queue.complete(job);
       this.counts.completed++;
@@ -118,6 +133,7 @@ export class OktaMirrorWorker {
       const message = err instanceof Error ? err.message : String(err);
       const permanent = isPermanentMirrorError(err);
       const last = permanent || job.retryCount >= queue.retryLimit;
+      this.recordRun(job, trace, 'failed', message, null, permanent ? 'none' : last ? 'dead-letter' : 'queued');
       // The user shows `failed` with the error once retrying ends; meanwhile it stays pending.
       if (last) {
         await recordMirrorOutcome(db, tenantId, userId, null, { status: 'failed', error: message })
@@ -132,6 +148,17 @@ export class OktaMirrorWorker {
       else logger.warn({ tenantId, userId, err: message, attempt: job.retryCount }, 'okta mirror: job failed; retried with backoff');
       await queue.fail(job, message).catch(() => undefined);
     }
+  }
+
+  /** Hands the run to the history recorder (synchronous; it never throws). */
+  private recordRun(job: OktaJob, trace: CallTrace, outcome: string, detail: string, oktaUserId: string | null, retry?: 'queued' | 'dead-letter' | 'none'): void {
+    if (!this.options.history) return;
+    const durationMs = Math.round(trace.elapsedMs());
+    const { calls, omitted } = trace.seal();
+    this.options.history.record({
+      tenantId: job.data.tenantId, userId: job.data.userId, auth0UserId: null, kind: 'okta', at: new Date(), outcome, detail, durationMs,
+      attempt: job.retryCount + 1, facts: { ...(oktaUserId ? { oktaUserId } : {}), ...(retry ? { retry } : {}) }, calls, callsOmitted: omitted,
+    });
   }
 
   private idle(ms: number): Promise<void> {

@@ -3,6 +3,7 @@
  * gateway per Okta org and credential, sharing one rate budget per org. A binding without `orgUrl` (the
  * zero-config start) mirrors into the built-in Okta emulator, started on first use and said loudly in the log.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -11,6 +12,8 @@ import { anyOktaBinding } from '../db/okta.js';
 import type { Database } from '../db/schema.js';
 import type { SecretBox } from '../secrets.js';
 import { SyncConfigError } from '../sync/config.js';
+import type { CallTrace } from '../sync/call-trace.js';
+import type { UserHistoryRecorder } from '../sync/history-recorder.js';
 import type { Lease } from '../sync/lease.js';
 import type { OktaBinding } from './binding.js';
 import type { RunningOktaEmulator } from './emulator/server.js';
@@ -35,6 +38,8 @@ export interface OktaRuntimeOptions {
   /** Each Okta request (metrics). */
   readonly onCall?: (call: OktaCall) => void;
   readonly onJob?: (tenantId: string, outcome: string) => void;
+  /** Where each run is recorded for the user's timeline (the sync worker's recorder). */
+  readonly history?: UserHistoryRecorder;
   /** How often an idle worker looks for a first Okta binding (default 5 s). */
   readonly unboundPollMs?: number;
   /** Tests: retries within a call and the longest rate-limit wait. */
@@ -46,9 +51,19 @@ interface Target {
   readonly groups: OktaGroupResolver;
 }
 
+/** Path segments that are Okta's own words; every other one after a resource is an id (or a login) and becomes `{id}`. */
+const OKTA_WORDS = new Set(['api', 'v1', 'users', 'groups', 'lifecycle', 'activate', 'deactivate', 'reactivate', 'oauth2', 'token']);
+
+/** A request's operation template for a user's history: no ids, logins or query (`PUT /api/v1/groups/{id}/users/{id}`). */
+export function oktaOperation(method: string, url: string): string {
+  const path = new URL(url).pathname.split('/').map((part) => (part === '' || OKTA_WORDS.has(part) ? part : '{id}')).join('/');
+  return `${method.toUpperCase()} ${path}`;
+}
+
 export class OktaRuntime {
   readonly worker: OktaMirrorWorker;
   private readonly targets = new Map<string, Target>();
+  private readonly traces = new AsyncLocalStorage<CallTrace>();
   private readonly budgets = new Map<string, OktaRateBudget>();
   private emulator?: Promise<RunningOktaEmulator>;
 
@@ -57,7 +72,8 @@ export class OktaRuntime {
       db: options.db,
       queue: options.queue,
       logger: options.logger,
-      mirror: (tenantId, userId) => this.mirror(tenantId, userId),
+      mirror: (tenantId, userId, trace) => this.mirror(tenantId, userId, {}, trace),
+      ...(options.history ? { history: options.history } : {}),
       concurrency: options.settings.concurrency,
       tenantConcurrency: options.settings.tenantConcurrency,
       ...(options.lease ? { lease: options.lease } : {}),
@@ -86,12 +102,15 @@ export class OktaRuntime {
     return { waits, throttled };
   }
 
-  /** Mirrors one user now (the worker's job; also `reconcile`). */
-  async mirror(tenantId: string, userId: string, options: Pick<MirrorDeps, 'dryRun' | 'force'> = {}): Promise<MirrorResult> {
+  /** Mirrors one user now (the worker's job; also `reconcile`); its Okta and Auth0 calls are noted in `trace`. */
+  async mirror(tenantId: string, userId: string, options: Pick<MirrorDeps, 'dryRun' | 'force'> = {}, trace?: CallTrace): Promise<MirrorResult> {
     const binding = await loadOktaBinding(this.options.db, tenantId);
     if (!binding) return { status: 'unbound', actions: [], oktaUserId: null, reason: 'the tenant has no Okta binding' };
     const target = await this.target(binding);
-    return mirrorUser({ db: this.options.db, okta: target.gateway, groups: target.groups, ...(this.options.auth0 ? { auth0: this.options.auth0 } : {}), ...options }, binding, tenantId, userId);
+    const auth0 = this.options.auth0 && trace ? this.options.auth0.observed(trace.observer) : this.options.auth0;
+    const run = () => mirrorUser({ db: this.options.db, okta: target.gateway, groups: target.groups, ...(auth0 ? { auth0 } : {}), ...options }, binding, tenantId, userId);
+    // Concurrent jobs share one gateway: each run's calls find their trace through the async context.
+    return trace ? this.traces.run(trace, run) : run();
   }
 
   /** The gateway and group resolver of the binding's org and credentials (one per pair, cached). */
@@ -105,7 +124,10 @@ export class OktaRuntime {
       // Loaded on first use: a process where no tenant binds Okta never loads the SDK.
       const { OktaGateway } = await import('./gateway.js');
       const gateway = new OktaGateway({ orgUrl, credentials, timeoutMs: this.options.settings.timeoutMs, budget, ...this.options.gatewayTuning });
-      if (this.options.onCall) gateway.observe(this.options.onCall);
+      gateway.observe((call) => {
+        this.options.onCall?.(call);
+        this.traces.getStore()?.add(oktaOperation(call.method, call.url), call.status === 0 ? 'network' : call.status, call.ms);
+      });
       target = { gateway, groups: new OktaGroupResolver(gateway) };
       this.targets.set(key, target);
     }

@@ -57,12 +57,13 @@ export async function startSync(config: Config, database: DatabaseHandle, logger
   const lease = new Lease(database.sync.db, 'sync', { seconds: config.sync.leaseSeconds, logger });
   await lease.held().catch(() => false);
   const oktaQueue = await startOktaQueue(queue.boss, config);
+  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, lease, okta: oktaQueue, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
+  // The Okta runs join the sync worker's history recorder (written until the sync worker stops, after the Okta lane).
   const okta = new OktaRuntime({
-    db: database.sync.db, queue: oktaQueue, auth0: gateway, logger, lease, production: config.production, settings: config.okta,
+    db: database.sync.db, queue: oktaQueue, auth0: gateway, logger, lease, production: config.production, settings: config.okta, history: worker.history,
     ...(secrets ? { secrets } : {}),
     ...(built ? { onCall: built.oktaCall, onJob: (tenant: string, outcome: string) => built.oktaJobs.inc({ tenant, outcome }) } : {}),
   });
-  const worker = new SyncWorker({ db: database.sync.db, queue, gateway, logger, lease, okta: oktaQueue, concurrency: config.sync.concurrency, tenantConcurrency: config.sync.tenantConcurrency, ...(built ? { metrics: built } : {}), ...(secrets ? { secrets } : {}) });
   worker.start();
   okta.start();
   return {

@@ -89,7 +89,7 @@ t.test('a user\'s timeline: the IdP\'s requests, admin actions and each sync run
 
   const spec = JSON.parse((await h.app.inject({ method: 'GET', url: '/docs/json' })).body);
   const item = spec.paths['/v1/admin/tenants/{tenant}/users/{id}/timeline'].get.responses['200'].content['application/json'].schema.properties.events.items;
-  t.same(item.properties.kind.enum, ['directory', 'admin', 'sync', 'login'], 'the OpenAPI description names every kind');
+  t.same(item.properties.kind.enum, ['directory', 'admin', 'sync', 'login', 'okta'], 'the OpenAPI description names every kind');
   t.ok(item.properties.calls.items.properties.operation, 'and describes the calls');
 });
 

@@ -41,7 +41,7 @@ export async function oktaHarness(t: TapLike, options: { rateLimits?: OktaRateLi
   const runtime = new OktaRuntime({
     db: h.database.db, queue: oktaQueue, auth0: h.gateway, logger: pino({ level: process.env.OKTA_TEST_LOG ?? 'silent' }), secrets: h.secrets, production: false,
     settings: { concurrency: 8, tenantConcurrency: 4, timeoutMs: 5_000, rateReserve: 0 },
-    gatewayTuning: { maxRateWaitMs: 10_000 }, unboundPollMs: 100,
+    gatewayTuning: { maxRateWaitMs: 10_000 }, unboundPollMs: 100, history: h.worker.history,
   });
   runtime.start();
   t.teardown(() => runtime.stop());

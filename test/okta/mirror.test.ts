@@ -54,6 +54,19 @@ t.test('every provisioned user gets exactly one Okta user with the mapped profil
   t.equal(h.okta.calls.list().filter((c) => !c.url.startsWith('/__emulator')).length, calls, 'without calling Okta');
   t.equal((await mirrorRow(h, alice))?.status, 'mirrored');
   t.equal(h.runtime.worker.counts.failed, 0);
+
+  // The user's timeline has the Okta runs beside the Auth0 ones, with their calls (templates, no ids).
+  await h.worker.history.flush();
+  const { userTimeline } = await import('../../src/db/user-timeline.js');
+  const timeline = await userTimeline(h.database.db, h.tenantId, alice, 50);
+  const runs = timeline.filter((e) => e.kind === 'okta');
+  t.ok(runs.length >= 3, `okta runs on the timeline (${runs.length})`);
+  const created = runs.at(-1)!;
+  t.equal(created.title, `mirrored to Okta as ${a.id}`);
+  t.match(created.detail, /^done: createUser, linkAuth0 — provisioned into Auth0/);
+  t.same(created.calls?.map((c) => c.operation), ['POST /api/v1/users', 'PATCH /api/v2/users/{id}'], 'the Okta creation and the Auth0 link, as templates');
+  t.match(runs[0]!.detail, /^nothing to change/, 'the last run changed nothing');
+  t.same(runs[0]!.calls, [], 'and called nobody');
 });
 
 t.test('group membership follows the directory; a rename keeps externalId-mapped members', async (t) => {

@@ -12,7 +12,7 @@ interface Explanation {
 /** One Auth0 Management API call of a sync run or login (never ids or bodies: the path is a template). */
 interface Auth0Call { operation: string; status: number | null; failure: string | null; durationMs: number; atMs: number; batchedUsers?: number }
 interface TimelineEvent {
-  at: string; kind: 'directory' | 'admin' | 'sync' | 'login'; title: string; detail: string | null; status: number | null;
+  at: string; kind: 'directory' | 'admin' | 'sync' | 'login' | 'okta'; title: string; detail: string | null; status: number | null;
   outcome?: string; durationMs?: number | null; organization?: { id: string; name: string } | null; connection?: string | null;
   calls?: Auth0Call[]; callsOmitted?: number;
 }
@@ -29,7 +29,7 @@ function callFailed(c: Auth0Call): boolean {
 }
 
 /** The Auth0 calls of a run or login, folded: a count in the summary, each call (method, path template, status, time) inside. */
-function Auth0Calls({ calls, omitted, durationMs, what }: { calls: Auth0Call[]; omitted: number; durationMs: number | null | undefined; what: string }) {
+function Auth0Calls({ calls, omitted, durationMs, what, sink = 'Auth0' }: { calls: Auth0Call[]; omitted: number; durationMs: number | null | undefined; what: string; sink?: string }) {
   const failed = calls.filter(callFailed).length;
   const total = calls.length + omitted;
   // The server keeps the first and the last calls of a long run; the ones it only counted were between them.
@@ -37,7 +37,7 @@ function Auth0Calls({ calls, omitted, durationMs, what }: { calls: Auth0Call[]; 
   return (
     <details class="calls small">
       <summary>
-        {total} Auth0 call{total === 1 ? '' : 's'}{failed > 0 ? `, ${failed} failed` : ''}{durationMs != null ? `; the ${what} took ${durationMs} ms` : ''}
+        {total} {sink} call{total === 1 ? '' : 's'}{failed > 0 ? `, ${failed} failed` : ''}{durationMs != null ? `; the ${what} took ${durationMs} ms` : ''}
       </summary>
       <ol>
         {calls.map((c, i) => (
@@ -119,7 +119,7 @@ export function UserDetail({ tenant, id, onRetried }: { tenant: string; id: stri
                     </div>
                   ) : null}
                   {e.detail ? <div class="muted small">{e.detail}</div> : null}
-                  {e.calls && e.calls.length > 0 ? <Auth0Calls calls={e.calls} omitted={e.callsOmitted ?? 0} durationMs={e.durationMs} what={e.kind === 'login' ? 'decision' : 'run'} /> : null}
+                  {e.calls && e.calls.length > 0 ? <Auth0Calls calls={e.calls} omitted={e.callsOmitted ?? 0} durationMs={e.durationMs} what={e.kind === 'login' ? 'decision' : 'run'} sink={e.kind === 'okta' ? 'Okta' : 'Auth0'} /> : null}
                 </li>
               ))}
             </ol>

@@ -9,6 +9,7 @@ import { sql, type Kysely } from 'kysely';
  *   deactivated or deleted in Okta, and the stored `okta_user_id` is what finds it. `status`:
  *   `pending` (a job is due), `mirrored`, `deactivated`, `deleted` (gone from Okta), `failed` (permanent
  *   error, see `last_error`).
+ * - `user_history` takes `okta` runs too (the user's timeline).
  *
  * Frozen once shipped.
  */
@@ -34,9 +35,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     primary key (tenant_id, user_id)
   )`.execute(db);
   await sql`create index okta_mirror_status on okta_mirror (tenant_id, status)`.execute(db);
+  // Okta mirror runs join the user's timeline beside the Auth0 sync runs and the login decisions.
+  await sql`alter table user_history drop constraint user_history_kind,
+    add constraint user_history_kind check (kind in ('sync', 'login', 'okta'))`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`delete from user_history where kind = 'okta'`.execute(db);
+  await sql`alter table user_history drop constraint user_history_kind,
+    add constraint user_history_kind check (kind in ('sync', 'login'))`.execute(db);
   await sql`drop table if exists okta_mirror`.execute(db);
   await sql`drop table if exists tenant_okta_bindings`.execute(db);
 }
