@@ -95,6 +95,17 @@ export async function recordMirrorOutcome(db: Db, tenantId: string, userId: stri
   return rows[0]?.status;
 }
 
+/** Records the Okta user a run just created or adopted, before the rest of the run (which may fail). */
+export async function linkMirror(db: Db, tenantId: string, userId: string, oktaUserId: string): Promise<void> {
+  await db.updateTable('okta_mirror').set({ okta_user_id: oktaUserId }).where('tenant_id', '=', tenantId).where('user_id', '=', userId).execute();
+}
+
+/** Marks what was applied as no longer certain: a run is changing Okta (cleared when it records its outcome). */
+export async function markMirrorDirty(db: Db, tenantId: string, userId: string): Promise<void> {
+  await sql`update okta_mirror set applied = applied || '{"dirty": true}'::jsonb
+    where tenant_id = ${tenantId} and user_id = ${userId} and applied is not null`.execute(db);
+}
+
 /** Removes a user's mirror row (an erased user, once its Okta user is gone). */
 export async function forgetMirror(db: Db, tenantId: string, userId: string): Promise<void> {
   await db.deleteFrom('okta_mirror').where('tenant_id', '=', tenantId).where('user_id', '=', userId).execute();

@@ -3,6 +3,7 @@
  * into Auth0 is mirrored into, how Provisio signs in there, the profile mapping, the group rules and what a
  * directory deletion does. Validated here; secrets are sealed before they are stored.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readScimPath } from '../sync/attribute-mapping.js';
 import { obj, oneOf, str, SyncConfigError } from '../sync/config.js';
 
@@ -76,6 +77,17 @@ function parseOrgUrl(value: unknown): string {
   return url.origin;
 }
 
+/** A private key the SDK can sign with: a PEM or a private JWK (RSA or EC), refused now rather than at every job. */
+function checkPrivateKey(text: string): void {
+  const bad = () => new SyncConfigError('okta.auth.privateKey must be the service app\'s private key: a PEM or a private JWK (RSA or EC)');
+  try {
+    const key = text.trim().startsWith('{') ? createPrivateKey({ key: JSON.parse(text) as import('node:crypto').JsonWebKey, format: 'jwk' }) : createPrivateKey(text);
+    if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') throw bad();
+  } catch {
+    throw bad();
+  }
+}
+
 function parseAuth(value: unknown, acceptSealed: boolean): OktaAuth {
   const a = obj(value, 'okta.auth');
   const method = oneOf(a.method, ['api-token', 'private-key'] as const, 'api-token', 'okta.auth.method');
@@ -91,11 +103,11 @@ function parseAuth(value: unknown, acceptSealed: boolean): OktaAuth {
     const key = a.privateKey;
     // A JWK object or a PEM / JWK string, as the Okta SDK takes it.
     const text = typeof key === 'object' && key !== null ? JSON.stringify(key) : str(key, 'okta.auth.privateKey');
-    if (!text.includes('PRIVATE KEY') && !/"d"\s*:/.test(text)) throw new SyncConfigError('okta.auth.privateKey must be the service app\'s private key: a PEM or a private JWK');
+    checkPrivateKey(text);
     sealedPrivateKey = `plain:${text}`;
   }
   const scopesInput = a.scopes ?? [...OKTA_SCOPES];
-  if (!Array.isArray(scopesInput) || scopesInput.some((s) => typeof s !== 'string' || !/^okta\.[a-zA-Z.]+$/.test(s))) throw new SyncConfigError('okta.auth.scopes must be a list of Okta scopes such as okta.users.manage');
+  if (!Array.isArray(scopesInput) || scopesInput.length === 0 || scopesInput.some((s) => typeof s !== 'string' || !/^okta\.[a-zA-Z.]+$/.test(s))) throw new SyncConfigError('okta.auth.scopes must be a list of Okta scopes such as okta.users.manage');
   return {
     method,
     clientId,
@@ -121,7 +133,8 @@ function parseMapping(value: unknown): OktaProfileMapping[] {
     }
     return { scim, okta };
   });
-  for (const required of ['login', 'email']) {
+  // Okta's base profile requires all four: a binding without one would fail every user.
+  for (const required of ['login', 'email', 'firstName', 'lastName']) {
     if (!mapping.some((m) => m.okta === required)) throw new SyncConfigError(`okta.profileMapping must map Okta's required "${required}"`);
   }
   return mapping;

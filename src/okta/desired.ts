@@ -85,13 +85,15 @@ export interface MirrorFacts {
 export function deriveOktaDesired(facts: MirrorFacts, binding: OktaBinding): OktaDesired {
   const { user, auth0UserId } = facts;
   const none = (presence: OktaPresence, reason: string): OktaDesired => ({ presence, profile: {}, groups: [], reason, warnings: [] });
+  // Only a user the mirror linked, or one Auth0 has, can have an Okta user of ours: a directory user deleted
+  // before it was ever provisioned must not deprovision someone else's Okta user that shares its login.
+  if (!auth0UserId && !facts.oktaUserId) return none('none', 'not provisioned into Auth0 (yet): Okta mirrors what Auth0 has');
   if (!user) return none('deleted', 'erased by an admin (GDPR): the Okta user is deleted');
   if (user.deleted) {
     return binding.onDelete === 'delete' || user.override?.erase
       ? none('deleted', user.override?.erase ? 'erased by an admin (GDPR): the Okta user is deleted' : 'deleted in the directory; the binding deletes (onDelete: delete)')
       : none('deactivated', 'deleted in the directory; the binding deactivates (onDelete: deactivate)');
   }
-  if (!auth0UserId && !facts.oktaUserId) return none('none', 'not provisioned into Auth0 (yet): Okta mirrors what Auth0 has');
   const { profile, warnings } = mapOktaProfile(user, binding);
   if (auth0UserId) profile[binding.auth0IdAttribute] = auth0UserId;
   const groups = oktaGroupsFor(user, binding.groupRules);

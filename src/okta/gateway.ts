@@ -7,6 +7,7 @@
  * `~/.okta/okta.yaml` and `OKTA_CLIENT_*` unless every option is given, so every option is given.
  */
 import okta from '@okta/okta-sdk-nodejs';
+import { SyncConfigError } from '../sync/config.js';
 import { classifyOktaError, OktaRetryableError, type SdkError } from './errors.js';
 import { OktaRateBudget, rateFamily } from './rate-budget.js';
 
@@ -130,7 +131,12 @@ export class OktaGateway {
     const auth = c.method === 'api-token'
       ? { authorizationMode: 'SSWS', token: c.token }
       : { authorizationMode: 'PrivateKey', clientId: c.clientId, scopes: c.scopes.join(' '), privateKey: c.privateKey, ...(c.keyId ? { keyId: c.keyId } : {}) };
-    this.client = new okta.Client({ orgUrl: options.orgUrl, ...auth, cacheMiddleware: null, requestExecutor: executor } as unknown as ConstructorParameters<typeof okta.Client>[0]);
+    try {
+      this.client = new okta.Client({ orgUrl: options.orgUrl, ...auth, cacheMiddleware: null, requestExecutor: executor } as unknown as ConstructorParameters<typeof okta.Client>[0]);
+    } catch (err) {
+      // The SDK refuses its configuration (an org URL or credentials it cannot use): no retry can help.
+      throw new SyncConfigError(`the Okta binding cannot be used: ${(err as Error).message}`);
+    }
   }
 
   /** Calls seen while `fn` runs are passed to `observer` (a job's call trace). Returns an unsubscribe. */
@@ -175,8 +181,9 @@ export class OktaGateway {
     return this.call('POST /api/v1/users/{id}', async () => toUser(await this.client.userApi.updateUser({ userId, user: { profile } as never })));
   }
 
-  async activate(userId: string): Promise<void> {
-    await this.call('POST /api/v1/users/{id}/lifecycle/activate', () => this.client.userApi.activateUser({ userId, sendEmail: false }));
+  /** `sendEmail`: Okta emails an activation link (a user without a password, under `activation: activation-email`). */
+  async activate(userId: string, sendEmail = false): Promise<void> {
+    await this.call('POST /api/v1/users/{id}/lifecycle/activate', () => this.client.userApi.activateUser({ userId, sendEmail }));
   }
 
   async deactivate(userId: string): Promise<void> {
@@ -185,7 +192,13 @@ export class OktaGateway {
 
   /** Deletes a DEPROVISIONED user for good (Okta deactivates a user that is not, instead of deleting it). */
   async deleteUser(userId: string): Promise<void> {
-    await this.call('DELETE /api/v1/users/{id}', () => this.client.userApi.deleteUser({ userId, sendEmail: false }));
+    try {
+      await this.client.userApi.deleteUser({ userId, sendEmail: false });
+    } catch (err) {
+      // Gone already: a retry within the call after the first attempt deleted it, or an admin did.
+      if (isNotFound(err)) return;
+      throw classifyOktaError('DELETE /api/v1/users/{id}', err);
+    }
   }
 
   /** The user's groups (Everyone included). */

@@ -10,10 +10,14 @@ export function forgetOktaBinding(tenantId: string): void {
   cache.delete(tenantId);
 }
 
-/** The tenant's validated Okta binding, or undefined (cached for a second: every job of a batch needs it). */
-export async function loadOktaBinding(db: Kysely<Database>, tenantId: string): Promise<OktaBinding | undefined> {
+/**
+ * The tenant's validated Okta binding, or undefined; cached for a second for explanations. A mirror job
+ * reads it `fresh`: a rebinding made by another process (the CLI, the admin API on another replica) queues
+ * jobs that must apply the new binding, not this process's copy of the old one.
+ */
+export async function loadOktaBinding(db: Kysely<Database>, tenantId: string, options: { fresh?: boolean } = {}): Promise<OktaBinding | undefined> {
   const cached = cache.get(tenantId);
-  if (cached && cached.until > Date.now()) return cached.binding;
+  if (!options.fresh && cached && cached.until > Date.now()) return cached.binding;
   const stored = await findOktaBinding(db, tenantId);
   const binding = stored ? parseOktaBinding(stored, { acceptSealed: true }) : undefined;
   cache.set(tenantId, { binding, until: Date.now() + 1000 });

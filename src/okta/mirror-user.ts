@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import { Auth0NotFoundError } from '../auth0/errors.js';
 import type { Auth0Gateway } from '../auth0/gateway.js';
-import { findMirror, forgetMirror, recordMirrorOutcome } from '../db/okta.js';
+import { findMirror, forgetMirror, linkMirror, markMirrorDirty, recordMirrorOutcome } from '../db/okta.js';
 import type { Database, OktaMirrorStatus } from '../db/schema.js';
 import { findUserSync } from '../db/sync.js';
 import { jsonEqual } from '../sync/planner.js';
@@ -46,10 +46,16 @@ export interface MirrorResult {
 
 /** What the last successful run left in Okta; equal to the next run's wish (key order aside: jsonb reorders) means there is nothing to read or do. */
 interface Applied {
+  /** The Okta org it was applied in (`emulator` for the built-in one): a binding moved to another org starts over. */
+  readonly org: string;
   readonly presence: OktaDesired['presence'];
   readonly profile: Record<string, string | null>;
   readonly groups: readonly string[];
+  /** The Okta user id written into the Auth0 user's app_metadata, and that Auth0 user. */
   readonly auth0Link: string | null;
+  readonly auth0UserId: string | null;
+  /** Set while a run is writing: a run that failed half-way leaves Okta unknown, so the next one reads it. */
+  readonly dirty?: true;
 }
 
 
@@ -64,16 +70,21 @@ async function wantedGroups(deps: MirrorDeps, desired: OktaDesired): Promise<Map
   return wanted;
 }
 
-/** Which of the user's current Okta groups some rule names (only those are ever removed): by id, or by name as Okta compares names. */
-function managedAmong(current: readonly OktaGroup[], binding: OktaBinding): Set<string> {
-  const ids = new Set(binding.groupRules.flatMap((r) => ('id' in r.oktaGroup ? [r.oktaGroup.id] : [])));
+/**
+ * Which of the user's current Okta groups the mirror manages (only those are ever removed): those a rule
+ * names, by id or by name among Okta's own groups (an imported app group of the same name is not ours), and
+ * those it added before (a rule deleted since still lets go of its members).
+ */
+function managedAmong(current: readonly OktaGroup[], binding: OktaBinding, appliedBefore: readonly string[]): Set<string> {
+  const ids = new Set([...appliedBefore, ...binding.groupRules.flatMap((r) => ('id' in r.oktaGroup ? [r.oktaGroup.id] : []))]);
   const names = new Set(binding.groupRules.flatMap((r) => ('name' in r.oktaGroup ? [r.oktaGroup.name.toLowerCase()] : [])));
-  return new Set(current.filter((g) => ids.has(g.id) || names.has(g.name.toLowerCase())).map((g) => g.id));
+  const ours = (g: OktaGroup) => g.type === undefined || g.type === 'OKTA_GROUP';
+  return new Set(current.filter((g) => ids.has(g.id) || (ours(g) && names.has(g.name.toLowerCase()))).map((g) => g.id));
 }
 
-async function snapshotOf(deps: MirrorDeps, binding: OktaBinding, user: OktaUser | undefined, wanted: Map<string, string>): Promise<{ snapshot: OktaSnapshot; groups: ResolvedGroups }> {
+async function snapshotOf(deps: MirrorDeps, binding: OktaBinding, user: OktaUser | undefined, wanted: Map<string, string>, appliedBefore: readonly string[]): Promise<{ snapshot: OktaSnapshot; groups: ResolvedGroups }> {
   const current = user ? await deps.okta.userGroups(user.id) : [];
-  return { snapshot: { user, groupIds: new Set(current.map((g) => g.id)) }, groups: { wanted, managed: managedAmong(current, binding) } };
+  return { snapshot: { user, groupIds: new Set(current.map((g) => g.id)) }, groups: { wanted, managed: managedAmong(current, binding, appliedBefore) } };
 }
 
 /** The linked Okta user, else the one with the desired login (never a second user for one login). */
@@ -104,11 +115,14 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
     return { status: 'none', actions: [], oktaUserId: null, reason: desired.reason };
   }
   const wanted = await wantedGroups(deps, desired);
+  const previous = (mirror?.applied ?? null) as Partial<Applied> | null;
   const wish: Applied = {
+    org: binding.orgUrl ?? 'emulator',
     presence: desired.presence,
     profile: desired.profile,
     groups: [...wanted.keys()].sort(),
     auth0Link: desired.presence === 'deleted' ? null : linked,
+    auth0UserId,
   };
   if (!deps.force && linked && mirror?.applied && jsonEqual(mirror.applied, wish)) {
     const status = statusOf(desired);
@@ -123,20 +137,30 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
   // and so is everyone in a reconcile, whose plan must say "adopt", not "create".
   const lookUpLogin = desired.presence !== 'present' || deps.dryRun || deps.force;
   const login = !lookUpLogin ? undefined : desired.presence === 'present' ? desired.profile.login : user ? mapOktaProfile(user, binding).profile.login : undefined;
-  let current = await findOktaUser(deps, linked, login);
-  let { snapshot, groups } = await snapshotOf(deps, binding, current, wanted);
+  // A link made in another org means nothing here.
+  let current = await findOktaUser(deps, previous?.org === undefined || previous.org === wish.org ? linked : null, login);
+  if (current && desired.presence !== 'present' && !ours(current, binding, auth0UserId)) {
+    // Never deprovision an Okta user that names another Auth0 user (a re-hire with the same login has it now).
+    current = undefined;
+  }
+  const appliedBefore = previous?.org === wish.org ? (previous.groups ?? []) : [];
+  let { snapshot, groups } = await snapshotOf(deps, binding, current, wanted, appliedBefore);
   let actions = planOktaMirror(desired, snapshot, groups, binding);
   if (deps.dryRun) return { status: statusOf(desired), actions, oktaUserId: desired.presence === 'deleted' ? null : current?.id ?? null, reason: desired.reason };
 
+  // Okta is about to change: until this run records what it left, the next one must read Okta, not trust `applied`.
+  if (actions.length > 0 && previous) await markMirrorDirty(deps.db, tenantId, userId);
   const done: OktaAction[] = [];
   for (const action of actions) {
     if (action.type === 'createUser') {
       const made = await createOrAdopt(deps, action);
       current = made.user;
+      // Linked at once: a later step that fails must not leave an Okta user the next run (or an erasure) cannot find.
+      await linkMirror(deps.db, tenantId, userId, made.user.id);
       if (made.adopted) {
         // Plan again against the user Okta had: its profile, status and groups may differ from a new one's.
         done.push({ type: 'adoptUser', oktaUserId: made.user.id, reason: `Okta already has login ${action.profile.login}: linked instead of created` });
-        ({ snapshot, groups } = await snapshotOf(deps, binding, current, wanted));
+        ({ snapshot, groups } = await snapshotOf(deps, binding, current, wanted, appliedBefore));
         for (const again of planOktaMirror(desired, snapshot, groups, binding)) {
           current = await execute(deps, again, current);
           done.push(again);
@@ -152,8 +176,10 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
   actions = done;
   const finalId = desired.presence === 'deleted' ? null : current?.id ?? null;
   // Link both ways: the Okta id into the Auth0 user's app_metadata (cleared once the Okta user is deleted).
-  let auth0Link = mirror?.applied ? ((mirror.applied as Partial<Applied>).auth0Link ?? null) : null;
-  if (auth0UserId && deps.auth0 && auth0Link !== finalId && !(finalId === null && auth0Link === null)) {
+  let auth0Link = previous?.auth0Link ?? null;
+  // Written when the Okta user changed, or when the Auth0 user did (one deleted by its deprovision policy and made again).
+  const auth0Changed = (previous?.auth0UserId ?? null) !== auth0UserId;
+  if (auth0UserId && deps.auth0 && (auth0Link !== finalId || (auth0Changed && finalId !== null))) {
     await linkAuth0(deps.auth0, tenantId, auth0UserId, finalId);
     actions.push({ type: 'linkAuth0', auth0UserId, oktaUserId: finalId, reason: finalId ? `app_metadata.${OKTA_LINK_KEY} names the Okta user` : `the Okta user is gone: app_metadata.${OKTA_LINK_KEY} cleared` });
     auth0Link = finalId;
@@ -171,6 +197,12 @@ export async function mirrorUser(deps: MirrorDeps, binding: OktaBinding, tenantI
 
 function statusOf(desired: OktaDesired): OktaMirrorStatus {
   return desired.presence === 'present' ? 'mirrored' : desired.presence === 'deactivated' ? 'deactivated' : 'deleted';
+}
+
+/** True unless the Okta user names, in the Auth0 id attribute, an Auth0 user other than this one. */
+function ours(user: OktaUser, binding: OktaBinding, auth0UserId: string | null): boolean {
+  const named = user.profile[binding.auth0IdAttribute];
+  return named === undefined || named === null || named === '' || auth0UserId === null || named === auth0UserId;
 }
 
 /** Creates the user, or finds the one Okta already has with that login (400 E0000001). */
@@ -196,7 +228,7 @@ async function execute(deps: MirrorDeps, action: OktaAction, current: OktaUser |
     case 'updateProfile':
       return okta.updateProfile(id!, action.changes);
     case 'activate':
-      await tolerate(() => okta.activate(id!), 'E0000016');
+      await tolerate(() => okta.activate(id!, action.sendEmail), 'E0000016');
       return { ...current!, status: 'ACTIVE' };
     case 'deactivate':
       await tolerate(() => okta.deactivate(id!), 'E0000038');

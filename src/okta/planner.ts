@@ -10,7 +10,7 @@ export type OktaAction =
   | { readonly type: 'createUser'; readonly profile: Record<string, string>; readonly activation: OktaBinding['activation']; readonly reason: string }
   | { readonly type: 'adoptUser'; readonly oktaUserId: string; readonly reason: string }
   | { readonly type: 'updateProfile'; readonly changes: Record<string, string | null>; readonly reason: string }
-  | { readonly type: 'activate'; readonly reason: string }
+  | { readonly type: 'activate'; readonly sendEmail: boolean; readonly reason: string }
   | { readonly type: 'deactivate'; readonly reason: string }
   | { readonly type: 'deleteUser'; readonly reason: string }
   | { readonly type: 'addToGroup'; readonly groupId: string; readonly reason: string }
@@ -60,8 +60,10 @@ export function planOktaMirror(desired: OktaDesired, snapshot: OktaSnapshot, gro
   }
   if (desired.presence === 'deactivated' && user.status !== 'DEPROVISIONED') actions.push({ type: 'deactivate', reason: desired.reason });
   if (desired.presence === 'present') {
-    if (user.status === 'DEPROVISIONED') actions.push({ type: 'activate', reason: 'active again in the directory' });
-    else if (user.status === 'STAGED' && binding.activation !== 'staged') actions.push({ type: 'activate', reason: 'staged in Okta; the binding activates' });
+    // Under `activation-email` a user without a password is sent Okta's activation email; federated ones need none.
+    const sendEmail = binding.activation === 'activation-email';
+    if (user.status === 'DEPROVISIONED') actions.push({ type: 'activate', sendEmail, reason: 'active again in the directory' });
+    else if (user.status === 'STAGED' && binding.activation !== 'staged') actions.push({ type: 'activate', sendEmail, reason: 'staged in Okta; the binding activates' });
   }
   const changes: Record<string, string | null> = {};
   for (const [name, want] of Object.entries(desired.profile)) {

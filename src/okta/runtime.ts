@@ -104,7 +104,7 @@ export class OktaRuntime {
 
   /** Mirrors one user now (the worker's job; also `reconcile`); its Okta and Auth0 calls are noted in `trace`. */
   async mirror(tenantId: string, userId: string, options: Pick<MirrorDeps, 'dryRun' | 'force'> = {}, trace?: CallTrace): Promise<MirrorResult> {
-    const binding = await loadOktaBinding(this.options.db, tenantId);
+    const binding = await loadOktaBinding(this.options.db, tenantId, { fresh: true });
     if (!binding) return { status: 'unbound', actions: [], oktaUserId: null, reason: 'the tenant has no Okta binding' };
     const target = await this.target(binding);
     const auth0 = this.options.auth0 && trace ? this.options.auth0.observed(trace.observer) : this.options.auth0;

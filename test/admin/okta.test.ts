@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import t, { type Test } from 'tap';
@@ -213,7 +213,10 @@ t.test('an operator binds a tenant to Okta, changes its group rules, retries and
 
 t.test('without a queue, without a key, and in production', async (t) => {
   const f = await fixture(t);
-  const document = { orgUrl: 'https://acme.okta.com', auth: { method: 'private-key', clientId: '0oa1', privateKey: { kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret-d' }, keyId: 'kid-1' } };
+  // A real key: the binding refuses one the SDK could not sign with.
+  const privateJwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const secretD = privateJwk.d!;
+  const document = { orgUrl: 'https://acme.okta.com', auth: { method: 'private-key', clientId: '0oa1', privateKey: privateJwk, keyId: 'kid-1' } };
 
   // SYNC_ENABLED=false: as PUT /binding, writes that queue answer 503; reading and unbinding work.
   const disabled = await operator(await adminApp(t, f, { secrets: f.secrets }), f.database);
@@ -237,9 +240,9 @@ t.test('without a queue, without a key, and in production', async (t) => {
   const keyed = await production('PUT', '/tenants/acme/okta', document);
   t.equal(keyed.status, 200, JSON.stringify(keyed.body));
   t.match(keyed.body.binding.auth, { method: 'private-key', clientId: '0oa1', keyId: 'kid-1', privateKey: 'set', scopes: ['okta.users.manage', 'okta.groups.manage'] });
-  t.notOk(JSON.stringify(keyed.body).includes('secret-d'));
+  t.notOk(JSON.stringify(keyed.body).includes(secretD));
   const row = (await stored(f.database.db, f.acme.id))!;
-  t.notOk(JSON.stringify(row).includes('secret-d'), 'the stored row holds no plain key');
-  t.match(JSON.parse(f.secrets.open(row.auth.sealedPrivateKey)), { d: 'secret-d' });
-  t.notOk(JSON.stringify((await production('GET', '/tenants/acme/okta')).body).includes('secret-d'));
+  t.notOk(JSON.stringify(row).includes(secretD), 'the stored row holds no plain key');
+  t.match(JSON.parse(f.secrets.open(row.auth.sealedPrivateKey)), { d: secretD });
+  t.notOk(JSON.stringify((await production('GET', '/tenants/acme/okta')).body).includes(secretD));
 });

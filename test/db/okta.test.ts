@@ -64,3 +64,41 @@ t.test('an Auth0 outcome queues the Okta mirror only for a tenant bound to Okta,
   await database.db.transaction().execute((trx) => enqueueMirrorIfBound(trx, okta, tenant.id, userId));
   t.equal(await jobs(), 1, 'a second change while the job waits is folded into it');
 });
+
+t.test('an Okta binding and an Auth0 outcome committing at once: the outcome waits for the binding and then sees it', { skip: process.env.TEST_DB === 'pglite' ? 'needs two sessions' : false }, async (t) => {
+  const { randomBytes } = await import('node:crypto');
+  const { SyncQueue } = await import('../../src/sync/queue.js');
+  const { OKTA_QUEUE, OktaQueue } = await import('../../src/okta/queue.js');
+  const { enqueueMirrorIfBound } = await import('../../src/okta/chain.js');
+  const { saveOktaBinding } = await import('../../src/db/okta.js');
+  const database = await testDatabase(t);
+  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
+  t.teardown(async () => {
+    await queue.stop();
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+  });
+  const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
+  const { tenant } = await createTenant(database.db, { name: 'acme' });
+  const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;
+
+  // The binding (as src/okta/bind.ts does it): the tenant row locked for update, the binding written, not yet committed.
+  let commitBinding!: () => void;
+  const release = new Promise<void>((resolve) => (commitBinding = resolve));
+  let bindingWritten!: () => void;
+  const written = new Promise<void>((resolve) => (bindingWritten = resolve));
+  const binding = database.db.transaction().execute(async (trx) => {
+    await trx.selectFrom('tenants').select('id').where('id', '=', tenant.id).forUpdate().executeTakeFirst();
+    await saveOktaBinding(trx, tenant.id, { profileMapping: [] });
+    bindingWritten();
+    await release;
+  });
+  await written;
+  const outcome = database.db.transaction().execute((trx) => enqueueMirrorIfBound(trx, okta, tenant.id, userId));
+  await new Promise((r) => setTimeout(r, 200));
+  commitBinding();
+  await binding;
+  await outcome;
+  const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${schema}.job`)} where name = ${OKTA_QUEUE}`.execute(database.db);
+  t.equal(Number(rows[0]!.n), 1, 'the outcome saw the binding it waited for, and queued the mirror');
+});

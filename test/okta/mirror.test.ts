@@ -92,6 +92,11 @@ t.test('group membership follows the directory; a rename keeps externalId-mapped
   await h.settleAll();
   t.same(await h.oktaGroupsOf(b), [], 'leaving the directory group removes the Okta membership');
   t.same(await h.oktaGroupsOf(a), ['Engineering (from Acme)', 'Sales (from Acme)'], 'other members untouched');
+
+  // A rule deleted: the members it put in its Okta group leave it; the other rule's memberships stay.
+  await h.bindOkta({ groupRules: [RULES[0]] });
+  await h.settleAll();
+  t.same(await h.oktaGroupsOf(a), ['Engineering (from Acme)'], 'the deleted rule\'s group is left');
   t.equal(h.worker.counts.failed, 0);
   t.equal(h.runtime.worker.counts.failed, 0, 'no failed Okta job');
 });
@@ -315,11 +320,33 @@ t.test('a binding signing in as an OAuth service app (private key JWT) mirrors; 
   // A service app granted users but not groups: the group add is refused (403), the user fails with why.
   const weak = key('kid-weak');
   const weakId = h.okta.registerServiceApp({ publicJwk: weak.publicJwk, scopes: ['okta.users.manage'] });
-  await h.bindOkta({ auth: { method: 'private-key', clientId: weakId, privateKey: weak.privatePem, keyId: 'kid-weak', scopes: ['okta.users.manage'] }, groupRules: RULES });
+  // The rule names the Okta group by id: nothing to look up, so the user is created and the group add is refused.
+  let engId = '';
+  for await (const g of await h.sdk.groupApi.listGroups({ q: 'Engineering (from Acme)' })) if (g?.profile?.name === 'Engineering (from Acme)') engId = g.id!;
+  await h.bindOkta({ auth: { method: 'private-key', clientId: weakId, privateKey: weak.privatePem, keyId: 'kid-weak', scopes: ['okta.users.manage'] }, groupRules: [{ id: 'eng', match: { by: 'externalId', value: 'grp-eng' }, oktaGroup: { id: engId } }] });
   const bob = await scimUser(h, 'bob@acme.test');
   await h.scim.json('PATCH', `/Groups/${(await h.scim.json('GET', '/Groups?filter=displayName eq "Engineering"')).body.Resources[0].id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: bob }] }] });
   await h.settleAll();
   const { rows } = await sql<{ status: string; last_error: string }>`select status, last_error from okta_mirror where tenant_id = ${h.tenantId} and user_id = ${bob}`.execute(h.database.db);
   t.equal(rows[0]?.status, 'failed');
   t.match(rows[0]?.last_error, /403[\s\S]*okta\.groups\.manage/, 'the error names the missing permission or scope');
+  const bobOkta = (await h.oktaUsers()).get('bob@acme.test');
+  t.ok(bobOkta, 'the creation itself went through');
+  t.equal((await mirrorRow(h, bob))?.okta_user_id, bobOkta?.id, 'and is linked although a later step failed: the next run (or an erasure) finds it');
+});
+
+t.test('a directory user deleted before it was ever provisioned leaves an Okta user with its login alone', async (t) => {
+  const h = await oktaHarness(t);
+  // An enterprise connection: users exist in Auth0 only once they log in, so carol is never provisioned.
+  const c = h.emulator.connections.enterprise;
+  const carol = await scimUser(h, 'carol@acme.test');
+  const theirs = await h.sdk.userApi.createUser({ body: { profile: { login: 'carol@acme.test', email: 'carol@acme.test', firstName: 'Carol', lastName: 'Workforce' }, credentials: { password: { value: 'Pa55-word-not-ours!' } } } as never, activate: true });
+  await h.bindOkta({ onDelete: 'delete' }, { organization: { name: 'acme' }, connections: [{ id: c.id, name: c.name, mode: 'enterprise' }] });
+  await h.settleAll();
+  t.equal((await h.scim.request('DELETE', `/Users/${carol}`)).statusCode, 204);
+  await h.settleAll();
+  const still = (await h.oktaUsers()).get('carol@acme.test');
+  t.equal(still?.id, theirs.id);
+  t.equal(still?.status, 'ACTIVE', 'not deactivated, not deleted: the mirror never made or linked it');
+  t.equal(await mirrorRow(h, carol), undefined, 'nothing kept for a user that was never mirrored');
 });
