@@ -33,14 +33,14 @@ export interface OktaHarness extends SyncHarness {
   oktaGroupsOf(userId: string): Promise<string[]>;
 }
 
-export async function oktaHarness(t: TapLike, options: { rateLimits?: OktaRateLimits; rateWindowMs?: number; plan?: 'off' | 'essentials' | 'enterprise'; env?: Record<string, string> } = {}): Promise<OktaHarness> {
+export async function oktaHarness(t: TapLike, options: { rateLimits?: OktaRateLimits; rateWindowMs?: number; plan?: 'off' | 'essentials' | 'enterprise'; env?: Record<string, string>; /** One Okta request's timeout (default 5 s). */ timeoutMs?: number } = {}): Promise<OktaHarness> {
   const emu = await startOktaEmulator({ ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}), ...(options.rateWindowMs ? { rateWindowMs: options.rateWindowMs } : {}) });
   t.teardown(() => emu.close());
   const h = await syncHarness(t, { ...(options.plan ? { plan: options.plan } : {}), ...(options.env ? { env: options.env } : {}), okta: (boss) => OktaQueue.start(boss, { retryLimit: 5, expireInSeconds: 30 }) });
   const oktaQueue = h.oktaQueue!;
   const runtime = new OktaRuntime({
     db: h.database.db, queue: oktaQueue, auth0: h.gateway, logger: pino({ level: process.env.OKTA_TEST_LOG ?? 'silent' }), secrets: h.secrets, production: false,
-    settings: { concurrency: 8, tenantConcurrency: 4, timeoutMs: 5_000, rateReserve: 0 },
+    settings: { concurrency: 8, tenantConcurrency: 4, timeoutMs: options.timeoutMs ?? 5_000, rateReserve: 0 },
     gatewayTuning: { maxRateWaitMs: 10_000 }, unboundPollMs: 100, history: h.worker.history,
   });
   runtime.start();

@@ -350,3 +350,19 @@ t.test('a directory user deleted before it was ever provisioned leaves an Okta u
   t.equal(still?.status, 'ACTIVE', 'not deactivated, not deleted: the mirror never made or linked it');
   t.equal(await mirrorRow(h, carol), undefined, 'nothing kept for a user that was never mirrored');
 });
+
+t.test('an Okta that does not answer: each request gives up after OKTA_TIMEOUT_MS and is tried again; nothing hangs, nothing fails', async (t) => {
+  const h = await oktaHarness(t, { timeoutMs: 300 });
+  const alice = await scimUser(h, 'alice@acme.test');
+  await scimGroup(h, 'Engineering', [alice], 'grp-eng');
+  // The first two group adds never get an answer.
+  h.okta.faults.set('PUT /api/v1/groups/{groupId}/users/{userId}', { timeoutRate: 1, times: 2 });
+  const started = Date.now();
+  await h.bindOkta({ groupRules: RULES });
+  await h.settleAll();
+  const a = (await h.oktaUsers()).get('alice@acme.test')!;
+  t.same(await h.oktaGroupsOf(a.id), ['Engineering (from Acme)'], 'added on the third try');
+  t.equal(h.okta.calls.list().filter((c) => c.fault === 'timeout').length, 2, 'two requests were left unanswered');
+  t.ok(Date.now() - started < 15_000, `settled in ${Date.now() - started} ms`);
+  t.equal(h.runtime.worker.counts.failed, 0, 'no failed job');
+});
