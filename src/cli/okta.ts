@@ -170,6 +170,12 @@ export function registerOktaCommands(program: Command, io: CliIo): void {
         for (const line of describeMapping(binding)) io.out(`    ${line}`);
         io.out(`  group rules: ${binding.groupRules.length} (provisio okta group-rules list ${name})`);
         io.out(`  mirrors: ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none yet'}`);
+        // Run in the server (zero-config), the built-in emulator is in its memory: say where to look at it.
+        const emulator = !binding.orgUrl ? await io.server?.okta?.emulator() : undefined;
+        if (emulator) {
+          io.out(`  the built-in Okta emulator: ${emulator.baseUrl} (its calls: ${emulator.baseUrl}/__emulator/calls)`);
+          io.out(`    curl -H "Authorization: SSWS ${emulator.token}" ${emulator.baseUrl}/api/v1/users`);
+        }
       });
     });
 

@@ -65,7 +65,7 @@ export class OktaRuntime {
   private readonly targets = new Map<string, Target>();
   private readonly traces = new AsyncLocalStorage<CallTrace>();
   private readonly budgets = new Map<string, OktaRateBudget>();
-  private emulator?: Promise<RunningOktaEmulator>;
+  private emulatorStart?: Promise<RunningOktaEmulator>;
 
   constructor(private readonly options: OktaRuntimeOptions) {
     this.worker = new OktaMirrorWorker({
@@ -89,6 +89,12 @@ export class OktaRuntime {
 
   start(): void {
     this.worker.start();
+  }
+
+  /** The built-in Okta emulator's URL and token, once a binding without an org URL started it (`provisio okta show`). */
+  async emulator(): Promise<{ baseUrl: string; token: string } | undefined> {
+    const running = await this.emulatorStart;
+    return running ? { baseUrl: running.baseUrl, token: running.token } : undefined;
   }
 
   /** Requests that waited for an Okta rate window, and 429s received, over every org (metrics, benchmark). */
@@ -154,16 +160,16 @@ export class OktaRuntime {
   }
 
   private startEmulator(): Promise<RunningOktaEmulator> {
-    this.emulator ??= import('./emulator/server.js').then(async ({ startOktaEmulator }) => {
+    this.emulatorStart ??= import('./emulator/server.js').then(async ({ startOktaEmulator }) => {
       const running = await startOktaEmulator();
       this.options.logger.warn({ emulator: running.baseUrl }, 'NO OKTA ORG CONFIGURED for a tenant that binds Okta: mirroring into the built-in Okta emulator (in memory). Set okta.orgUrl and okta.auth for a real org.');
       return running;
     });
-    return this.emulator;
+    return this.emulatorStart;
   }
 
   async stop(): Promise<void> {
     await this.worker.stop();
-    if (this.emulator) await (await this.emulator).close();
+    if (this.emulatorStart) await (await this.emulatorStart).close();
   }
 }

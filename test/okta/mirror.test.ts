@@ -366,3 +366,23 @@ t.test('an Okta that does not answer: each request gives up after OKTA_TIMEOUT_M
   t.ok(Date.now() - started < 15_000, `settled in ${Date.now() - started} ms`);
   t.equal(h.runtime.worker.counts.failed, 0, 'no failed job');
 });
+
+t.test('zero-config: a binding without an org mirrors into the built-in Okta emulator, and okta show says where it is', async (t) => {
+  const { runCli } = await import('../../src/cli/index.js');
+  const h = await oktaHarness(t);
+  await scimUser(h, 'alice@acme.test');
+  await h.bindOkta({ orgUrl: undefined, auth: undefined });
+  await h.settleAll();
+  let out = '';
+  const code = await runCli(['okta', 'show', 'acme'], {
+    env: { LOG_LEVEL: 'silent' }, out: (s) => { out += `${s}\n`; }, err: (s) => { out += `${s}\n`; },
+    server: { database: h.database, queue: h.queue, oktaQueue: h.oktaQueue, okta: h.runtime },
+  });
+  t.equal(code, 0, out);
+  t.match(out, /mirrors into the built-in Okta emulator/);
+  const where = /curl -H "Authorization: SSWS ([^"]+)" (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/users/.exec(out);
+  t.ok(where, 'the command to look at it');
+  t.not(where?.[2], h.okta.baseUrl, 'the runtime\'s own emulator, not the test\'s');
+  const users = await (await fetch(`${where![2]}/api/v1/users`, { headers: { authorization: `SSWS ${where![1]}` } })).json() as { profile: { login: string } }[];
+  t.same(users.map((u) => u.profile.login), ['alice@acme.test'], 'alice is there');
+});
