@@ -1,8 +1,8 @@
 /**
  * One directory user's Okta mirror, end to end: derive the desired Okta user, read Okta (skipped when the
  * last applied state already equals the desired one), plan, execute, record. Idempotent — a job replayed
- * after a crash finds the user it created by login and plans nothing more — so a user is mirrored exactly
- * once however often its job runs.
+ * after a crash finds the user it created through the link recorded at creation, or through Okta's refusal
+ * of a taken login, and plans nothing more — so a user is mirrored exactly once however often its job runs.
  */
 import type { Kysely } from 'kysely';
 import { Auth0NotFoundError } from '../auth0/errors.js';
