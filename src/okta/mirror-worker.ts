@@ -10,6 +10,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import { Auth0PermanentError } from '../auth0/errors.js';
 import { SyncConfigError } from '../sync/config.js';
+import { actionTypes } from '../sync/action-summary.js';
 import { CallTrace } from '../sync/call-trace.js';
 import type { UserHistoryRecorder } from '../sync/history-recorder.js';
 import { IdleWait } from '../sync/idle-wait.js';
@@ -51,10 +52,7 @@ export function isPermanentMirrorError(err: unknown): boolean {
 
 /** What a run did, by action type (`addToGroup ×2`), as the Auth0 sync's runs say it. */
 function planSummary(result: MirrorResult): string {
-  if (result.actions.length === 0) return `nothing to change — ${result.reason}`;
-  const counts = new Map<string, number>();
-  for (const a of result.actions) counts.set(a.type, (counts.get(a.type) ?? 0) + 1);
-  return `done: ${[...counts].map(([type, n]) => (n > 1 ? `${type} ×${n}` : type)).join(', ')} — ${result.reason}`;
+  return result.actions.length === 0 ? `nothing to change — ${result.reason}` : `done: ${actionTypes(result.actions)} — ${result.reason}`;
 }
 
 export class OktaMirrorWorker {

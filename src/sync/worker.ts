@@ -9,6 +9,7 @@ import type { Database } from '../db/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { UserHistoryRecorder } from './history-recorder.js';
+import { actionTypes } from './action-summary.js';
 import { IdleWait } from './idle-wait.js';
 import { MemberBatcher } from './member-batcher.js';
 import type { Lease } from './lease.js';
@@ -56,10 +57,7 @@ interface RunOutcome {
 
 /** What a run changed, by action type (`addOrgRoles ×2`); ids and names stay in the user's explanation. */
 function planSummary(actions: readonly SyncAction[]): string {
-  if (actions.length === 0) return 'nothing to change';
-  const counts = new Map<string, number>();
-  for (const a of actions) counts.set(a.type, (counts.get(a.type) ?? 0) + 1);
-  return `planned: ${[...counts].map(([type, n]) => (n > 1 ? `${type} ×${n}` : type)).join(', ')}`;
+  return actions.length === 0 ? 'nothing to change' : `planned: ${actionTypes(actions)}`;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';

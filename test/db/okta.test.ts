@@ -1,8 +1,27 @@
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { sql } from 'kysely';
 import { createTenant } from '../../src/admin/tenants.js';
-import { findMirror, markMirrorsPending, recordMirrorOutcome } from '../../src/db/okta.js';
+import { findMirror, markMirrorsPending, recordMirrorOutcome, saveOktaBinding } from '../../src/db/okta.js';
+import { enqueueMirrorIfBound } from '../../src/okta/chain.js';
+import { OKTA_QUEUE, OktaQueue } from '../../src/okta/queue.js';
+import { SyncQueue } from '../../src/sync/queue.js';
 import { testDatabase } from '../helpers/db.js';
+
+/** A database with one tenant, a user id, and the Okta lane on a job queue of its own. */
+async function withOktaLane(t: Parameters<typeof testDatabase>[0]) {
+  const database = await testDatabase(t);
+  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
+  t.teardown(async () => {
+    await queue.stop();
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+  });
+  const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
+  const { tenant } = await createTenant(database.db, { name: 'acme' });
+  const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;
+  return { database, okta, schema, tenant, userId };
+}
 
 t.test('a mirror outcome keeps the link and applied state it does not name, and keeps pending a change made meanwhile', async (t) => {
   const database = await testDatabase(t);
@@ -30,21 +49,7 @@ t.test('a mirror outcome keeps the link and applied state it does not name, and 
 });
 
 t.test('an Auth0 outcome queues the Okta mirror only for a tenant bound to Okta, in the outcome\'s transaction', async (t) => {
-  const { randomBytes } = await import('node:crypto');
-  const { SyncQueue } = await import('../../src/sync/queue.js');
-  const { OKTA_QUEUE, OktaQueue } = await import('../../src/okta/queue.js');
-  const { enqueueMirrorIfBound } = await import('../../src/okta/chain.js');
-  const { saveOktaBinding } = await import('../../src/db/okta.js');
-  const database = await testDatabase(t);
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
-  });
-  const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
-  const { tenant } = await createTenant(database.db, { name: 'acme' });
-  const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;
+  const { database, okta, schema, tenant, userId } = await withOktaLane(t);
   const jobs = async () => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(`${schema}.job`)} where name = ${OKTA_QUEUE}`.execute(database.db)).rows[0]!.n);
 
   await database.db.transaction().execute((trx) => enqueueMirrorIfBound(trx, okta, tenant.id, userId));
@@ -66,21 +71,7 @@ t.test('an Auth0 outcome queues the Okta mirror only for a tenant bound to Okta,
 });
 
 t.test('an Okta binding and an Auth0 outcome committing at once: the outcome waits for the binding and then sees it', { skip: process.env.TEST_DB === 'pglite' ? 'needs two sessions' : false }, async (t) => {
-  const { randomBytes } = await import('node:crypto');
-  const { SyncQueue } = await import('../../src/sync/queue.js');
-  const { OKTA_QUEUE, OktaQueue } = await import('../../src/okta/queue.js');
-  const { enqueueMirrorIfBound } = await import('../../src/okta/chain.js');
-  const { saveOktaBinding } = await import('../../src/db/okta.js');
-  const database = await testDatabase(t);
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
-  });
-  const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
-  const { tenant } = await createTenant(database.db, { name: 'acme' });
-  const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;
+  const { database, okta, schema, tenant, userId } = await withOktaLane(t);
 
   // The binding (as src/okta/bind.ts does it): the tenant row locked for update, the binding written, not yet committed.
   let commitBinding!: () => void;
