@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import t from 'tap';
 import { Webhook } from 'standardwebhooks';
 import { openDatabase } from '../../src/db/client.js';
@@ -9,9 +8,9 @@ import { createEndpoint } from '../../src/events/endpoints.js';
 import { SecretBox } from '../../src/secrets.js';
 import { findTenantByName } from '../../src/db/tenants.js';
 import { freePort, runProvisio as cli } from '../helpers/cli.js';
-import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
+import { TEST_BACKEND } from '../helpers/db.js';
 import { until } from '../helpers/wait.js';
-import { serveChildren } from '../helpers/serve-child.js';
+import { childDatabase, serveChildren } from '../helpers/serve-child.js';
 
 const USERS = 30;
 
@@ -19,16 +18,7 @@ t.test('provisio serve killed (-9) in the middle of deliveries: after a restart 
   skip: TEST_BACKEND !== 'postgres' && 'needs a PostgreSQL shared by this process and the server child (PGlite is single-process)',
   timeout: 90_000,
 }, async (t) => {
-  const schema = `evcrash_${randomBytes(5).toString('hex')}`;
-  const queueSchema = `qevcrash_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  t.teardown(async () => {
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.query(`drop schema if exists ${queueSchema} cascade`);
-    await admin.end();
-  });
+  const { schema, queueSchema, url, admin } = await childDatabase(t, 'evcrash');
   const key = randomBytes(32).toString('base64');
 
   // A slow receiver, so the kill lands while deliveries are in flight.
@@ -50,8 +40,6 @@ t.test('provisio serve killed (-9) in the middle of deliveries: after a restart 
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => { receiver.closeAllConnections(); receiver.close(() => resolve()); }));
 
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
   const port = await freePort();
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url.toString(), QUEUE_SCHEMA: queueSchema,

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import pg from 'pg';
+import { TEST_DATABASE_URL } from './db.js';
 import { until } from './wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -35,4 +38,24 @@ export function serveChildren(t: { teardown(fn: () => unknown): void }, env: Rec
       return child;
     },
   };
+}
+
+/**
+ * A PostgreSQL schema of its own for a crash test's server child (and one for its job queue), both dropped at
+ * teardown: `url` points there, `admin` reads it from the test.
+ */
+export async function childDatabase(t: { teardown(fn: () => unknown): void }, prefix: string): Promise<{ schema: string; queueSchema: string; url: URL; admin: pg.Client }> {
+  const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const queueSchema = `q${prefix}_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  t.teardown(async () => {
+    await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.query(`drop schema if exists ${queueSchema} cascade`);
+    await admin.end();
+  });
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { schema, queueSchema, url, admin };
 }

@@ -2,7 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import t from 'tap';
 import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { openDatabase } from '../../src/db/client.js';
@@ -13,8 +12,8 @@ import { startOktaQueue } from '../../src/okta/queue.js';
 import { SecretBox } from '../../src/secrets.js';
 import { SyncQueue } from '../../src/sync/queue.js';
 import { freePort, runProvisio as cli } from '../helpers/cli.js';
-import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
-import { serveChildren } from '../helpers/serve-child.js';
+import { TEST_BACKEND } from '../helpers/db.js';
+import { childDatabase, serveChildren } from '../helpers/serve-child.js';
 import { until } from '../helpers/wait.js';
 
 const USERS = 30;
@@ -23,16 +22,7 @@ t.test('provisio serve killed (-9) in the middle of the Okta mirror: after a res
   skip: TEST_BACKEND !== 'postgres' && 'needs a PostgreSQL shared by this process and the server child (PGlite is single-process)',
   timeout: 120_000,
 }, async (t) => {
-  const schema = `oktacrash_${randomBytes(5).toString('hex')}`;
-  const queueSchema = `qoktacrash_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  t.teardown(async () => {
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.query(`drop schema if exists ${queueSchema} cascade`);
-    await admin.end();
-  });
+  const { schema, queueSchema, url, admin } = await childDatabase(t, 'oktacrash');
   const auth0 = await startAuth0Emulator({ plan: 'off' });
   t.teardown(() => auth0.close());
   // Okta's user-creation budget paces the mirror to a few users a second, so the kill lands in its middle.
@@ -40,8 +30,6 @@ t.test('provisio serve killed (-9) in the middle of the Okta mirror: after a res
   t.teardown(() => okta.close());
 
   const key = randomBytes(32).toString('base64');
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
   const port = await freePort();
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url.toString(), QUEUE_SCHEMA: queueSchema, SYNC_JOB_EXPIRE_SECONDS: '10',

@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import pg from 'pg';
 import t from 'tap';
 import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { freePort, runProvisio as cli } from '../helpers/cli.js';
-import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
+import { TEST_BACKEND } from '../helpers/db.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { until } from '../helpers/wait.js';
-import { serveChildren } from '../helpers/serve-child.js';
+import { childDatabase, serveChildren } from '../helpers/serve-child.js';
 
 const USERS = 40;
 
@@ -16,23 +14,12 @@ t.test('provisio serve killed (-9) in the middle of an import: after a restart e
   skip: TEST_BACKEND !== 'postgres' && 'needs a PostgreSQL shared by this process and the server child (PGlite is single-process)',
   timeout: 90_000,
 }, async (t) => {
-  const schema = `crash_${randomBytes(5).toString('hex')}`;
-  const queueSchema = `qcrash_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  t.teardown(async () => {
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.query(`drop schema if exists ${queueSchema} cascade`);
-    await admin.end();
-  });
+  const { schema, queueSchema, url, admin } = await childDatabase(t, 'crash');
   const emu = await startAuth0Emulator({ plan: 'off' });
   t.teardown(() => emu.close());
   // A slow user creation makes the import take a few seconds, so the kill lands in its middle.
   emu.emulator.injectFault('POST /users', { latencyMs: 400 });
 
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
   const port = await freePort();
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url.toString(), QUEUE_SCHEMA: queueSchema, SYNC_JOB_EXPIRE_SECONDS: '10',

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { failedMirrors, findOktaBinding, mirrorStatusCounts } from '../../db/okta.js';
 import { findSyncConfig } from '../../db/sync.js';
 import { bindOkta, retryOktaMirrors, unbindOkta } from '../../okta/bind.js';
@@ -102,6 +103,15 @@ export function registerOktaRoutes(r: AdminRoutes): void {
     return options.oktaQueue;
   };
   const notBound = (tenantName: string) => AdminError.notFound(`Tenant "${tenantName}" is not bound to Okta (PUT /v1/admin/tenants/${tenantName}/okta)`);
+  /** An operator's write to a tenant bound to Okta: 503 while the sync is disabled, 404 when it is not bound. */
+  const boundWrite = async (request: FastifyRequest) => {
+    const principal = r.principal(request);
+    requireOperator(principal);
+    const row = await r.tenant(request);
+    const lane = queue();
+    if (!(await findOktaBinding(db, row.id))) throw notBound(row.name);
+    return { principal, row, lane };
+  };
   const oktaOptions = () => ({ ...(options.secrets ? { secrets: options.secrets } : {}), production: options.production ?? false });
 
   app.put('/tenants/:tenant/okta', {
@@ -186,11 +196,7 @@ export function registerOktaRoutes(r: AdminRoutes): void {
       response: { 200: { type: 'object', properties: { groupRules: { type: 'array', items: groupRuleView }, queued: queuedSchema } }, ...commonErrors },
     },
   }, async (request) => {
-    const principal = r.principal(request);
-    requireOperator(principal);
-    const row = await r.tenant(request);
-    const lane = queue();
-    if (!(await findOktaBinding(db, row.id))) throw notBound(row.name);
+    const { principal, row, lane } = await boundWrite(request);
     const { groupRules } = request.body as { groupRules: unknown[] };
     const { binding, queued } = await bindOkta(db, lane, row.id, (stored: Record<string, unknown> | undefined) => {
       if (!stored) throw notBound(row.name);
@@ -211,11 +217,7 @@ export function registerOktaRoutes(r: AdminRoutes): void {
       response: { 200: { type: 'object', properties: { queued: queuedSchema } }, ...commonErrors },
     },
   }, async (request) => {
-    const principal = r.principal(request);
-    requireOperator(principal);
-    const row = await r.tenant(request);
-    const lane = queue();
-    if (!(await findOktaBinding(db, row.id))) throw notBound(row.name);
+    const { principal, row, lane } = await boundWrite(request);
     const { userIds } = (request.body ?? {}) as { userIds?: string[] };
     const queued = await retryOktaMirrors(db, lane, row.id, userIds);
     await auditAfterCommit(db, request.log, row.id, principal, 'okta.retry', null, { queued });

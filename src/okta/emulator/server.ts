@@ -4,25 +4,18 @@
  * and private key (`authorizationMode: 'PrivateKey'`).
  */
 import type { CallLog } from '../../emulators/call-log.js';
-import { buildOktaEmulator } from './app.js';
+import { buildOktaEmulator, type BuildOktaEmulatorOptions } from './app.js';
 import { resetOrg } from './context.js';
 import type { OktaFaultInjector } from './faults.js';
-import type { OktaRateLimiter, OktaRateLimits } from './rate-limit.js';
+import type { OktaRateLimiter } from './rate-limit.js';
 import type { ServiceAppRegistration } from './service-apps.js';
 import type { OktaState } from './state.js';
 
-export interface StartOktaEmulatorOptions {
+/** What `buildOktaEmulator` takes (its logger aside: a running emulator logs nothing), and where to listen. */
+export interface StartOktaEmulatorOptions extends Omit<BuildOktaEmulatorOptions, 'logger'> {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
-  token?: string;
-  /** Service apps to register up front; their client ids are in `serviceAppIds`. */
-  serviceApps?: readonly ServiceAppRegistration[];
-  rateLimits?: OktaRateLimits;
-  rateWindowMs?: number;
-  faultSeed?: number;
-  /** The emulator's clock (ms epoch): tests move it to expire access tokens. */
-  now?: () => number;
 }
 
 export interface RunningOktaEmulator {
@@ -49,14 +42,8 @@ export interface RunningOktaEmulator {
 
 /** Builds and listens; resolves once the port is bound. */
 export async function startOktaEmulator(options: StartOktaEmulatorOptions = {}): Promise<RunningOktaEmulator> {
-  const { app, context, serviceAppIds } = await buildOktaEmulator({
-    ...(options.token !== undefined ? { token: options.token } : {}),
-    ...(options.serviceApps ? { serviceApps: options.serviceApps } : {}),
-    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
-    ...(options.rateWindowMs !== undefined ? { rateWindowMs: options.rateWindowMs } : {}),
-    ...(options.faultSeed !== undefined ? { faultSeed: options.faultSeed } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const { port: _port, host: _host, ...build } = options;
+  const { app, context, serviceAppIds } = await buildOktaEmulator(build);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address();
