@@ -84,8 +84,13 @@ t.test('a transaction that commits late is numbered after the ones before it, ne
   const held = new Promise<void>((resolve) => (release = resolve));
   let inside!: () => void;
   const started = new Promise<void>((resolve) => (inside = resolve));
+  // Released at teardown too: a transaction left open would hold back the numbering of every test file's
+  // events in this PostgreSQL (the sequencer waits for the oldest running transaction).
+  t.teardown(() => release());
+  // It writes its event row directly: a user insert would also take one of the tenant's 16 resource-count
+  // slots at random, and a later write drawing the same slot would wait for this transaction (1 run in 16).
   const slow = database.db.transaction().execute(async (trx) => {
-    await sql`insert into users (tenant_id, id, user_name, data) values (${acme.id}, gen_random_uuid(), 'slow@acme.test', '{"userName":"slow@acme.test"}')`.execute(trx);
+    await sql`insert into events (tenant_id, type, subject, data) values (${acme.id}, 'user.created', gen_random_uuid()::text, '{"user":{"userName":"slow@acme.test"}}')`.execute(trx);
     inside();
     await held;
   });
