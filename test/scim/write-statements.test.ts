@@ -113,14 +113,16 @@ t.test('a PATCH that only adds and removes members is one statement, and answers
   const get = await fewestStatementsOf(h, async () => t.equal((await h.scim.json('GET', `/Groups/${group}`)).status, 200));
 
   let patched: { status: number; body: Record<string, unknown>; headers: Record<string, unknown> } | undefined;
-  // Okta's remove by filter and add, in one request; Entra spells the ops with a capital.
-  const statements = await statementsOf(h, async () => {
-    patched = await h.scim.json('PATCH', `/Groups/${group}`, patchOf(
-      { op: 'remove', path: `members[value eq "${ids[0]}"]` },
-      { op: 'Add', path: 'members', value: [{ value: ids[2] }, { value: nested }] },
-    ));
+  // Counted as the fewest of three runs (a background statement can fall into one): the second run undoes
+  // the first, so the third makes the same change again and the checks below see it once.
+  const statements = await fewestStatementsOf(h, async (i) => {
+    // Okta's remove by filter and add, in one request; Entra spells the ops with a capital.
+    const body = i % 2 === 0
+      ? patchOf({ op: 'remove', path: `members[value eq "${ids[0]}"]` }, { op: 'Add', path: 'members', value: [{ value: ids[2] }, { value: nested }] })
+      : patchOf({ op: 'remove', path: `members[value eq "${ids[2]}"]` }, { op: 'remove', path: `members[value eq "${nested}"]` }, { op: 'add', path: 'members', value: [{ value: ids[0] }] });
+    patched = await h.scim.json('PATCH', `/Groups/${group}`, body);
+    t.equal(patched.status, 200);
   });
-  t.equal(patched!.status, 200);
   t.equal(statements, get, `the token lookup and one statement, as a GET (${statements})`);
   const read = await h.scim.json('GET', `/Groups/${group}`);
   t.same(patched!.body, read.body, 'the answer is the group as a GET then reads it');
@@ -128,8 +130,9 @@ t.test('a PATCH that only adds and removes members is one statement, and answers
   t.same((read.body.members as { value: string; display: string; type: string }[]).map((m) => [m.display, m.type]).sort(), [['BOB', 'User'], ['CARL', 'User'], ['nested', 'Group']].sort());
   t.equal(read.body.meta && (read.body.meta as { version: string }).version, patched!.headers.etag);
 
-  const minimal = await statementsOf(h, async () => {
-    const res = await h.scim.request('PATCH', `/Groups/${group}`, patchOf({ op: 'remove', path: 'members', value: [{ value: nested }] }), { prefer: 'return=minimal' });
+  // Removed, added back, removed: `nested` ends up out of the group, as the checks below expect.
+  const minimal = await fewestStatementsOf(h, async (i) => {
+    const res = await h.scim.request('PATCH', `/Groups/${group}`, patchOf({ op: i % 2 === 0 ? 'remove' : 'add', path: 'members', value: [{ value: nested }] }), { prefer: 'return=minimal' });
     t.equal(res.statusCode, 204);
   });
   t.equal(minimal, get, 'Prefer: return=minimal too');
