@@ -4,7 +4,10 @@
  * the budget learns from (§2, STACK.md "auth0 7.1.0"). One client per Auth0 tenant — each instance fetches
  * and caches its own M2M token.
  */
-import { ManagementClient } from 'auth0';
+import * as sdk from 'auth0';
+import { noteAuth0SdkLoaded } from './sdk.js';
+
+noteAuth0SdkLoaded(sdk);
 
 /** Auth0 tenant binding: M2M credentials, plan (selects the rate table) and an optional base-URL override. */
 export interface Auth0Settings {
@@ -33,8 +36,8 @@ export function rewritingFetch(domain: string, baseUrl: string): typeof fetch {
 }
 
 /** Builds the SDK client for one Auth0 tenant with SDK retries disabled. */
-export function createManagementClient(cfg: Auth0Settings): ManagementClient {
-  return new ManagementClient({
+export function createManagementClient(cfg: Auth0Settings): sdk.ManagementClient {
+  return new sdk.ManagementClient({
     domain: cfg.domain,
     clientId: cfg.clientId,
     clientSecret: cfg.clientSecret,

@@ -5,7 +5,7 @@
  * `{statusCode, error, message, errorCode}` (§1.1) and scrubbed of secrets: the SDK never puts the
  * bearer token in an error, but token-endpoint bodies and SCIM bodies are echoed, so we redact anyway.
  */
-import { ManagementError, ManagementTimeoutError } from 'auth0';
+import { loadedAuth0Sdk } from './sdk.js';
 
 /** Why a call may succeed when tried again. */
 export type Auth0RetryReason = 'rate_limited' | 'server_error' | 'timeout' | 'network';
@@ -136,13 +136,16 @@ export function classifyAuth0Error(err: unknown, ctx: ClassifyContext): Auth0Err
   if (err instanceof Auth0RetryableError || err instanceof Auth0PermanentError) return err;
   // SDK 7.1.0 aborts its timer with the *string* 'timeout', so fetch rejects with that string and the SDK
   // wraps it as ManagementError{cause:'timeout', message:'"timeout"'} — never its ManagementTimeoutError.
-  const sdkTimeout = err instanceof ManagementError && err.statusCode === undefined && err.cause === 'timeout';
-  if (sdkTimeout || err instanceof ManagementTimeoutError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
+  // The SDK is loaded lazily (src/auth0/sdk.ts): while it is not, nothing thrown can be one of its errors.
+  const sdk = loadedAuth0Sdk();
+  const sdkError = sdk !== undefined && err instanceof sdk.ManagementError ? err : undefined;
+  const sdkTimeout = sdkError !== undefined && sdkError.statusCode === undefined && sdkError.cause === 'timeout';
+  if (sdkTimeout || (sdk !== undefined && err instanceof sdk.ManagementTimeoutError) || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return new Auth0RetryableError(ctx.operation, 'timeout', undefined, ctx.now + DEFAULT_RETRY_MS, `Auth0 ${ctx.operation}: timed out`);
   }
-  if (err instanceof ManagementError && typeof err.statusCode === 'number') {
-    const headers = err.rawResponse?.headers;
-    return errorFromStatus(err.statusCode, err.body, headers, ctx);
+  if (sdkError !== undefined && typeof sdkError.statusCode === 'number') {
+    const headers = sdkError.rawResponse?.headers;
+    return errorFromStatus(sdkError.statusCode, sdkError.body, headers, ctx);
   }
   const text = causeText(err);
   if (NETWORK_CODES.test(text)) {

@@ -7,7 +7,7 @@
 import type { ManagementClient } from 'auth0';
 import { performance } from 'node:perf_hooks';
 import { CallStats, type CallOutcome } from './call-stats.js';
-import { createManagementClient, type Auth0Settings } from './client.js';
+import type { Auth0Settings } from './client.js';
 import { Auth0ConflictError, Auth0NotFoundError, classifyAuth0Error, type Auth0RetryableError } from './errors.js';
 import { createInboundScimUser, type InboundScimUser } from './inbound-scim.js';
 import { RateBudget, type Auth0Bucket, type BudgetClock } from './rate-budget.js';
@@ -18,7 +18,8 @@ import {
 
 /** Options of `Auth0Gateway`. */
 export interface Auth0GatewayOptions {
-  client: ManagementClient;
+  /** The SDK client, or how to build it on the first call (see `fromSettings`). */
+  client: ManagementClient | (() => Promise<ManagementClient>);
   budget: RateBudget;
   /** Strings never to appear in error messages (the client secret). */
   secrets?: readonly string[];
@@ -57,7 +58,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 export class Auth0Gateway {
   readonly stats = new CallStats();
   readonly budget: RateBudget;
-  private readonly client: ManagementClient;
+  /** Shared with the views `observed` makes, so the client is built once. */
+  private readonly sdkClient: { client?: ManagementClient; build?: Promise<ManagementClient>; readonly make: () => Promise<ManagementClient> };
   private readonly secrets: readonly string[];
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
@@ -68,7 +70,10 @@ export class Auth0Gateway {
   private observer: CallObserver | undefined;
 
   constructor(options: Auth0GatewayOptions) {
-    this.client = options.client;
+    const { client } = options;
+    // A client given ready-made still loads client.ts first, which registers the SDK with the error
+    // classification (src/auth0/sdk.ts): its errors must be recognised as the SDK's.
+    this.sdkClient = { make: typeof client === 'function' ? client : async () => (await import('./client.js'), client) };
     this.budget = options.budget;
     this.secrets = options.secrets ?? [];
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
@@ -80,7 +85,8 @@ export class Auth0Gateway {
   /** A gateway for one Auth0 tenant from its settings (one SDK client, one budget for the plan). */
   static fromSettings(cfg: Auth0Settings, clock?: BudgetClock): Auth0Gateway {
     return new Auth0Gateway({
-      client: createManagementClient(cfg),
+      // Built on the first call: the SDK is imported then, not when the process starts (src/auth0/sdk.ts).
+      client: async () => (await import('./client.js')).createManagementClient(cfg),
       budget: new RateBudget({ plan: cfg.plan, ...(clock ? { clock } : {}) }),
       secrets: [cfg.clientSecret],
       ...(cfg.timeoutSeconds ? { scimTimeoutMs: cfg.timeoutSeconds * 1000 } : {}),
@@ -110,7 +116,19 @@ export class Auth0Gateway {
   }
 
   /** Acquire → call → observe → count; any failure becomes an `Auth0Error`. */
+  /** The SDK client; only valid inside a `call`, which builds it first. */
+  private get client(): ManagementClient {
+    return this.sdkClient.client!;
+  }
+
+  private async connect(): Promise<void> {
+    const holder = this.sdkClient;
+    holder.build ??= holder.make();
+    holder.client = await holder.build;
+  }
+
   private async call<T>(operation: string, bucket: Auth0Bucket, key: string, fn: () => Promise<Raw<T>>): Promise<T> {
+    if (!this.sdkClient.client) await this.connect();
     await this.budget.acquire(bucket, key);
     // The wait for the budget is not the call's: the duration is Auth0's answer time.
     const startedAt = performance.now();

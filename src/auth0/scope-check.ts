@@ -8,11 +8,15 @@
  * "granted". The token's `scope` claim is shown too when the token is a JWT, never used as the answer.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import * as sdk from 'auth0';
 import { createManagementAuth, ManagementClient, ManagementError } from 'auth0';
 import { POST_LOGIN_ACTION_NAME } from './action-deploy.js';
 import { rewritingFetch } from './client.js';
 import { Auth0RetryableError, classifyAuth0Error, redact, type Auth0Error } from './errors.js';
 import type { Auth0Bucket, RateBudget } from './rate-budget.js';
+import { noteAuth0SdkLoaded } from './sdk.js';
+
+noteAuth0SdkLoaded(sdk);
 
 /** Whose scopes to check. */
 export interface ScopeCheckTarget {

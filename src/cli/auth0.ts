@@ -7,9 +7,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import path from 'node:path';
 import { ActionDeployError, deployPostLoginAction, readPostLoginActionCode, type DeployResult, type FailMode } from '../auth0/action-deploy.js';
-import { createManagementClient } from '../auth0/client.js';
 import { RateBudget } from '../auth0/rate-budget.js';
-import { checkAuth0Scopes, type ScopeCheckResult, type ScopeCheckTarget } from '../auth0/scope-check.js';
+import type { ScopeCheckResult, ScopeCheckTarget } from '../auth0/scope-check.js';
 import { loadConfig, type Config } from '../config.js';
 import { CliError, printJson, type CliIo } from './io.js';
 
@@ -76,6 +75,8 @@ export function registerAuth0Commands(program: Command, io: CliIo): void {
       const target = scopeCheckTarget(config, opts);
       if (!target) throw new CliError(`nothing to check: ${NO_AUTH0}, or give --domain, --client-id and --client-secret`, 2);
       const budget = config.auth0 && config.auth0.domain === target.domain ? new RateBudget({ plan: config.auth0.plan }) : undefined;
+      // The SDK is imported by the commands that use it only (src/auth0/sdk.ts).
+      const { checkAuth0Scopes } = await import('../auth0/scope-check.js');
       const result = await checkAuth0Scopes(target, { actions: !opts.skipActions, ...(budget ? { budget } : {}) });
       if (opts.json) printJson(io, result);
       else for (const line of describeScopeCheck(result)) io.out(line);
@@ -99,6 +100,7 @@ export function registerAuth0Commands(program: Command, io: CliIo): void {
       if (!provisioUrl) throw new CliError('give --url <public url> or set PUBLIC_URL: the Action calls Provisio there', 2);
       try {
         const code = await readPostLoginActionCode(opts.code ? path.resolve(io.cwd ?? process.cwd(), opts.code) : undefined);
+        const { createManagementClient } = await import('../auth0/client.js');
         const result = await deployPostLoginAction(
           createManagementClient({ ...config.auth0, timeoutSeconds: 15 }),
           { code, provisioUrl, actionSecret: config.actionSecret, failMode: opts.failMode, timeoutMs: opts.timeoutMs },

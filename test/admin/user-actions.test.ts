@@ -234,7 +234,7 @@ t.test('reconcile: an applied override is not drift; undoing it in the Auth0 das
   await h.settle();
   t.same(await findDrift(h.database.db, h.gateway, h.tenantId), [], 'no drift');
 
-  const sdk = managementClient(h.emulator);
+  const sdk = await managementClient(h.emulator);
   await sdk.users.update(auth0Id(h, 'alice@acme.test'), { blocked: false });
   const drift = await findDrift(h.database.db, h.gateway, h.tenantId);
   t.same(drift.map((d) => d.userId), [alice], 'only alice drifted');

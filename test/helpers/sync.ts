@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Auth0Gateway } from '../../src/auth0/gateway.js';
-import { createManagementClient } from '../../src/auth0/client.js';
 import { startAuth0Emulator, type RunningAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { createTenant } from '../../src/admin/tenants.js';
 import { buildApp } from '../../src/app.js';
@@ -163,8 +162,12 @@ export async function setActive(h: Pick<SyncHarness, 'scim'>, id: string, active
   if (res.status !== 200 && res.status !== 204) throw new Error(`PATCH /Users/${id} ${res.status}: ${JSON.stringify(res.body)}`);
 }
 
-/** The official SDK pointed at the harness's emulator ("the Auth0 dashboard", behind Provisio's back). */
-export function managementClient(emulator: RunningAuth0Emulator) {
+/**
+ * The official SDK pointed at the harness's emulator ("the Auth0 dashboard", behind Provisio's back).
+ * Imported here on demand, as Provisio does (src/auth0/sdk.ts), so a test that never calls Auth0 does not load it.
+ */
+export async function managementClient(emulator: RunningAuth0Emulator) {
+  const { createManagementClient } = await import('../../src/auth0/client.js');
   return createManagementClient({
     domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise',
   });
@@ -172,7 +175,7 @@ export function managementClient(emulator: RunningAuth0Emulator) {
 
 /** Creates Auth0 roles through the SDK. */
 export async function createRoles(emulator: RunningAuth0Emulator, ...names: string[]): Promise<void> {
-  const client = managementClient(emulator);
+  const client = await managementClient(emulator);
   for (const name of names) await client.roles.create({ name });
 }
 

@@ -31,7 +31,7 @@ t.test('drift made behind Provisio\'s back is found exactly, repaired, and then 
   t.same(await findDrift(h.database.db, h.gateway, h.tenantId), [], 'no drift after a settled import');
 
   // An admin changes Auth0 in the dashboard (the official SDK).
-  const sdk = managementClient(h.emulator);
+  const sdk = await managementClient(h.emulator);
   const adminRole = h.emulator.emulator.snapshot().roles.find((r) => r.name === 'admin')!.id;
   await sdk.organizations.members.roles.delete(org.id, id('alice@acme.test'), { roles: [adminRole] });
   await sdk.organizations.members.delete(org.id, { members: [id('bob@acme.test')] });

@@ -1,8 +1,7 @@
 import type { ManagementClient } from 'auth0';
 import { ActionDeployError, deployPostLoginAction, readPostLoginActionCode, type FailMode } from '../../auth0/action-deploy.js';
-import { createManagementClient } from '../../auth0/client.js';
 import { RateBudget } from '../../auth0/rate-budget.js';
-import { checkAuth0Scopes, type ScopeCheckTarget } from '../../auth0/scope-check.js';
+import type { ScopeCheckTarget } from '../../auth0/scope-check.js';
 import { requireOperator } from '../auth.js';
 import { AdminError } from '../errors.js';
 import { SECURITY, type AdminRoutes } from '../plugin.js';
@@ -103,6 +102,8 @@ export function registerAuth0Routes(r: AdminRoutes): void {
     const sameTenant = configured?.domain === domain;
     const target: ScopeCheckTarget = { domain, clientId, clientSecret, ...(sameTenant && configured?.baseUrl ? { baseUrl: configured.baseUrl } : {}) };
     const shared = sameTenant ? budget() : undefined;
+    // The SDK is imported on first use (src/auth0/sdk.ts).
+    const { checkAuth0Scopes } = await import('../../auth0/scope-check.js');
     return checkAuth0Scopes(target, { actions: body.actions !== false, ...(shared ? { budget: shared } : {}) });
   });
 
@@ -129,7 +130,7 @@ export function registerAuth0Routes(r: AdminRoutes): void {
     const publicUrl = body.publicUrl ?? r.origin(request);
     try {
       const code = await readPostLoginActionCode();
-      client ??= createManagementClient({ ...configured, timeoutSeconds: 15 });
+      client ??= (await import('../../auth0/client.js')).createManagementClient({ ...configured, timeoutSeconds: 15 });
       const shared = budget();
       const result = await deployPostLoginAction(client,
         { code, provisioUrl: publicUrl, actionSecret: options.actionSecret, ...(body.failMode ? { failMode: body.failMode } : {}), ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}) },
