@@ -5,7 +5,7 @@
  * `{statusCode, error, message, errorCode}` (§1.1) and scrubbed of secrets: the SDK never puts the
  * bearer token in an error, but token-endpoint bodies and SCIM bodies are echoed, so we redact anyway.
  */
-import { loadedAuth0Sdk } from './sdk.js';
+import { asManagementError, isManagementTimeoutError } from './sdk.js';
 
 /** Why a call may succeed when tried again. */
 export type Auth0RetryReason = 'rate_limited' | 'server_error' | 'timeout' | 'network';
@@ -137,10 +137,9 @@ export function classifyAuth0Error(err: unknown, ctx: ClassifyContext): Auth0Err
   // SDK 7.1.0 aborts its timer with the *string* 'timeout', so fetch rejects with that string and the SDK
   // wraps it as ManagementError{cause:'timeout', message:'"timeout"'} — never its ManagementTimeoutError.
   // The SDK is loaded lazily (src/auth0/sdk.ts): while it is not, nothing thrown can be one of its errors.
-  const sdk = loadedAuth0Sdk();
-  const sdkError = sdk !== undefined && err instanceof sdk.ManagementError ? err : undefined;
+  const sdkError = asManagementError(err);
   const sdkTimeout = sdkError !== undefined && sdkError.statusCode === undefined && sdkError.cause === 'timeout';
-  if (sdkTimeout || (sdk !== undefined && err instanceof sdk.ManagementTimeoutError) || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
+  if (sdkTimeout || isManagementTimeoutError(err) || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return new Auth0RetryableError(ctx.operation, 'timeout', undefined, ctx.now + DEFAULT_RETRY_MS, `Auth0 ${ctx.operation}: timed out`);
   }
   if (sdkError !== undefined && typeof sdkError.statusCode === 'number') {

@@ -121,6 +121,14 @@ export class Auth0Gateway {
     return this.sdkClient.client!;
   }
 
+  /**
+   * Builds the SDK client now rather than on the first call. For callers with a time budget (the login
+   * decision): importing the SDK takes about half a second, which must not come out of a login's budget.
+   */
+  async prepare(): Promise<void> {
+    if (!this.sdkClient.client) await this.connect();
+  }
+
   private async connect(): Promise<void> {
     const holder = this.sdkClient;
     holder.build ??= holder.make();

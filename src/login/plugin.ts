@@ -60,6 +60,9 @@ export const loginPlugin: FastifyPluginAsync<LoginPluginOptions> = async (app, o
   // Each decision goes to its user's timeline in batches, off the login path; what is left is written on close.
   const history = new UserHistoryRecorder({ db: opts.db, logger: app.log, metrics: opts.metrics });
   app.addHook('onClose', () => history.close());
+  // The Auth0 SDK is otherwise imported on the first call (src/auth0/sdk.ts); a login's Auth0 calls have a
+  // hard time budget, so a server that answers logins has it ready before it listens.
+  app.addHook('onReady', () => opts.gateway.prepare());
   const decider = new LoginDecider({ db: opts.db, gateway: opts.gateway, events: opts.events, log: app.log, budgetMs: opts.budgetMs ?? 3000, history });
 
   app.removeAllContentTypeParsers();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { loadedAuth0Sdk } from '../../src/auth0/sdk.js';
+import { auth0SdkLoaded } from '../../src/auth0/sdk.js';
 import { bindTenant } from '../../src/sync/binding.js';
 import { USER_URN } from '../helpers/app.js';
 import { emulatorUser } from '../helpers/emulator.js';
@@ -13,12 +13,14 @@ t.test('the server loads the auth0 SDK only when a tenant first syncs to Auth0',
   const created = await h.scim.json('POST', '/Users', { schemas: [USER_URN], userName: 'ann@example.com', emails: [{ value: 'ann@example.com', primary: true }] });
   t.equal(created.status, 201);
   t.equal((await h.scim.json('GET', `/Users/${created.body.id}`)).status, 200);
-  t.equal(loadedAuth0Sdk(), undefined, 'SCIM traffic of an unbound tenant, with the sync worker running, does not load it');
+  t.notOk(auth0SdkLoaded(), 'SCIM traffic of an unbound tenant, with the sync worker running, does not load it');
 
   await bindTenant(h.database.db, h.queue, h.tenantId, {
     binding: { organization: { name: 'acme' }, connections: [{ id: h.emulator.connections.database.id, name: h.emulator.connections.database.name, mode: 'database' }] },
   }, h.secrets);
   await h.settle();
-  t.ok(loadedAuth0Sdk(), 'the first sync loaded it');
+  t.ok(auth0SdkLoaded(), 'the first sync loaded it');
   t.ok(emulatorUser(h.emulator, 'ann@example.com'), 'and the user reached Auth0 through it');
+  // Its errors are still told apart once it is loaded on demand: a 404 is "no such user", not a failure.
+  t.equal(await h.gateway.getUser('auth0|nobody', h.tenantId), undefined, 'a 404 from the lazily loaded SDK is classified');
 });
