@@ -115,7 +115,6 @@ export class Auth0Gateway {
     }
   }
 
-  /** Acquire → call → observe → count; any failure becomes an `Auth0Error`. */
   /** The SDK client; only valid inside a `call`, which builds it first. */
   private get client(): ManagementClient {
     return this.sdkClient.client!;
@@ -132,9 +131,16 @@ export class Auth0Gateway {
   private async connect(): Promise<void> {
     const holder = this.sdkClient;
     holder.build ??= holder.make();
-    holder.client = await holder.build;
+    try {
+      holder.client = await holder.build;
+    } catch (err) {
+      // Not cached: the next call tries again.
+      holder.build = undefined;
+      throw err;
+    }
   }
 
+  /** Acquire → call → observe → count; any failure becomes an `Auth0Error`. */
   private async call<T>(operation: string, bucket: Auth0Bucket, key: string, fn: () => Promise<Raw<T>>): Promise<T> {
     if (!this.sdkClient.client) await this.connect();
     await this.budget.acquire(bucket, key);
