@@ -1,8 +1,8 @@
 /**
  * The official `auth0` SDK module, for code that must tell its errors apart without loading it.
  *
- * Importing the SDK costs about 45 MB of RSS and half a second of start-up (a second under the test
- * runner's TypeScript loader). A process that never calls Auth0 (no tenant bound yet, the CLI's other
+ * Importing the SDK costs 15-20 MB of an idle server's RSS and half a second of start-up (a second under
+ * the test runner's TypeScript loader). A process that never calls Auth0 (no tenant bound yet, the CLI's other
  * commands, most test files) should not pay that, so only `client.ts` and `scope-check.ts` import it, and
  * they are themselves imported on first use (`Auth0Gateway.fromSettings`, the admin routes, the CLI).
  */

@@ -5,7 +5,7 @@ import { USER_URN } from '../helpers/app.js';
 import { emulatorUser } from '../helpers/emulator.js';
 import { syncHarness } from '../helpers/sync.js';
 
-// The `auth0` SDK costs ~45 MB and half a second to import (src/auth0/sdk.ts): a server whose tenants do
+// The `auth0` SDK costs 15-20 MB of RSS and half a second to import (src/auth0/sdk.ts): a server whose tenants do
 // not sync to Auth0 yet never loads it, and the first sync loads it and works as before. This file imports
 // nothing that loads it, so what it sees is what the server did.
 t.test('the server loads the auth0 SDK only when a tenant first syncs to Auth0', async (t) => {
