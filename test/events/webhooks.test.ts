@@ -306,6 +306,12 @@ t.test('a pending delivery whose job was lost is queued again by the sweep', asy
   secret = created.secret;
   await scimUser(h, 'lost@acme.test');
   await until('delivered', () => hook.accepted.length === 1);
+  // The receiver has it before the worker records it: reset it only once recorded, or that record lands on
+  // top of the reset and the sweep's job finds nothing owed (seen in CI under load).
+  await until('recorded as delivered', async () => {
+    const { rows } = await sql<{ state: string }>`select state from webhook_deliveries where endpoint_id = ${created.endpoint.id}`.execute(h.database.db);
+    return rows.length === 1 && rows[0]!.state === 'delivered';
+  });
   // As if the job had been lost during an outage: the delivery is owed again and no job exists.
   await sql`update webhook_deliveries set state = 'pending', next_attempt_at = now() - interval '5 minutes' where endpoint_id = ${created.endpoint.id}`.execute(h.database.db);
   t.equal(await events.sweep(), 1);
