@@ -9,12 +9,11 @@ import { runCli } from '../../src/cli/index.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { freePort, runProvisio } from '../helpers/cli.js';
 import { TEST_BACKEND } from '../helpers/db.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
+import { CLI_ARGS, RUN_ROOT } from '../helpers/paths.js';
 
 async function serve(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: root,
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: RUN_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', SYNC_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

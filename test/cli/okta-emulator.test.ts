@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Command } from 'commander';
 import okta from '@okta/okta-sdk-nodejs';
 import { registerOktaEmulatorCommand } from '../../src/cli/okta-emulator.js';
+import { CLI_ARGS, RUN_ROOT } from '../helpers/paths.js';
 import type { RunningOktaEmulator } from '../../src/okta/emulator/server.js';
 
 interface PrintedInfo {
@@ -68,8 +68,8 @@ t.test('rejects malformed rate limits', async (t) => {
 });
 
 t.test('`provisio okta-emulator` runs standalone and stops on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'okta-emulator', '--port', '0'], {
-    cwd: path.resolve(import.meta.dirname, '../..'),
+  const child = spawn(process.execPath, [...CLI_ARGS, 'okta-emulator', '--port', '0'], {
+    cwd: RUN_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,13 +5,12 @@ import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../helpers/cli.js';
 import { TEST_BACKEND } from '../helpers/db.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
+import { CLI_ARGS, RUN_ROOT } from '../helpers/paths.js';
 
 /** Starts `provisio serve` as a new user would (no configuration but a data dir and a port) and waits for the banner. */
 async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; ready: Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: root,
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: RUN_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

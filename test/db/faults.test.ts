@@ -13,9 +13,9 @@ import t from 'tap';
 import { startAuth0Emulator } from '../../src/auth0/emulator/server.js';
 import { cliEnv, runProvisio } from '../helpers/cli.js';
 import { TEST_BACKEND } from '../helpers/db.js';
+import { CLI_ARGS, RUN_ROOT } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
@@ -179,8 +179,8 @@ t.test('database refused, blackholed and dropping connections under load: 503 wi
   t.equal(bound.code, 0, bound.err);
 
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: root,
+  const child: ChildProcess = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: RUN_ROOT,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...direct, ...auth0,
       DATABASE_URL: proxied.toString(), PORT: String(port), LOG_LEVEL: 'info',

@@ -2,13 +2,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import ts from 'typescript';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 /*
  * Storage knows no protocol (STYLE.md, "The house"): `src/scim` may import `src/db`, never the reverse,
  * directly or through another module. Type-only and dynamic imports count too.
  */
 
-const root = path.resolve(import.meta.dirname, '../..');
+// The sources themselves, also when the tests run compiled.
+const root = REPO_ROOT;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -8,6 +8,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import tap from 'tap';
 import { openDatabase, wrapPglite, type DatabaseHandle } from '../../src/db/client.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { REPO_ROOT } from './paths.js';
 
 /** Which backend this test run uses: `TEST_DB=postgres` (default) or `TEST_DB=pglite`. CI runs both. */
 export const TEST_BACKEND: 'postgres' | 'pglite' = process.env.TEST_DB === 'pglite' ? 'pglite' : 'postgres';
@@ -16,7 +17,7 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://po
 let shared: Promise<PGlite> | undefined;
 
 // The package does not export its package.json: read it from where npm put it.
-const PGLITE_VERSION = (JSON.parse(readFileSync(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const PGLITE_VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * A fresh PGlite from a cached empty cluster: initdb costs 2.5-3.5 s, loading its dump about 1 s, and the

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import pg from 'pg';
 import { TEST_DATABASE_URL } from './db.js';
+import { CLI_ARGS, RUN_ROOT } from './paths.js';
 import { until } from './wait.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 
 export interface ServeChildren {
   /** Starts `provisio serve` with the environment given to `serveChildren`; resolves once `/readyz` answers 200. */
@@ -25,8 +24,8 @@ export function serveChildren(t: { teardown(fn: () => unknown): void }, env: Rec
   return {
     output: () => output,
     async start() {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-        cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+        cwd: RUN_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
       child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });

@@ -8,8 +8,9 @@
  *   npx tsx test/auth0/emulator/generate-operation-schemas.ts
  */
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../../helpers/paths.js';
 import { loadSpec, specOperation, type Json, type JsonObject } from './openapi.js';
 
 /** Every Management API operation the emulator implements, as `METHOD /path-template`. */
@@ -191,7 +192,7 @@ export function renderOperationSchemas(): string {
   ].join('\n');
 }
 
-const target = join(dirname(fileURLToPath(import.meta.url)), '../../../src/auth0/emulator/operation-schemas.ts');
+const target = join(REPO_ROOT, 'src/auth0/emulator/operation-schemas.ts');
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(target, renderOperationSchemas());
   console.log(`wrote ${target}`);

@@ -5,18 +5,17 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { parse } from 'yaml';
 import { SPEC_FORMATS } from '../../../src/auth0/emulator/formats.js';
+import { REPO_ROOT } from '../../helpers/paths.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 /** The shared specs folder sits beside the repository checkout (`../shared/specs`). */
 export const SPEC_PATH =
-  process.env['AUTH0_SPEC_PATH'] ?? join(here, '../../../../shared/specs/auth0-management-api-openapi.yml');
+  process.env['AUTH0_SPEC_PATH'] ?? join(REPO_ROOT, '../shared/specs/auth0-management-api-openapi.yml');
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };

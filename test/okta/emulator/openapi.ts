@@ -5,14 +5,13 @@
  * properties also accept `null`.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { parse } from 'yaml';
+import { REPO_ROOT } from '../../helpers/paths.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const OKTA_SPEC_PATH = process.env['OKTA_SPEC_PATH'] ?? join(here, '../../../../shared/specs/okta-openapi-original.yml');
+export const OKTA_SPEC_PATH = process.env['OKTA_SPEC_PATH'] ?? join(REPO_ROOT, '../shared/specs/okta-openapi-original.yml');
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
