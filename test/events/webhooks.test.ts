@@ -145,9 +145,12 @@ t.test('directory and Auth0 events reach a verifying receiver, signed, numbered 
   await h.settle().catch(() => undefined);
 
   await until('every numbered event delivered', async () => {
+    // None unnumbered first, then the numbered list: read the other way round, an event numbered between the
+    // two reads was in neither, and the check passed without it (seen on a loaded machine: group.deleted).
+    const unnumbered = (await sql<{ n: string }>`select count(*) as n from events where tenant_id = ${h.tenantId} and seq is null`.execute(h.database.db)).rows[0]!.n;
+    if (unnumbered !== '0') return false;
     const all = await numberedEvents(h);
-    return all.length > 0 && (await sql<{ n: string }>`select count(*) as n from events where tenant_id = ${h.tenantId} and seq is null`.execute(h.database.db)).rows[0]!.n === '0'
-      && new Set(hook.accepted.map((r) => r.webhookId)).size === all.length;
+    return all.length > 0 && new Set(hook.accepted.map((r) => r.webhookId)).size === all.length;
   });
   // The sync's outcomes come from jobs that may still be finishing when the directory's events are delivered.
   const outcome = (type: string, subject: string) => hook.accepted.find((r) => r.type === type && r.subject === subject);
