@@ -7,7 +7,7 @@ import path from 'node:path';
 export const RUN_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** True when the tests run compiled (`.test-build/`), false under tsx from the sources. */
-export const COMPILED = path.basename(RUN_ROOT) === '.test-build';
+const COMPILED = path.basename(RUN_ROOT) === '.test-build';
 
 /** The repository itself: the TypeScript sources, and `../shared` beside the checkout. */
 export const REPO_ROOT = COMPILED ? path.dirname(RUN_ROOT) : RUN_ROOT;
