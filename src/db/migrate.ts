@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-sync.js';
 import * as m0003 from './migrations/0003-resource-counts.js';
@@ -74,8 +74,21 @@ export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise
   return result;
 }
 
-/** True when every known migration has been applied (used by readiness checks). */
+/**
+ * True when every known migration has been applied (the readiness check). One read of the bookkeeping
+ * table in the current schema, not Kysely's `getMigrations()`: that introspects every table of every
+ * schema first, so a table dropped anywhere in the database meanwhile (another app, a parallel test run)
+ * fails it with 3F000/42P01/42703 and `/readyz` would flap to 503 although nothing is wrong with ours.
+ * A missing bookkeeping table means nothing is applied yet.
+ */
 export async function migrationsApplied(db: Kysely<any>, schema?: string): Promise<boolean> {
-  const applied = await migrator(db, schema ?? (await currentSchema(db))).getMigrations();
-  return applied.every((m) => m.executedAt !== undefined);
+  const table = sql.table(`${schema ?? (await currentSchema(db))}.${DEFAULT_MIGRATION_TABLE}`);
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    const applied = new Set(rows.map((r) => r.name));
+    return Object.keys(MIGRATIONS).every((name) => applied.has(name));
+  } catch (err) {
+    if (errorCode(err) === '42P01') return false;
+    throw err;
+  }
 }
