@@ -3,6 +3,7 @@ import { createTenant, scimBaseUrl } from '../admin/tenants.js';
 import { buildApp } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { autovacuumWarning, TableMaintenance } from '../db/maintenance.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { findTenantByName } from '../db/tenants.js';
 import { createLogger } from '../log.js';
@@ -105,6 +106,11 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
         await database.close();
         throw err;
       }
+      // PGlite has no autovacuum: the server runs its passes. PostgreSQL's own is only checked for.
+      const maintenance = database.kind === 'pglite' ? new TableMaintenance({ db: database.db, logger, schemas: [config.sync.queueSchema] }) : undefined;
+      maintenance?.start();
+      const noAutovacuum = database.kind === 'postgres' ? await autovacuumWarning(database.db) : undefined;
+      if (noAutovacuum) logger.warn(noAutovacuum);
       const sync = config.sync.enabled ? await startSync(config, database, logger, (gateway) => createMetrics({ db: database.db, gateway })) : undefined;
       const metrics = sync?.metrics ?? createMetrics({ db: database.db });
       const webhooks = await EventsRuntime.start({
@@ -127,6 +133,7 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
         await app.close();
         await webhooks.stop();
         await sync?.stop();
+        await maintenance?.stop();
         await database.close();
         logger.info('stopped');
       };
