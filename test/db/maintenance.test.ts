@@ -21,6 +21,14 @@ const size = async (db: Kysely<any>, table: string) =>
 // Tables made here opt out of a PostgreSQL server's own autovacuum, which could otherwise get to them first.
 const fill = (table: string, from: number, to: number) => `insert into ${table} select g, repeat('x', 200) from generate_series(${from}, ${to}) g`;
 
+/** When PostgreSQL last recorded a VACUUM of `table` (of `schema`, by default the current one). */
+const lastVacuum = async (db: Kysely<any>, table: string, schema?: string) =>
+  (await sql<{ at: Date | null }>`select last_vacuum as at from pg_stat_user_tables
+    where schemaname = coalesce(${schema ?? null}::text, current_schema()) and relname = ${table}`.execute(db)).rows[0]?.at ?? null;
+
+// Space is reclaimed only from rows no open snapshot can still see. PGlite has a single session, so the
+// test is exact there; on the shared test PostgreSQL other files' transactions hold the horizon back, and
+// the pass is checked by PostgreSQL's own record of it.
 t.test('a table whose rows were deleted is vacuumed, and the next inserts reuse the space instead of growing it', async (t) => {
   const { db } = await testDatabase(t);
   await onOneSession(db, ['create table churned (id int primary key, v text) with (autovacuum_enabled = false)', fill('churned', 1, 5000), 'delete from churned where id > 1000']);
@@ -28,6 +36,8 @@ t.test('a table whose rows were deleted is vacuumed, and the next inserts reuse 
   const before = await size(db, 'churned');
   const done = await maintainTables(db, []);
   t.ok(done.some((d) => d.table === 'churned' && d.vacuum), 'the churned table was vacuumed');
+  t.not(await lastVacuum(db, 'churned'), null, 'as PostgreSQL records it');
+  if (TEST_BACKEND !== 'pglite') return;
   await onOneSession(db, [fill('churned', 1001, 5000)]);
   t.ok(await size(db, 'churned') <= before, `refilled after the vacuum: ${before} → ${await size(db, 'churned')} bytes, the freed space reused`);
 
@@ -60,9 +70,8 @@ t.test('only the current schema and the schemas named (the job queue\'s) are kep
   await until('the statistics of both schemas', async () => (await tablesDue(db, [other, queue])).filter((d) => d.table === 'jobs').length === 2, 15_000);
   const done = await maintainTables(db, [queue]);
   t.same(done.filter((d) => d.table === 'jobs').map((d) => d.schema), [queue]);
-  const vacuumed = async (schema: string) => (await sql<{ at: Date | null }>`select last_vacuum as at from pg_stat_user_tables where schemaname = ${schema} and relname = 'jobs'`.execute(db)).rows[0]?.at ?? null;
-  t.not(await vacuumed(queue), null);
-  t.equal(await vacuumed(other), null, 'another schema of the same database is not touched');
+  t.not(await lastVacuum(db, 'jobs', queue), null);
+  t.equal(await lastVacuum(db, 'jobs', other), null, 'another schema of the same database is not touched');
 });
 
 t.test('in the background, a pass runs every interval until stopped', async (t) => {
@@ -71,8 +80,7 @@ t.test('in the background, a pass runs every interval until stopped', async (t) 
   t.teardown(() => maintenance.stop());
   maintenance.start();
   await onOneSession(db, ['create table busy (id int primary key, v text) with (autovacuum_enabled = false)', fill('busy', 1, 3000), 'delete from busy where id > 100']);
-  await until('the background pass to vacuum the table', async () =>
-    (await sql<{ at: Date | null }>`select last_vacuum as at from pg_stat_user_tables where schemaname = current_schema() and relname = 'busy'`.execute(db)).rows[0]?.at != null, 20_000);
+  await until('the background pass to vacuum the table', async () => (await lastVacuum(db, 'busy')) !== null, 20_000);
   await maintenance.stop();
   t.pass('stopped');
 });
