@@ -12,6 +12,7 @@ import * as m0010 from './migrations/0010-setup-links.js';
 import * as m0011 from './migrations/0011-user-history.js';
 import * as m0012 from './migrations/0012-events.js';
 import * as m0013 from './migrations/0013-okta-mirror.js';
+import * as m0014 from './migrations/0014-count-slots-by-session.js';
 
 /**
  * Migrations are imported statically (not read from a folder) so the same list works from `src/`
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-user-history': m0011,
   '0012-events': m0012,
   '0013-okta-mirror': m0013,
+  '0014-count-slots-by-session': m0014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
