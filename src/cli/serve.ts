@@ -139,7 +139,14 @@ export function registerServeCommand(program: Command, io: CliIo, runCommand: Ru
       };
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
-      await app.listen({ port: config.port, host: config.host });
+      try {
+        await app.listen({ port: config.port, host: config.host });
+      } catch (err) {
+        // Nothing is served (a port in use, an address not ours): stop what was started, or the sync worker,
+        // the queue and the timers keep a process running that an orchestrator would take for a server.
+        await shutdown('listen failed');
+        throw new CliError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+      }
       logger.info({ database: database.kind, url: advertisedUrl(config) }, 'provisio listening');
       if (!config.databaseUrl) {
         control = await startControlSocket(config.dataDir, runCommand, { env: io.env, server: { database, ...(sync ? { queue: sync.queue, oktaQueue: sync.okta.queue, okta: sync.okta } : {}) } }, logger);

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { freePort } from '../helpers/cli.js';
+import { createServer } from 'node:net';
+import { cliEnv, freePort } from '../helpers/cli.js';
 import { TEST_BACKEND } from '../helpers/db.js';
 import { CLI_ARGS, RUN_ROOT } from '../helpers/paths.js';
 
@@ -83,4 +84,23 @@ t.test('zero-config start: demo tenant printed once, its token works, users land
   t.notMatch(second.output(), /Admin API token:/, 'nor is the admin token');
   t.ok(await syncedAuth0Id(`http://127.0.0.1:${port}`, admin!, 'alice@example.com'), 'the fresh in-memory emulator got the demo users again');
   await stop(second.child);
+});
+
+t.test('a port already in use: serve says so and exits 1 instead of running on without a listener', { timeout: 60_000 }, async (t) => {
+  const env = await cliEnv(t);
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const port = String((taken.address() as { port: number }).port);
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: RUN_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, LOG_LEVEL: 'warn', PORT: port },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.equal(code, 1, 'exit code 1');
+  t.match(stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
 });
