@@ -149,7 +149,7 @@ export async function addExistingMembers(db: Db, tenantId: string, groupId: stri
  * the statement wrote are not visible to its own reads, so the list is the members it saw, less the removed
  * ones, plus the added ones, in `membersOf`'s shape and order.
  */
-const PATCH_MEMBERS_UNBOUND = (withMembers: boolean) => `with found as (
+const PATCH_MEMBERS_UNBOUND = (withMembers: boolean, adds: boolean, removes: boolean) => `with found as (
     ${membersAmong('$1', '$3', true)}
   ), r as (
     update groups set version = version + 1, updated_at = clock_timestamp()
@@ -157,12 +157,12 @@ const PATCH_MEMBERS_UNBOUND = (withMembers: boolean) => `with found as (
       and not exists (select 1 from tenant_sync_config where tenant_id = $1)
       and (select count(*) from found) = cardinality($3::uuid[])
     returning *
-  ), ins as (
+  )${adds ? `, ins as (
     insert into group_members (tenant_id, group_id, member_id, member_type)
     select $1, $2, f.id, f.type from found f where exists (select 1 from r) on conflict do nothing returning member_id
-  ), del as (
+  )` : ''}${removes ? `, del as (
     delete from group_members where tenant_id = $1 and group_id = $2 and member_id = any($4::uuid[]) and exists (select 1 from r) returning member_id
-  )
+  )` : ''}
   select r.*${withMembers ? `,
     (select coalesce(json_agg(json_build_object('value', m.value, 'type', m.type, 'display', m.display) order by m.value), '[]'::json) from (
       select gm.member_id as value, gm.member_type as type, coalesce(mu.display_name, mu.user_name, mg.display_name) as display
@@ -173,9 +173,13 @@ const PATCH_MEMBERS_UNBOUND = (withMembers: boolean) => `with found as (
       union all
       select f.id, f.type, f.display from found f) m) as members` : ''}
   from r`;
-const PATCH_MEMBERS_UNBOUND_WITH = PATCH_MEMBERS_UNBOUND(true);
-const PATCH_MEMBERS_UNBOUND_WITHOUT = PATCH_MEMBERS_UNBOUND(false);
-
+/**
+ * The statement's variants, by [with members][adds][removes]. A data-modifying CTE runs even when it
+ * touches no row, and so do the statement-level event triggers on `group_members` (0012): an INSERT or
+ * DELETE with nothing to do is left out rather than paying for its trigger (0.2 ms of a 1.2 ms add-one).
+ */
+const PATCH_MEMBERS_UNBOUND_VARIANTS = [false, true].map((withMembers) =>
+  [false, true].map((adds) => [false, true].map((removes) => PATCH_MEMBERS_UNBOUND(withMembers, adds, removes))));
 /**
  * Adds `add` and removes `remove` (disjoint; `add` must not hold the group itself) in one statement when
  * the tenant is not bound to Auth0. Undefined when nothing was written: the group does not exist, the tenant
@@ -187,7 +191,11 @@ export async function patchMembersOfUnboundTenant(
 ): Promise<GroupWithMembers | undefined> {
   let result;
   try {
-    result = await db.executeQuery<GroupWithMembers>(CompiledQuery.raw(withMembers ? PATCH_MEMBERS_UNBOUND_WITH : PATCH_MEMBERS_UNBOUND_WITHOUT, [tenantId, groupId, add, remove]));
+    const removes = remove.length > 0;
+    const text = PATCH_MEMBERS_UNBOUND_VARIANTS[Number(withMembers)]![Number(add.length > 0)]![Number(removes)]!;
+    // $4 appears only in the removal and the member list: a parameter the text does not use has no type.
+    const params = removes || withMembers ? [tenantId, groupId, add, remove] : [tenantId, groupId, add];
+    result = await db.executeQuery<GroupWithMembers>(CompiledQuery.raw(text, params));
   } catch (err) {
     if (isForeignKeyViolation(err, MEMBER_FOREIGN_KEYS)) throw new MissingReferenceError(String((err as { constraint?: unknown }).constraint), { cause: err });
     throw err;
