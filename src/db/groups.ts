@@ -180,6 +180,7 @@ const PATCH_MEMBERS_UNBOUND = (withMembers: boolean, adds: boolean, removes: boo
  */
 const PATCH_MEMBERS_UNBOUND_VARIANTS = [false, true].map((withMembers) =>
   [false, true].map((adds) => [false, true].map((removes) => PATCH_MEMBERS_UNBOUND(withMembers, adds, removes))));
+
 /**
  * Adds `add` and removes `remove` (disjoint; `add` must not hold the group itself) in one statement when
  * the tenant is not bound to Auth0. Undefined when nothing was written: the group does not exist, the tenant

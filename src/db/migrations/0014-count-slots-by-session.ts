@@ -10,26 +10,17 @@ import { sql, type Kysely } from 'kysely';
  * tenant, so the rows of slots 0-15 written before this migration keep counting. Frozen once shipped.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`create or replace function provisio_count_resource() returns trigger language plpgsql as $$
-    declare
-      t uuid;
-      delta int;
-    begin
-      if tg_op = 'INSERT' then
-        t := new.tenant_id; delta := 1;
-      else
-        t := old.tenant_id; delta := -1;
-        if not exists (select 1 from tenants where id = t) then return null; end if;
-      end if;
-      insert into resource_counts as c (tenant_id, resource, slot, n) values (t, tg_table_name, (pg_backend_pid() % 64)::smallint, delta)
-        on conflict (tenant_id, resource, slot) do update set n = c.n + excluded.n;
-      return null;
-    end $$`.execute(db);
+  await counterFunction('(pg_backend_pid() % 64)::smallint').execute(db);
 }
 
 /** Back to 0003's random slot of 16; rows in slots 16-63 still count (readers sum every slot). */
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`create or replace function provisio_count_resource() returns trigger language plpgsql as $$
+  await counterFunction('floor(random() * 16)::smallint').execute(db);
+}
+
+/** 0003's trigger function with the slot chosen by `slot` (an SQL expression). */
+function counterFunction(slot: string) {
+  return sql.raw(`create or replace function provisio_count_resource() returns trigger language plpgsql as $$
     declare
       t uuid;
       delta int;
@@ -40,8 +31,8 @@ export async function down(db: Kysely<any>): Promise<void> {
         t := old.tenant_id; delta := -1;
         if not exists (select 1 from tenants where id = t) then return null; end if;
       end if;
-      insert into resource_counts as c (tenant_id, resource, slot, n) values (t, tg_table_name, floor(random() * 16)::smallint, delta)
+      insert into resource_counts as c (tenant_id, resource, slot, n) values (t, tg_table_name, ${slot}, delta)
         on conflict (tenant_id, resource, slot) do update set n = c.n + excluded.n;
       return null;
-    end $$`.execute(db);
+    end $$`);
 }
