@@ -31,7 +31,9 @@ export class MissingReferenceError extends Error {
 /**
  * SQLSTATEs meaning "the database cannot serve this now, try again": 57014 query_canceled (our
  * statement_timeout), 57P01–57P03 admin/crash shutdown and cannot_connect_now (starting up), 53300
- * too_many_connections; class 08 is connection exceptions (PostgreSQL Appendix A).
+ * too_many_connections; class 08 is connection exceptions (PostgreSQL Appendix A), except 08P01
+ * protocol_violation: a message the server could not accept (a Bind with more values than the statement
+ * has parameters) is our bug, and a 503 with Retry-After would have the IdP retry it forever.
  */
 const UNAVAILABLE_SQLSTATES = new Set(['57014', '57P01', '57P02', '57P03', '53300']);
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -46,7 +48,7 @@ const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when tryin
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 4) return false;
   const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNO.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code))) return true;
+  if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNO.has(e.code) || (/^08[0-9A-Z]{3}$/.test(e.code) && e.code !== '08P01'))) return true;
   if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
   return e.cause !== undefined && isDatabaseUnavailable(e.cause, depth + 1);

@@ -31,6 +31,8 @@ t.test('isDatabaseUnavailable: statement errors are not outages', async (t) => {
     Object.assign(new Error('syntax error'), { code: '42601' }),
     Object.assign(new Error('invalid byte sequence'), { code: '22021' }),
     Object.assign(new Error('could not serialize access'), { code: '40001' }),
+    // Class 08, but a message of ours the server refused: a bug to see as a 500, not an outage.
+    Object.assign(new Error('bind message supplies 4 parameters, but prepared statement "provisio_3" requires 3'), { code: '08P01' }),
     new Error('something else'),
     'ECONNREFUSED',
     null,
