@@ -38,13 +38,14 @@ export async function tablesDue(db: Kysely<any>, schemas: readonly string[]): Pr
       from pg_stat_user_tables st join pg_class c on c.oid = st.relid
       where (st.schemaname = current_schema() or st.schemaname = any(${[...schemas]}::text[])) and c.relkind = 'r'
     )
-    select t.schemaname as schema, t.relname as table,
-           (t.n_dead_tup > s.vt + s.vs * t.n or (s.it >= 0 and t.n_ins_since_vacuum > s.it + s."is" * t.n)) as vacuum
-    from t, s
-    where t.n_dead_tup > s.vt + s.vs * t.n
-       or (s.it >= 0 and t.n_ins_since_vacuum > s.it + s."is" * t.n)
-       or t.n_mod_since_analyze > s.at + s."as" * t.n
-    order by t.schemaname, t.relname`.execute(db);
+    select schema, "table", vacuum from (
+      select t.schemaname as schema, t.relname as "table",
+             t.n_dead_tup > s.vt + s.vs * t.n or (s.it >= 0 and t.n_ins_since_vacuum > s.it + s."is" * t.n) as vacuum,
+             t.n_mod_since_analyze > s.at + s."as" * t.n as analyze_due
+      from t, s
+    ) due
+    where vacuum or analyze_due
+    order by schema, "table"`.execute(db);
   return rows;
 }
 
