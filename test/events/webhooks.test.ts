@@ -311,15 +311,18 @@ t.test('a pending delivery whose job was lost is queued again by the sweep', asy
   await until('delivered', () => hook.accepted.length === 1);
   // The receiver has it before the worker records it: reset it only once recorded, or that record lands on
   // top of the reset and the sweep's job finds nothing owed (seen in CI under load).
-  await until('recorded as delivered', async () => {
+  const recordedAsDelivered = async () => {
     const { rows } = await sql<{ state: string }>`select state from webhook_deliveries where endpoint_id = ${created.endpoint.id}`.execute(h.database.db);
     return rows.length === 1 && rows[0]!.state === 'delivered';
-  });
+  };
+  await until('recorded as delivered', recordedAsDelivered);
   // As if the job had been lost during an outage: the delivery is owed again and no job exists.
   await sql`update webhook_deliveries set state = 'pending', next_attempt_at = now() - interval '5 minutes' where endpoint_id = ${created.endpoint.id}`.execute(h.database.db);
   t.equal(await events.sweep(), 1);
   await until('delivered again', () => hook.accepted.length === 2);
   t.equal(hook.accepted[1]!.webhookId, hook.accepted[0]!.webhookId, 'the same webhook-id: the receiver deduplicates');
+  // Same race as above: until the worker records the second delivery, the row is still pending and overdue.
+  await until('recorded as delivered again', recordedAsDelivered);
   t.equal(await events.sweep(), 0, 'nothing overdue any more');
 });
 
