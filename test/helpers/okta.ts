@@ -13,6 +13,12 @@ import { OktaRuntime } from '../../src/okta/runtime.js';
 import type { OktaRateLimits } from '../../src/okta/emulator/rate-limit.js';
 import { syncHarness, type SyncHarness } from './sync.js';
 
+/** The group rules the mirror tests bind with: one group matched by externalId, one by displayName. */
+export const OKTA_TEST_RULES = [
+  { id: 'eng', match: { by: 'externalId', value: 'grp-eng' }, oktaGroup: { name: 'Engineering (from Acme)' } },
+  { id: 'sales', match: { by: 'displayName', value: 'Sales' }, oktaGroup: { name: 'Sales (from Acme)' } },
+];
+
 interface TapLike {
   teardown(fn: () => unknown): void;
 }
