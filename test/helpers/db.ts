@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,8 +57,9 @@ interface Teardown {
 }
 
 /**
- * A migrated database owned by one test: a fresh schema in the test PostgreSQL, or a fresh in-memory
- * PGlite. Dropped at teardown, so tests run in parallel and never share rows.
+ * A migrated database owned by one test: a database of its own on the test PostgreSQL (a copy of a migrated
+ * template), or a fresh schema in the file's in-memory PGlite. Dropped at teardown, so tests run in parallel
+ * and never share rows.
  */
 export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
   if (TEST_BACKEND === 'pglite') {
@@ -74,21 +75,104 @@ export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
     });
     return database;
   }
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
+  const name = `provisio_t_${randomBytes(6).toString('hex')}`;
+  await adminQuery(async (admin) => createFromTemplate(admin, name, await migratedTemplate()));
+  const url = databaseUrl(name);
   // Bounded like `serve` (generous for a loaded CI machine), so tests run the production connection path.
   const timeouts = { statementTimeoutMs: 30_000, syncStatementTimeoutMs: 60_000, connectTimeoutMs: 30_000 };
-  const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, searchPath: schema, poolMax: 5, timeouts });
-  await migrateToLatest(database.db, schema);
+  const database = await openDatabase({ databaseUrl: url, poolMax: 5, timeouts });
+  urls.set(database, url);
   t.teardown(async () => {
     await database.close();
-    const drop = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await drop.connect();
-    await drop.query(`drop schema ${schema} cascade`);
-    await drop.end();
+    // FORCE: a connection a test left open (a queue's, a child's) must not keep its database alive.
+    await adminQuery((admin) => admin.query(`drop database if exists ${name} with (force)`));
   });
   return database;
+}
+
+const urls = new WeakMap<DatabaseHandle, string>();
+
+/** PostgreSQL: the URL of a test's own database, for a second client on it (the CLI, a churning session). */
+export function testDatabaseUrl(database: DatabaseHandle): string {
+  const url = urls.get(database);
+  if (!url) throw new Error('not a PostgreSQL database made by testDatabase()');
+  return url;
+}
+
+/** `TEST_DATABASE_URL` pointed at another database of the same server. */
+function databaseUrl(name: string): string {
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminQuery<T>(work: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Each PostgreSQL test gets a database of its own, copied from one migrated once (CREATE DATABASE … TEMPLATE).
+ * Migrating a fresh schema took 200-290 ms (96 statements, two of them Kysely's introspection of every table
+ * in the database, which other test files were filling and emptying), and the PostgreSQL pass made 264 of
+ * them; a copy of the template costs the server 40-55 ms of CPU. The pass took 4 % and 8 % less time in two
+ * interleaved pairs of runs. A test's own database also keeps other files' schemas out of its catalog.
+ *
+ * The template is named after the migrations' sources, so a changed migration gets a new one; test files
+ * starting together build it once (an advisory lock), and it is marked a template only once migrated, so a
+ * build that died half-way is redone.
+ */
+let template: Promise<string> | undefined;
+
+function migratedTemplate(): Promise<string> {
+  template ??= adminQuery(buildTemplate);
+  return template;
+}
+
+function migrationsHash(): string {
+  const hash = createHash('sha256');
+  const dir = path.join(REPO_ROOT, 'src/db/migrations');
+  for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
+  hash.update(readFileSync(path.join(REPO_ROOT, 'src/db/migrate.ts')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function buildTemplate(admin: pg.Client): Promise<string> {
+  const name = `provisio_template_${migrationsHash()}`;
+  await admin.query('select pg_advisory_lock(hashtext($1))', [name]);
+  try {
+    const { rows } = await admin.query<{ ready: boolean }>('select datistemplate as ready from pg_database where datname = $1', [name]);
+    if (rows[0]?.ready) return name;
+    if (rows.length > 0) await admin.query(`drop database ${name} with (force)`);
+    await admin.query(`create database ${name}`);
+    const database = await openDatabase({ databaseUrl: databaseUrl(name), poolMax: 1 });
+    try {
+      await migrateToLatest(database.db);
+    } finally {
+      await database.close();
+    }
+    await admin.query(`alter database ${name} is_template true`);
+    return name;
+  } finally {
+    await admin.query('select pg_advisory_unlock(hashtext($1))', [name]);
+  }
+}
+
+/** Copies the template; retried while the template's last session (its migration's) is still closing. */
+async function createFromTemplate(admin: pg.Client, name: string, from: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.query(`create database ${name} template ${from}`);
+      return;
+    } catch (err) {
+      const inUse = (err as { code?: string }).code === '55006';
+      if (!inUse || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { sql } from 'kysely';
 import { applyUserAction, eraseUser } from '../../src/admin/user-actions.js';
 import { queueDirectoryEvents } from '../../src/sync/events.js';
-import { TEST_BACKEND, TEST_DATABASE_URL } from '../helpers/db.js';
+import { TEST_BACKEND, testDatabaseUrl } from '../helpers/db.js';
 import { runProvisio } from '../helpers/cli.js';
 import { scimUser, setActive, syncHarness, userSyncRow, type SyncHarness } from '../helpers/sync.js';
 
@@ -22,12 +22,9 @@ async function holds(h: SyncHarness): Promise<string[]> {
   return rows.map((r) => r.user_id).sort();
 }
 
-/** The CLI on the harness's own database and queue (PostgreSQL: same schema; PGlite is in memory, not shareable). */
-async function cliEnv(h: SyncHarness): Promise<Record<string, string>> {
-  const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(h.database.db);
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${rows[0]!.s}`);
-  return { LOG_LEVEL: 'silent', DATABASE_URL: url.toString(), QUEUE_SCHEMA: h.queueSchema };
+/** The CLI on the harness's own database and queue (PostgreSQL only: PGlite is in memory, not shareable). */
+function cliEnv(h: SyncHarness): Record<string, string> {
+  return { LOG_LEVEL: 'silent', DATABASE_URL: testDatabaseUrl(h.database), QUEUE_SCHEMA: h.queueSchema };
 }
 
 t.test('a mass deactivation is held until an admin releases it; then the users are blocked', async (t) => {
@@ -53,7 +50,7 @@ t.test('a mass deactivation is held until an admin releases it; then the users a
   t.equal(held.length + blocked, 8, 'every deactivation is either held or applied');
   for (let i = 8; i < 10; i++) t.not(h.auth0User(`user${i}@acme.test`)!.blocked, true, `user${i} (still active) untouched`);
 
-  const status = await runProvisio(await cliEnv(h), 'status', 'acme');
+  const status = await runProvisio(cliEnv(h), 'status', 'acme');
   if (TEST_BACKEND === 'postgres') {
     t.equal(status.code, 0, status.err);
     t.match(status.out, new RegExp(`${held.length} deprovisioning\\(s\\) held by the guard: provisio sync release acme`));
@@ -64,7 +61,7 @@ t.test('a mass deactivation is held until an admin releases it; then the users a
     t.comment('release through the CLI is exercised on PostgreSQL only (the PGlite test database is in memory)');
     return;
   }
-  const released = await runProvisio(await cliEnv(h), 'sync', 'release', 'acme', '--json');
+  const released = await runProvisio(cliEnv(h), 'sync', 'release', 'acme', '--json');
   t.equal(released.code, 0, released.err);
   t.same(JSON.parse(released.out), { released: held.length });
   await h.settle();
