@@ -76,7 +76,8 @@ export async function testDatabase(t: Teardown): Promise<DatabaseHandle> {
     return database;
   }
   const name = `provisio_t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(async (admin) => createFromTemplate(admin, name, await migratedTemplate()));
+  const template = await migratedTemplate();
+  await adminQuery((admin) => createFromTemplate(admin, name, template));
   const url = databaseUrl(name);
   // Bounded like `serve` (generous for a loaded CI machine), so tests run the production connection path.
   const timeouts = { statementTimeoutMs: 30_000, syncStatementTimeoutMs: 60_000, connectTimeoutMs: 30_000 };
@@ -127,11 +128,11 @@ async function adminQuery<T>(work: (admin: pg.Client) => Promise<T>): Promise<T>
  * starting together build it once (an advisory lock), and it is marked a template only once migrated, so a
  * build that died half-way is redone.
  */
-let template: Promise<string> | undefined;
+let templateBuilt: Promise<string> | undefined;
 
 function migratedTemplate(): Promise<string> {
-  template ??= adminQuery(buildTemplate);
-  return template;
+  templateBuilt ??= adminQuery(buildTemplate);
+  return templateBuilt;
 }
 
 function migrationsHash(): string {
