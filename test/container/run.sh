@@ -32,17 +32,18 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
-# ---- Docker itself ----------------------------------------------------------------------------------
-if ! command -v dockerd >/dev/null 2>&1; then
-  say "installing docker.io (Debian)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; } || skip "docker.io cannot be installed on this machine"
-fi
-if ! docker info >/dev/null 2>&1; then
-  say "starting dockerd"
-  (dockerd >/tmp/provisio-dockerd.log 2>&1 &)
-  for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || skip "dockerd does not start here: $(tail -n 3 /tmp/provisio-dockerd.log 2>/dev/null | tr '\n' ' ')"
-fi
+# ---- Docker itself and the base image (see prepare.sh; CI has usually run it already, in the background) ----
+t0=$(now)
+set +e
+base=$(bash test/container/prepare.sh)
+prepared=$?
+set -e
+case $prepared in
+  0) ;;
+  2) skip "Docker cannot run here (see the lines above)" ;;
+  *) fail "test/container/prepare.sh exited $prepared" ;;
+esac
+say "docker running, base image $base ($(since "$t0") s)"
 
 run_id="ct$$"
 # Kept between runs (not removed at the end), so that the next build reuses its cached layers.
@@ -59,10 +60,6 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- Build --------------------------------------------------------------------------------------------
-t0=$(now)
-# No base at all (no registry and no Debian mirror for a stand-in) is this machine's limit, not the image's.
-base=$(bash test/container/base-image.sh) || skip "no Node base image can be pulled or built here (see the base-image lines above)"
-say "base image $base ($(since "$t0") s)"
 t0=$(now)
 DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "NODE_IMAGE=$base" -t "$image" . >/tmp/provisio-docker-build.log 2>&1 \
   || { tail -n 30 /tmp/provisio-docker-build.log >&2; fail "docker build"; }
