@@ -10,6 +10,7 @@ import { loggerOptions } from './log.js';
 import { clientErrorHandler, frameworkErrorHandler, rootErrorHandler, rootNotFoundHandler } from './framework-errors.js';
 import { consoleAuth0, registerConsole } from './http/console.js';
 import { isStorableRecord, UnstorableTextError } from './http/text-hygiene.js';
+import { sharedSchemaCompilers } from './http/schema-compilers.js';
 import { CredentialInUrlError, credentialParameter } from './http/url-credentials.js';
 import type { Auth0Gateway } from './auth0/gateway.js';
 import { adminPlugin } from './admin/plugin.js';
@@ -88,6 +89,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // The admin API's schemas reject unknown body fields (a typo must not be silently dropped); SCIM
     // routes validate bodies themselves and ignore unknown attributes on purpose (README "Choices").
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: sharedSchemaCompilers },
     // What Fastify and Node reject themselves answers in the body of the API the URL names.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,

@@ -10,6 +10,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { loggableBody } from './call-log.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from './emulator.js';
 import { installErrorHandlers } from './error-handler.js';
+import { sharedSchemaCompilers } from '../../http/schema-compilers.js';
 import { SPEC_FORMATS } from './formats.js';
 import { AuthorizationServer, registerLogin } from './login.js';
 import { registerOAuth } from './oauth.js';
@@ -56,6 +57,7 @@ export async function buildAuth0Emulator(options: BuildAuth0EmulatorOptions = {}
         formats: { ...SPEC_FORMATS },
       },
     },
+    schemaController: { compilersFactory: sharedSchemaCompilers },
   });
   const ctx = emulator.context;
 
