@@ -184,10 +184,15 @@ export async function markAttemptFailed(
   return { failingSince: since ? new Date(since) : null };
 }
 
-/** Gives up every pending delivery of the endpoint (it was disabled); returns how many. */
+/**
+ * Gives up every pending delivery of the endpoint, if it is still disabled; returns how many. The check is in
+ * the statement: an operator may have enabled it again and redelivered since the caller read it disabled, and
+ * those redeliveries are owed.
+ */
 export async function failPendingDeliveries(db: Db, endpointId: string, reason: string): Promise<number> {
   const result = await sql`update webhook_deliveries set state = 'failed', last_error = ${reason}
-    where endpoint_id = ${endpointId} and state = 'pending'`.execute(db);
+    where endpoint_id = ${endpointId} and state = 'pending'
+      and exists (select 1 from webhook_endpoints w where w.id = ${endpointId} and not w.enabled)`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
 

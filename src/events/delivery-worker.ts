@@ -175,7 +175,10 @@ export class DeliveryWorker {
   private async deliver(job: WebhookJob): Promise<void> {
     const { db, queue, sender, box, settings, metrics, logger } = this.options;
     const { endpointId, tenantId, subject } = job.data;
-    const endpoint = await this.endpoint(endpointId);
+    let endpoint = await this.endpoint(endpointId);
+    // The cached row may be up to a second old: an endpoint enabled again and redelivered within that second
+    // is read afresh before its deliveries are given up.
+    if (endpoint && !endpoint.enabled) endpoint = await this.endpoint(endpointId, { fresh: true });
     if (!endpoint) return; // Deleted: its deliveries went with it.
     if (!endpoint.enabled) {
       await failPendingDeliveries(db, endpointId, `endpoint disabled: ${endpoint.disabled_reason ?? 'by an operator'}`);
@@ -233,10 +236,10 @@ export class DeliveryWorker {
     }
   }
 
-  /** The endpoint, read at most once a second per endpoint by this process (every job of an import needs it). */
-  private async endpoint(id: string): Promise<WebhookEndpointRow | undefined> {
+  /** The endpoint, read at most once a second per endpoint by this process (every job of an import needs it), unless `fresh`. */
+  private async endpoint(id: string, { fresh = false } = {}): Promise<WebhookEndpointRow | undefined> {
     const cached = this.endpoints.get(id);
-    if (cached && cached.until > Date.now()) return cached.row;
+    if (cached && cached.until > Date.now() && !fresh) return cached.row;
     const row = await findWebhookEndpoint(this.options.db, id);
     if (this.endpoints.size > 10_000) this.endpoints.clear();
     this.endpoints.set(id, { row, until: Date.now() + ENDPOINT_CACHE_MS });
