@@ -4,8 +4,9 @@
 # Exits 0 when all is there, 2 (with the reason on stderr) when this machine cannot run Docker at all,
 # which run.sh reports as a loud skip.
 #
-# Idempotent and quick the second time, so .ci/run starts it in the background while the suite runs (it
-# mostly waits on apt, debootstrap and the npm registry: 1-2 minutes of a CI run) and run.sh calls it again.
+# Idempotent, and quick once Docker and the base are there. On a fresh machine it mostly waits on apt,
+# debootstrap and the npm registry (1-2 minutes), which is why .ci/run runs the whole container test beside
+# the suite.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -32,7 +32,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
-# ---- Docker itself and the base image (see prepare.sh; CI has usually run it already, in the background) ----
+# ---- Docker itself and the base image (see prepare.sh) ---------------------------------------------------
 t0=$(now)
 set +e
 base=$(bash test/container/prepare.sh)
@@ -65,11 +65,12 @@ trap cleanup EXIT
 
 # ---- Build --------------------------------------------------------------------------------------------
 t0=$(now)
-for target in build ''; do
-  DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "NODE_IMAGE=$base" ${target:+--target "$target"} \
-    -t "$([ -n "$target" ] && echo "$build_stage" || echo "$image")" . >/tmp/provisio-docker-build.log 2>&1 \
-    || { tail -n 30 /tmp/provisio-docker-build.log >&2; fail "docker build${target:+ --target $target}"; }
-done
+build() {
+  DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "NODE_IMAGE=$base" "$@" . >/tmp/provisio-docker-build.log 2>&1 \
+    || { tail -n 30 /tmp/provisio-docker-build.log >&2; fail "docker build $*"; }
+}
+build --target build -t "$build_stage"
+build -t "$image"   # the build stage again from its cached layers, then the runtime stage
 build_seconds=$(since "$t0")
 docker image prune -f >/dev/null 2>&1 || true   # the previous build's layers, now untagged
 size=$(docker image inspect -f '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')
