@@ -203,7 +203,9 @@ export class SyncWorker {
     const { tenantId, userId } = job.data;
     const trace = new CallTrace();
     const ended = () => ({ at: new Date(), durationMs: Math.round(trace.elapsedMs()) });
-    // Undefined until the run ends; null when there is nothing to record.
+    // Undefined until the run ends; null when there is nothing to record. A run is recorded as soon as
+    // its outcome is known, before its job is marked done: whoever sees the job done (an operator's
+    // `provisio status`, a test that waits for the queue) and then reads the timeline finds the run in it.
     let run: RunOutcome | null | undefined;
     try {
       const result = await syncUser(
@@ -224,6 +226,7 @@ export class SyncWorker {
       } else {
         const detail = result.status === 'held' ? (result.reason ?? null) : planSummary(result.actions);
         run = { ...ended(), outcome: result.status, auth0UserId: result.auth0UserId, detail };
+        this.recordRun(job, trace, run);
       }
       // A change made while this job ran may have been folded into it (one waiting job per user) before
       // this run had read it: queue the user again, or nothing would apply it.
@@ -243,6 +246,7 @@ export class SyncWorker {
       // A run that synced and then could not be marked complete keeps its outcome.
       if (run === undefined) {
         run = { ...ended(), outcome: 'failed', auth0UserId: null, detail: message, retry: permanent ? 'none' : job.retryCount < queue.retryLimit ? 'queued' : 'dead-letter' };
+        this.recordRun(job, trace, run);
       }
       if (permanent) {
         // Retrying cannot help (unknown role, missing scope, bad binding): the job ends here and the user
@@ -255,8 +259,6 @@ export class SyncWorker {
       if (isDatabaseUnavailable(err)) this.pause(err);
       else logger.warn({ tenantId, userId, err: message, attempt: job.retryCount }, 'sync: job failed; pg-boss retries it with backoff');
       await queue.fail(job, message).catch(() => undefined);
-    } finally {
-      if (run) this.recordRun(job, trace, run);
     }
   }
 

@@ -5,6 +5,7 @@ import { createTenant } from '../../src/admin/tenants.js';
 import { listUserHistory, type NewUserHistoryEntry } from '../../src/db/user-history.js';
 import { createMetrics } from '../../src/metrics.js';
 import { DETAIL_MAX, UserHistoryRecorder } from '../../src/sync/history-recorder.js';
+import type { SyncJob } from '../../src/sync/queue.js';
 import { testDatabase } from '../helpers/db.js';
 import { scimUser, syncHarness, userSyncRow } from '../helpers/sync.js';
 
@@ -39,6 +40,27 @@ t.test('a sync whose history cannot be written still syncs; the lost runs are co
   t.equal(h.worker.counts.failed, 0, 'no job failed');
   t.match(h.worker.history.counts(), { written: 0, buffered: 0 });
   t.ok(h.worker.history.counts().dropped >= 2, `the runs were dropped and counted (${h.worker.history.counts().dropped})`);
+});
+
+t.test('a run is in the user\'s history by the time its job is marked done or failed', async (t) => {
+  const h = await syncHarness(t);
+  await h.bind();
+  // Whoever sees the job leave the queue (settle, `provisio status`) and then reads the timeline must find
+  // the run: at each hand-back, everything the recorder was given is written, and the run must be there.
+  const runsAtHandBack: string[] = [];
+  const lookUp = async (job: SyncJob, how: string) => {
+    await h.worker.history.flush();
+    const runs = await listUserHistory(h.database.db, h.tenantId, job.data.userId, 10);
+    runsAtHandBack.push(`${how}: ${runs.map((r) => `${r.outcome}#${r.attempt}`).join(' ')}`);
+  };
+  const { complete, fail } = { complete: h.queue.complete.bind(h.queue), fail: h.queue.fail.bind(h.queue) };
+  h.queue.complete = async (job, output) => { await lookUp(job, 'complete'); return complete(job, output); };
+  h.queue.fail = async (job, message) => { await lookUp(job, 'fail'); return fail(job, message); };
+  // Four 503s spend the run's own retries of the call: the first attempt fails, pg-boss's retry syncs.
+  h.emulator.emulator.injectFault('POST /users', { errorRate: 1, errorStatus: 503, times: 4 });
+  await scimUser(h, 'alice@acme.test');
+  await h.settle(40_000);
+  t.same(runsAtHandBack, ['fail: failed#1', 'complete: synced#2 failed#1'], 'each hand-back found its own run already recorded');
 });
 
 t.test('jobs that add members together share one request, in each job\'s run', async (t) => {
