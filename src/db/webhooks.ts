@@ -169,17 +169,22 @@ export async function markDelivered(db: Db, d: Pick<DeliveryWithEvent, 'endpoint
 /**
  * Records a failed attempt: the delivery waits until `retryAt`, or with `retryAt` null is given up
  * (`failed`, listed for redelivery). The endpoint's failure streak starts if it was healthy; the returned
- * `failingSince` is when it started.
+ * `failingSince` is when it started, or null when the delivery was no longer pending (given up meanwhile).
  */
 export async function markAttemptFailed(
   db: Db, d: Pick<DeliveryWithEvent, 'endpointId' | 'tenantId' | 'eventRow'>, failure: { status: number | null; error: string; retryAt: Date | null },
 ): Promise<{ failingSince: Date | null }> {
+  // Only an attempt whose delivery was still owed counts toward the endpoint's failure streak. One that
+  // answered while the endpoint was being disabled finds its delivery given up; counting it would start a
+  // streak on an endpoint an operator has just enabled again, and disable it at once when the threshold is 0.
   const { rows } = await sql<{ failing_since: Date | null }>`with attempt as (
       update webhook_deliveries set
         attempts = attempts + 1, last_status = ${failure.status}, last_error = ${failure.error.slice(0, 500)},
         state = ${failure.retryAt === null ? 'failed' : 'pending'}, next_attempt_at = coalesce(${failure.retryAt}::timestamptz, next_attempt_at)
-      where endpoint_id = ${d.endpointId} and tenant_id = ${d.tenantId} and event_row = ${d.eventRow} and state = 'pending')
-    update webhook_endpoints set failing_since = coalesce(failing_since, now()) where id = ${d.endpointId} returning failing_since`.execute(db);
+      where endpoint_id = ${d.endpointId} and tenant_id = ${d.tenantId} and event_row = ${d.eventRow} and state = 'pending'
+      returning 1)
+    update webhook_endpoints set failing_since = coalesce(failing_since, now())
+    where id = ${d.endpointId} and exists (select 1 from attempt) returning failing_since`.execute(db);
   const since = rows[0]?.failing_since;
   return { failingSince: since ? new Date(since) : null };
 }

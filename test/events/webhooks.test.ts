@@ -278,6 +278,9 @@ t.test('an endpoint that keeps failing is disabled; its deliveries are listed an
   const given = await listDeliveries(h.database.db, created.endpoint.id, { state: 'failed', limit: 10 });
   t.ok(given.length >= 1);
   t.equal(hook.accepted.length, 0);
+  // An attempt still on its way answers into given-up deliveries; let it land before the operator steps in.
+  await until('no delivery job running', async () => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(`${h.queueSchema}.job`)}
+    where name = 'webhooks' and state = 'active'`.execute(h.database.db)).rows[0]!.n) === 0);
 
   healthy = true;
   await sql`update webhook_endpoints set enabled = true, disabled_reason = null, failing_since = null where id = ${created.endpoint.id}`.execute(h.database.db);
