@@ -88,3 +88,34 @@ for (const folder of folders) {
   if (existsSync(path.join(out, folder))) prune(folder);
 }
 link(path.join(out, 'dist'), path.join(root, 'dist'));
+
+// The PGlite copies of the suites in test/pglite-suites.mjs, written afresh each time (a suite removed from the
+// list must not run again from a wrapper left behind). A wrapper sets what a PGlite run needs before the suite's
+// modules load: the backend, and the fuzz corpus's smaller size (600 requests, not 3,000: PGlite runs one
+// statement at a time). V8's `--liftoff-only` cannot be set from here (`v8.setFlagsFromString` comes too late
+// to change the WebAssembly tiers: 3.5 s of CPU for a small suite either way, 1.7 s with the flag on the command
+// line): the test scripts pass it to every test process (package.json).
+const { PGLITE_SUITES, NO_STORAGE } = await import('./pglite-suites.mjs');
+const wrappers = path.join(out, 'with-pglite');
+rmSync(wrappers, { recursive: true, force: true });
+const compiledTests = (relative) => {
+  const at = path.join(out, relative);
+  if (!relative.endsWith('/')) return existsSync(at) ? [relative] : [];
+  return readdirSync(at, { recursive: true })
+    .map((name) => path.posix.join(relative, String(name).split(path.sep).join('/')))
+    .filter((name) => name.endsWith('.test.js'))
+    .sort();
+};
+for (const suite of PGLITE_SUITES.flatMap(compiledTests)) {
+  if (NO_STORAGE.has(suite)) continue;
+  const wrapper = path.join(wrappers, suite);
+  mkdirSync(path.dirname(wrapper), { recursive: true });
+  const target = path.relative(path.dirname(wrapper), path.join(out, suite)).split(path.sep).join('/');
+  writeFileSync(wrapper, [
+    `// Written by test/compile.mjs: ${suite} against in-memory PGlite.`,
+    "process.env.TEST_DB = 'pglite';",
+    "process.env.FUZZ_RUNS ??= '600';",
+    `await import(${JSON.stringify(target)});`,
+    '',
+  ].join('\n'));
+}

@@ -12,6 +12,7 @@ import { SecretBox } from '../../src/secrets.js';
 import { onPool } from '../../src/sync/queue.js';
 import { orgAdmin, operator } from '../helpers/admin.js';
 import { createGroup, createUser, testApp, type TestAppExtras } from '../helpers/app.js';
+import { dropJobQueueSchema, jobQueueSchema } from '../helpers/db.js';
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -42,7 +43,7 @@ async function numberEvents(db: Kysely<Database>, queue?: WebhookQueue): Promise
  */
 function webhookLane(t: TapLike, lane: { queue?: WebhookQueue } = {}): TestAppExtras['webhooks'] {
   return async (database, config) => {
-    const schema = `boss_${randomBytes(5).toString('hex')}`;
+    const schema = jobQueueSchema();
     const boss = new PgBoss({ db: onPool(database.pool), schema, supervise: false, schedule: false });
     await boss.start();
     const runtime = await EventsRuntime.start({ config, db: database.db, pool: database.pool, logger: pino({ level: 'silent' }), boss });
@@ -50,7 +51,7 @@ function webhookLane(t: TapLike, lane: { queue?: WebhookQueue } = {}): TestAppEx
     t.teardown(async () => {
       await runtime.stop();
       await boss.stop({ graceful: false });
-      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+      await dropJobQueueSchema(database, schema);
     });
     return runtime;
   };

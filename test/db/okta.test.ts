@@ -6,16 +6,16 @@ import { findMirror, markMirrorsPending, recordMirrorOutcome, saveOktaBinding } 
 import { enqueueMirrorIfBound } from '../../src/okta/chain.js';
 import { OKTA_QUEUE, OktaQueue } from '../../src/okta/queue.js';
 import { SyncQueue } from '../../src/sync/queue.js';
-import { testDatabase } from '../helpers/db.js';
+import { dropJobQueueSchema, jobQueueSchema, testDatabase } from '../helpers/db.js';
 
 /** A database with one tenant, a user id, and the Okta lane on a job queue of its own. */
 async function withOktaLane(t: Parameters<typeof testDatabase>[0]) {
   const database = await testDatabase(t);
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const schema = jobQueueSchema();
   const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
   t.teardown(async () => {
     await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+    await dropJobQueueSchema(database, schema);
   });
   const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
   const { tenant } = await createTenant(database.db, { name: 'acme' });

@@ -3,11 +3,13 @@ import { existsSync, openAsBlob, readdirSync, readFileSync } from 'node:fs';
 import { link, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import tap from 'tap';
 import { openDatabase, wrapPglite, type DatabaseHandle } from '../../src/db/client.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { SyncQueue } from '../../src/sync/queue.js';
 import { REPO_ROOT } from './paths.js';
 
 /** Which backend this test run uses: `TEST_DB=postgres` (default) or `TEST_DB=pglite`. CI runs both. */
@@ -140,7 +142,8 @@ async function adminQuery<T>(work: (admin: pg.Client) => Promise<T>): Promise<T>
  * them; a copy of the template costs the server 40-55 ms of CPU. The pass took 4 % and 8 % less time in two
  * interleaved pairs of runs. A test's own database also keeps other files' schemas out of its catalog.
  *
- * The template is named after the migrations' sources, so a changed migration gets a new one; test files
+ * The template is named after the migrations' sources (and pg-boss's version and our queue's source, for the
+ * job queue schema it also holds), so a changed migration gets a new one; test files
  * starting together build it once (an advisory lock), and it is marked a template only once migrated, so a
  * build that died half-way is redone.
  */
@@ -156,6 +159,9 @@ function migrationsHash(): string {
   const dir = path.join(REPO_ROOT, 'src/db/migrations');
   for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
   hash.update(readFileSync(path.join(REPO_ROOT, 'src/db/migrate.ts')));
+  // The template also holds a pg-boss schema (jobQueueSchema), made by this version of pg-boss and our queue.
+  hash.update(readFileSync(path.join(REPO_ROOT, 'node_modules/pg-boss/package.json')));
+  hash.update(readFileSync(path.join(REPO_ROOT, 'src/sync/queue.ts')));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -167,9 +173,12 @@ async function buildTemplate(admin: pg.Client): Promise<string> {
     if (rows[0]?.ready) return name;
     if (rows.length > 0) await admin.query(`drop database ${name} with (force)`);
     await admin.query(`create database ${name}`);
-    const database = await openDatabase({ databaseUrl: databaseUrl(name), poolMax: 1 });
+    const database = await openDatabase({ databaseUrl: databaseUrl(name), poolMax: 2 });
     try {
       await migrateToLatest(database.db);
+      // The settings most tests' queues use; a test asking for others has them applied at its start.
+      const queue = await SyncQueue.start(database.pool, { schema: TEMPLATE_QUEUE_SCHEMA, retryLimit: 3, expireInSeconds: 30 });
+      await queue.stop();
     } finally {
       await database.close();
     }
@@ -178,6 +187,25 @@ async function buildTemplate(admin: pg.Client): Promise<string> {
   } finally {
     await admin.query('select pg_advisory_unlock(hashtext($1))', [name]);
   }
+}
+
+/** The pg-boss schema installed in the PostgreSQL template (see `jobQueueSchema`). */
+const TEMPLATE_QUEUE_SCHEMA = 'boss_test';
+
+/**
+ * The schema for a test's pg-boss queue. On PostgreSQL it is `boss_test`, installed once in the migrated template
+ * with the sync queue, so each test's copy has it ready: installing pg-boss took about 100 ms of the server's CPU,
+ * and a run installed it some 140 times. In PGlite a file's tests share one database, so each test gets a schema
+ * of its own, which `dropJobQueueSchema` drops (on PostgreSQL the test's database goes, and the schema with it).
+ */
+export function jobQueueSchema(): string {
+  return TEST_BACKEND === 'postgres' ? TEMPLATE_QUEUE_SCHEMA : `boss_${randomBytes(5).toString('hex')}`;
+}
+
+/** Drops a test's pg-boss schema once its queue is stopped, where it would outlive the test (PGlite). */
+export async function dropJobQueueSchema(database: DatabaseHandle, schema: string): Promise<void> {
+  if (TEST_BACKEND === 'postgres') return;
+  await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
 }
 
 /** Copies the template; retried while the template's last session (its migration's) is still closing. */

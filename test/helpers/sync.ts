@@ -13,7 +13,7 @@ import type { OktaQueue } from '../../src/okta/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import { SecretBox } from '../../src/secrets.js';
 import type { ScimClient } from './app.js';
-import { testDatabase } from './db.js';
+import { dropJobQueueSchema, jobQueueSchema, testDatabase } from './db.js';
 import { emulatorOrg, emulatorUser, settleSync } from './emulator.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
@@ -61,11 +61,11 @@ export async function workerFixture(t: TapLike): Promise<WorkerFixture> {
   const emulator = await startAuth0Emulator({ plan: 'off' });
   t.teardown(() => emulator.close());
   const gateway = Auth0Gateway.fromSettings({ domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' });
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const schema = jobQueueSchema();
   const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
   t.teardown(async () => {
     await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+    await dropJobQueueSchema(database, schema);
   });
   return { database, emulator, gateway, queue, schema };
 }
@@ -87,11 +87,11 @@ export async function syncHarness(
     baseUrl: emulator.baseUrl, plan: options.plan === 'off' || !options.plan ? 'enterprise' : options.plan,
     ...(options.timeoutSeconds ? { timeoutSeconds: options.timeoutSeconds } : {}),
   });
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const schema = jobQueueSchema();
   const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
   t.teardown(async () => {
     await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+    await dropJobQueueSchema(database, schema);
   });
   const logger = pino({ level: 'silent' });
   // Test-time key for sealing inbound SCIM tokens (src/secrets.ts).

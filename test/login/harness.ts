@@ -20,7 +20,7 @@ import { queueDirectoryEvents, type DirectoryEvents } from '../../src/sync/event
 import { SyncQueue } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import type { ScimClient } from '../helpers/app.js';
-import { testDatabase } from '../helpers/db.js';
+import { dropJobQueueSchema, jobQueueSchema, testDatabase } from '../helpers/db.js';
 import { emulatorOrg, emulatorUser, settleSync } from '../helpers/emulator.js';
 
 interface TapLike {
@@ -70,11 +70,11 @@ export async function loginHarness(t: TapLike, options: { listen?: boolean; budg
   const gateway = Auth0Gateway.fromSettings({
     domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise',
   });
-  const schema = `boss_${randomBytes(5).toString('hex')}`;
+  const schema = jobQueueSchema();
   const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
   t.teardown(async () => {
     await queue.stop();
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+    await dropJobQueueSchema(database, schema);
   });
   const logger = pino({ level: 'silent' });
   const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50 });
