@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { createGroup, createUser, GROUP_URN, testApp, type ScimClient } from '../helpers/app.js';
+import { TEST_BACKEND } from '../helpers/db.js';
+import { statementsOf } from '../helpers/statements.js';
 
 type Resource = Record<string, any>;
 
@@ -170,29 +172,45 @@ t.test('excludedAttributes=members leaves members out', async (t) => {
   t.same(await memberIds(scim, id), [alice], 'and the PUT without members kept them');
 });
 
-t.test('a 10,000-member PUT is set-wise and quick', async (t) => {
-  const { scim, database } = await testApp(t);
+t.test('a 10,000-member PUT is set-wise: as many statements as a 10-member one, and quick', async (t) => {
+  const { app, scim, database } = await testApp(t);
   const { id: tenantId } = await database.db.selectFrom('tenants').select('id').where('name', '=', 'acme').executeTakeFirstOrThrow();
   await sql`insert into users (tenant_id, id, user_name, active, data)
     select ${tenantId}, gen_random_uuid(), 'bulk' || i, true, jsonb_build_object('userName', 'bulk' || i)
     from generate_series(1, 10000) as i`.execute(database.db);
   const ids = (await database.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).orderBy('id').execute()).map((r) => r.id);
   t.equal(ids.length, 10_000);
+  const few = await createGroup(scim, 'Few');
   const id = await createGroup(scim, 'Everyone');
+  // The request recorder writes its batches on the same pool: nothing of theirs may fall into a count.
+  const putCounted = async (group: string, body: unknown) => {
+    await app.scimAudit?.flush();
+    let res: Awaited<ReturnType<ScimClient['request']>> | undefined;
+    const started = Date.now();
+    const statements = await statementsOf(database, async () => {
+      res = await scim.request('PUT', `/Groups/${group}?excludedAttributes=members`, body);
+    });
+    return { status: res!.statusCode, statements, ms: Date.now() - started };
+  };
+  const small = await putCounted(few, groupBody('Few', ids.slice(0, 10)));
+  t.equal(small.status, 200);
 
-  let started = Date.now();
-  const put = await scim.request('PUT', `/Groups/${id}?excludedAttributes=members`, groupBody('Everyone', ids));
-  const firstMs = Date.now() - started;
-  t.equal(put.statusCode, 200);
+  const first = await putCounted(id, groupBody('Everyone', ids));
+  t.equal(first.status, 200);
+  t.equal(first.statements, small.statements, `as many statements for 10,000 members as for 10 (${small.statements})`);
   const count = async () => Number((await sql<{ n: string }>`select count(*) as n from group_members where group_id = ${id}`.execute(database.db)).rows[0]!.n);
   t.equal(await count(), 10_000);
 
-  started = Date.now();
-  const half = await scim.request('PUT', `/Groups/${id}?excludedAttributes=members`, groupBody('Everyone', [...ids.slice(5_000), ...ids.slice(0, 10)]));
-  const secondMs = Date.now() - started;
-  t.equal(half.statusCode, 200);
+  const half = await putCounted(id, groupBody('Everyone', [...ids.slice(5_000), ...ids.slice(0, 10)]));
+  t.equal(half.status, 200);
+  t.equal(half.statements, small.statements, 'and for replacing half of them');
   t.equal(await count(), 5_010, 'replacing keeps the overlap, drops the rest');
   const got = await scim.json('GET', `/Groups/${id}`);
   t.equal(got.body.members.length, 5_010);
-  t.ok(firstMs < 5_000 && secondMs < 5_000, `PUTs took ${firstMs} ms and ${secondMs} ms`);
+  // Bounded on PostgreSQL only. PGlite runs PostgreSQL in WebAssembly, one statement at a time, beside three other
+  // test files on a 2-core CI machine: a 10,000-row write there took 5.4 s once. The statement counts above are
+  // what shows the PUT set-wise on both engines.
+  const took = `PUTs took ${first.ms} ms and ${half.ms} ms`;
+  if (TEST_BACKEND === 'postgres') t.ok(first.ms < 5_000 && half.ms < 5_000, took);
+  else t.comment(took);
 });

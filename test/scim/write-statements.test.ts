@@ -2,35 +2,8 @@ import { sql } from 'kysely';
 import t from 'tap';
 import { bindTenant } from '../../src/sync/binding.js';
 import { USER_URN } from '../helpers/app.js';
+import { statementsOf } from '../helpers/statements.js';
 import { syncHarness, type SyncHarness } from '../helpers/sync.js';
-
-/**
- * Counts the statements the pool's connections run (BEGIN and COMMIT included) while `fn` runs. The sync
- * worker shares the pool in this harness: it is stopped before anything is counted.
- */
-async function statementsOf(h: SyncHarness, fn: () => Promise<unknown>): Promise<number> {
-  let n = 0;
-  const counted = new WeakSet<object>();
-  const count = (client: { query: (...args: unknown[]) => unknown }) => {
-    if (counted.has(client)) return;
-    counted.add(client);
-    const query = client.query.bind(client);
-    client.query = (...args: unknown[]) => {
-      if (active) n++;
-      return query(...args);
-    };
-  };
-  let active = true;
-  const onAcquire = (client: unknown) => count(client as never);
-  h.database.pool.on('acquire', onAcquire);
-  try {
-    await fn();
-  } finally {
-    active = false;
-    h.database.pool.off('acquire', onAcquire);
-  }
-  return n;
-}
 
 /**
  * The fewest statements `fn(i)` ran over `times` runs. The harness's job queue supervises itself on the same
@@ -38,7 +11,7 @@ async function statementsOf(h: SyncHarness, fn: () => Promise<unknown>): Promise
  */
 async function fewestStatementsOf(h: SyncHarness, fn: (i: number) => Promise<unknown>, times = 3): Promise<number> {
   let fewest = Infinity;
-  for (let i = 0; i < times; i++) fewest = Math.min(fewest, await statementsOf(h, () => fn(i)));
+  for (let i = 0; i < times; i++) fewest = Math.min(fewest, await statementsOf(h.database, () => fn(i)));
   return fewest;
 }
 
