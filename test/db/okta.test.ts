@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { sql } from 'kysely';
 import { createTenant } from '../../src/admin/tenants.js';

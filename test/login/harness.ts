@@ -3,7 +3,7 @@
  * an in-process Auth0 emulator; optionally listening on a port (the Action harness calls it over HTTP).
  * Several tenants, for the cross-tenant cases.
  */
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { pino } from 'pino';
