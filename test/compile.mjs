@@ -94,7 +94,7 @@ link(path.join(out, 'dist'), path.join(root, 'dist'));
 // modules load: the backend, and the fuzz corpus's smaller size (600 requests, not 3,000: PGlite runs one
 // statement at a time). V8's `--liftoff-only` cannot be set from here (`v8.setFlagsFromString` comes too late
 // to change the WebAssembly tiers: 3.5 s of CPU for a small suite either way, 1.7 s with the flag on the command
-// line): the test scripts pass it to every test process (package.json).
+// line): `npm run test:pglite` passes it to its test processes (package.json).
 const { PGLITE_SUITES, NO_STORAGE } = await import('./pglite-suites.mjs');
 const wrappers = path.join(out, 'with-pglite');
 rmSync(wrappers, { recursive: true, force: true });
