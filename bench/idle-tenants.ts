@@ -4,6 +4,9 @@
  * database per second (`pg_stat_database.xact_commit`: every autocommit statement is one), and the
  * server's RSS. Not a test; run by hand (it creates and drops a database `provisio_idle_<random>`):
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/idle-tenants.ts --tenants 1000 --seconds 20
+ * With `--traffic`, every tenant then makes one SCIM POST and one GET, and the size of `/metrics` and the RSS
+ * are measured again: the per-tenant series an operator scrapes once every tenant has been active. The server
+ * runs from source under tsx, whose loader adds to its RSS: the compiled server's is lower.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +20,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { bindTenant } from '../src/sync/binding.js';
 import { SyncQueue } from '../src/sync/queue.js';
 
-const { values: a } = parseArgs({ options: { tenants: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '20' }, warmup: { type: 'string', default: '10' }, port: { type: 'string', default: '3377' } } });
+const { values: a } = parseArgs({ options: { tenants: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '20' }, warmup: { type: 'string', default: '10' }, port: { type: 'string', default: '3377' }, traffic: { type: 'boolean', default: false } } });
 const tenants = Number(a.tenants);
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = `provisio_idle_${randomBytes(3).toString('hex')}`;
@@ -32,8 +35,10 @@ try {
   await migrateToLatest(database.db);
   const queue = await SyncQueue.start(database.pool, { schema: 'pgboss', retryLimit: 8, expireInSeconds: 300 });
   const t0 = Date.now();
+  const tokens: string[] = [];
   for (let i = 0; i < tenants; i++) {
-    const { tenant } = await createTenant(database.db, { name: `idle-${i}` });
+    const { tenant, token } = await createTenant(database.db, { name: `idle-${i}` });
+    tokens.push(token);
     await bindTenant(database.db, queue, tenant.id, {
       binding: { organization: { name: `idle-${i}` }, connections: [{ id: 'con_idle00000000000', name: 'Username-Password-Authentication', mode: 'database' }] },
     });
@@ -61,12 +66,32 @@ try {
     await new Promise((r) => setTimeout(r, Number(a.seconds) * 1000));
     await admin.query('select pg_stat_clear_snapshot()');
     const after = await commits();
-    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1];
-    const metrics = await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text();
+    const rssMB = () => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1]) / 1024);
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text();
+      return { metricsBytes: text.length, metricsSeries: text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length };
+    };
     console.log(JSON.stringify({
       tenants, seconds: Number(a.seconds), transactionsPerSecond: Number(((after - before) / Number(a.seconds)).toFixed(1)),
-      rssMB: rss ? Math.round(Number(rss) / 1024) : undefined, metricsBytes: metrics.length,
+      rssMB: rssMB(), ...(await scrape()),
     }));
+    if (a.traffic) {
+      // Eight tenants at a time, each one POST and one GET of its own user.
+      const failures: string[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let i = next++; i < tenants; i = next++) {
+          const base = `http://127.0.0.1:${a.port}/scim/v2/idle-${i}/Users`;
+          const headers = { authorization: `Bearer ${tokens[i]}`, 'content-type': 'application/scim+json' };
+          const created = await fetch(base, { method: 'POST', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `user-${i}@idle.example.com` }) });
+          const { id } = (await created.json()) as { id?: string };
+          const read = await fetch(`${base}/${id}`, { headers });
+          if (created.status !== 201 || read.status !== 200) failures.push(`idle-${i}: POST ${created.status}, GET ${read.status}`);
+        }
+      }));
+      if (failures.length > 0) throw new Error(`SCIM traffic failed for ${failures.length} tenants, first: ${failures[0]}`);
+      console.log(JSON.stringify({ afterTraffic: { requests: 2 * tenants, rssMB: rssMB(), ...(await scrape()) } }));
+    }
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
