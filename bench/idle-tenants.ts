@@ -9,48 +9,25 @@
  * runs from source under tsx, whose loader adds to its RSS: the compiled server's is lower.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createTenant } from '../src/admin/tenants.js';
-import { openDatabase } from '../src/db/client.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { bindTenant } from '../src/sync/binding.js';
-import { SyncQueue } from '../src/sync/queue.js';
+import { bindIdleTenants, scratchDatabase } from './fixtures.js';
 
 const { values: a } = parseArgs({ options: { tenants: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '20' }, warmup: { type: 'string', default: '10' }, port: { type: 'string', default: '3377' }, traffic: { type: 'boolean', default: false } } });
 const tenants = Number(a.tenants);
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const name = `provisio_idle_${randomBytes(3).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`create database ${name}`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
+const scratch = await scratchDatabase('provisio_idle');
+const { admin, name } = scratch;
 
 try {
-  const database = await openDatabase({ databaseUrl: url.toString(), poolMax: 4 });
-  await migrateToLatest(database.db);
-  const queue = await SyncQueue.start(database.pool, { schema: 'pgboss', retryLimit: 8, expireInSeconds: 300 });
   const t0 = Date.now();
-  const tokens: string[] = [];
-  for (let i = 0; i < tenants; i++) {
-    const { tenant, token } = await createTenant(database.db, { name: `idle-${i}` });
-    tokens.push(token);
-    await bindTenant(database.db, queue, tenant.id, {
-      binding: { organization: { name: `idle-${i}` }, connections: [{ id: 'con_idle00000000000', name: 'Username-Password-Authentication', mode: 'database' }] },
-    });
-  }
-  await queue.stop();
-  await database.close();
+  const tokens = await bindIdleTenants(scratch.url, tenants);
   console.log(`${tenants} tenants bound in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const root = path.resolve(import.meta.dirname, '..');
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
     cwd: root, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: url.toString(), PORT: a.port, HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: scratch.url, PORT: a.port, HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
   });
   try {
     for (let i = 0; ; i++) {
@@ -97,6 +74,5 @@ try {
     await new Promise((r) => server.once('exit', r));
   }
 } finally {
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.end();
+  await scratch.drop();
 }

@@ -11,16 +11,10 @@
  * server's node (`--node-args=--max-old-space-size=128`).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createTenant } from '../src/admin/tenants.js';
-import { openDatabase } from '../src/db/client.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { bindTenant } from '../src/sync/binding.js';
-import { SyncQueue } from '../src/sync/queue.js';
+import { bindIdleTenants, createUnboundTenant, scratchDatabase } from './fixtures.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -33,30 +27,14 @@ const { values: a } = parseArgs({
   },
 });
 const root = path.resolve(import.meta.dirname, '..');
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const name = `provisio_memory_${randomBytes(3).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`create database ${name}`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-
 const mb = (bytes: number) => Math.round(bytes / 1_048_576);
+const scratch = await scratchDatabase('provisio_memory');
+const { name } = scratch;
 
 try {
-  const database = await openDatabase({ databaseUrl: url.toString(), poolMax: 4 });
-  await migrateToLatest(database.db);
-  const queue = await SyncQueue.start(database.pool, { schema: 'pgboss', retryLimit: 8, expireInSeconds: 300 });
-  for (let i = 0; i < Number(a.tenants); i++) {
-    const { tenant } = await createTenant(database.db, { name: `idle-${i}` });
-    await bindTenant(database.db, queue, tenant.id, {
-      binding: { organization: { name: `idle-${i}` }, connections: [{ id: 'con_idle00000000000', name: 'Username-Password-Authentication', mode: 'database' }] },
-    });
-  }
+  await bindIdleTenants(scratch.url, Number(a.tenants));
   // The benchmark's tenant does not sync, as in ../shared/bench/run-provisio-ab.sh.
-  const { token } = await createTenant(database.db, { name: 'bench' });
-  await queue.stop();
-  await database.close();
+  const token = await createUnboundTenant(scratch.url, 'bench');
 
   const serve = [...a['node-args'].split(' ').filter(Boolean), 'dist/cli/index.js', 'serve'];
   // The shell joins the cgroup, then becomes node: the process is in it from its first instruction, when V8 sizes its heap.
@@ -65,7 +43,7 @@ try {
     : [process.execPath, serve];
   const server = spawn(command, args, {
     cwd: root, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: url.toString(), PORT: a.port, HOST: '127.0.0.1', LOG_LEVEL: 'warn', SCIM_RATE_LIMIT: 'off' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: scratch.url, PORT: a.port, HOST: '127.0.0.1', LOG_LEVEL: 'warn', SCIM_RATE_LIMIT: 'off' },
   });
   try {
     const base = `http://127.0.0.1:${a.port}`;
@@ -109,6 +87,5 @@ try {
     await new Promise((r) => server.once('exit', r));
   }
 } finally {
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.end();
+  await scratch.drop();
 }
