@@ -9,9 +9,9 @@ import type { Database } from '../../src/db/schema.js';
 import { startOktaQueue, type OktaQueue } from '../../src/okta/queue.js';
 import { SecretBox } from '../../src/secrets.js';
 import { bindTenant } from '../../src/sync/binding.js';
-import { SyncQueue } from '../../src/sync/queue.js';
+import type { SyncQueue } from '../../src/sync/queue.js';
 import { operator, orgAdmin, type AdminCall, type AdminResponse } from '../helpers/admin.js';
-import { dropJobQueueSchema, jobQueueSchema, testDatabase } from '../helpers/db.js';
+import { testDatabase, testJobQueue } from '../helpers/db.js';
 
 const TOKEN = `00${randomBytes(20).toString('base64url')}`;
 const AUTH0_BINDING = { organization: { name: 'acme' }, connections: [{ id: 'con_1', name: 'Username-Password-Authentication', mode: 'database' }] };
@@ -31,12 +31,7 @@ interface Fixture {
 /** A database with two tenants, `acme` bound to Auth0 with three users, and the job queue with its Okta lane. */
 async function fixture(t: Test): Promise<Fixture> {
   const database = await testDatabase(t);
-  const queueSchema = jobQueueSchema();
-  const syncQueue = await SyncQueue.start(database.pool, { schema: queueSchema, retryLimit: 3, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await syncQueue.stop();
-    await dropJobQueueSchema(database, queueSchema);
-  });
+  const { queue: syncQueue, schema: queueSchema } = await testJobQueue(t, database);
   const oktaQueue = await startOktaQueue(syncQueue.boss, { sync: { retryLimit: 3, jobExpireSeconds: 30 } });
   const acme = (await createTenant(database.db, { name: 'acme' })).tenant;
   const other = (await createTenant(database.db, { name: 'other' })).tenant;

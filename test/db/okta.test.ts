@@ -4,18 +4,12 @@ import { createTenant } from '../../src/admin/tenants.js';
 import { findMirror, markMirrorsPending, recordMirrorOutcome, saveOktaBinding } from '../../src/db/okta.js';
 import { enqueueMirrorIfBound } from '../../src/okta/chain.js';
 import { OKTA_QUEUE, OktaQueue } from '../../src/okta/queue.js';
-import { SyncQueue } from '../../src/sync/queue.js';
-import { dropJobQueueSchema, jobQueueSchema, testDatabase } from '../helpers/db.js';
+import { testDatabase, testJobQueue } from '../helpers/db.js';
 
 /** A database with one tenant, a user id, and the Okta lane on a job queue of its own. */
 async function withOktaLane(t: Parameters<typeof testDatabase>[0]) {
   const database = await testDatabase(t);
-  const schema = jobQueueSchema();
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 1, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await dropJobQueueSchema(database, schema);
-  });
+  const { queue, schema } = await testJobQueue(t, database, { retryLimit: 1, expireInSeconds: 30 });
   const okta = await OktaQueue.start(queue.boss, { retryLimit: 1, expireInSeconds: 30 });
   const { tenant } = await createTenant(database.db, { name: 'acme' });
   const userId = (await sql<{ id: string }>`select gen_random_uuid() as id`.execute(database.db)).rows[0]!.id;

@@ -176,8 +176,8 @@ async function buildTemplate(admin: pg.Client): Promise<string> {
     const database = await openDatabase({ databaseUrl: databaseUrl(name), poolMax: 2 });
     try {
       await migrateToLatest(database.db);
-      // The settings most tests' queues use; a test asking for others has them applied at its start.
-      const queue = await SyncQueue.start(database.pool, { schema: TEMPLATE_QUEUE_SCHEMA, retryLimit: 3, expireInSeconds: 30 });
+      // The settings of testJobQueue's default; a test asking for others has them applied at its start.
+      const queue = await SyncQueue.start(database.pool, { schema: TEMPLATE_QUEUE_SCHEMA, ...TEST_QUEUE_SETTINGS });
       await queue.stop();
     } finally {
       await database.close();
@@ -191,6 +191,9 @@ async function buildTemplate(admin: pg.Client): Promise<string> {
 
 /** The pg-boss schema installed in the PostgreSQL template (see `jobQueueSchema`). */
 const TEMPLATE_QUEUE_SCHEMA = 'boss_test';
+
+/** The sync queue settings of the tests' queues, and of the one installed in the template. */
+const TEST_QUEUE_SETTINGS = { retryLimit: 3, expireInSeconds: 30 } as const;
 
 /**
  * The schema for a test's pg-boss queue. On PostgreSQL it is `boss_test`, installed once in the migrated template
@@ -206,6 +209,24 @@ export function jobQueueSchema(): string {
 export async function dropJobQueueSchema(database: DatabaseHandle, schema: string): Promise<void> {
   if (TEST_BACKEND === 'postgres') return;
   await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
+}
+
+/**
+ * The sync's job queue for a test, in `jobQueueSchema()`, stopped (and its schema dropped where it would
+ * outlive the test) at teardown.
+ */
+export async function testJobQueue(
+  t: Teardown,
+  database: DatabaseHandle,
+  settings: { retryLimit: number; expireInSeconds: number } = TEST_QUEUE_SETTINGS,
+): Promise<{ queue: SyncQueue; schema: string }> {
+  const schema = jobQueueSchema();
+  const queue = await SyncQueue.start(database.pool, { schema, ...settings });
+  t.teardown(async () => {
+    await queue.stop();
+    await dropJobQueueSchema(database, schema);
+  });
+  return { queue, schema };
 }
 
 /** Copies the template; retried while the template's last session (its migration's) is still closing. */

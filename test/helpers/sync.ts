@@ -13,7 +13,7 @@ import type { OktaQueue } from '../../src/okta/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import { SecretBox } from '../../src/secrets.js';
 import type { ScimClient } from './app.js';
-import { dropJobQueueSchema, jobQueueSchema, testDatabase } from './db.js';
+import { testDatabase, testJobQueue } from './db.js';
 import { emulatorOrg, emulatorUser, settleSync } from './emulator.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
@@ -61,12 +61,7 @@ export async function workerFixture(t: TapLike): Promise<WorkerFixture> {
   const emulator = await startAuth0Emulator({ plan: 'off' });
   t.teardown(() => emulator.close());
   const gateway = Auth0Gateway.fromSettings({ domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise' });
-  const schema = jobQueueSchema();
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await dropJobQueueSchema(database, schema);
-  });
+  const { queue, schema } = await testJobQueue(t, database);
   return { database, emulator, gateway, queue, schema };
 }
 
@@ -87,12 +82,7 @@ export async function syncHarness(
     baseUrl: emulator.baseUrl, plan: options.plan === 'off' || !options.plan ? 'enterprise' : options.plan,
     ...(options.timeoutSeconds ? { timeoutSeconds: options.timeoutSeconds } : {}),
   });
-  const schema = jobQueueSchema();
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await dropJobQueueSchema(database, schema);
-  });
+  const { queue, schema } = await testJobQueue(t, database);
   const logger = pino({ level: 'silent' });
   // Test-time key for sealing inbound SCIM tokens (src/secrets.ts).
   const secrets = SecretBox.fromKey(randomBytes(32).toString('base64'));

@@ -17,10 +17,9 @@ import type { DatabaseHandle } from '../../src/db/client.js';
 import { ACTION_TOKEN_AUDIENCE, ACTION_TOKEN_ISSUER } from '../../src/login/action-token.js';
 import { bindTenant } from '../../src/sync/binding.js';
 import { queueDirectoryEvents, type DirectoryEvents } from '../../src/sync/events.js';
-import { SyncQueue } from '../../src/sync/queue.js';
 import { SyncWorker } from '../../src/sync/worker.js';
 import type { ScimClient } from '../helpers/app.js';
-import { dropJobQueueSchema, jobQueueSchema, testDatabase } from '../helpers/db.js';
+import { testDatabase, testJobQueue } from '../helpers/db.js';
 import { emulatorOrg, emulatorUser, settleSync } from '../helpers/emulator.js';
 
 interface TapLike {
@@ -70,12 +69,7 @@ export async function loginHarness(t: TapLike, options: { listen?: boolean; budg
   const gateway = Auth0Gateway.fromSettings({
     domain: emulator.domain, clientId: emulator.client.clientId, clientSecret: emulator.client.clientSecret, baseUrl: emulator.baseUrl, plan: 'enterprise',
   });
-  const schema = jobQueueSchema();
-  const queue = await SyncQueue.start(database.pool, { schema, retryLimit: 3, expireInSeconds: 30 });
-  t.teardown(async () => {
-    await queue.stop();
-    await dropJobQueueSchema(database, schema);
-  });
+  const { queue, schema } = await testJobQueue(t, database);
   const logger = pino({ level: 'silent' });
   const worker = new SyncWorker({ db: database.db, queue, gateway, logger, pollMs: 50 });
   const config = loadConfig({ LOG_LEVEL: 'silent', SCIM_TOKEN_CACHE_MS: '0', PROVISIO_ACTION_SECRET: ACTION_SECRET, ...options.env });
